@@ -1,0 +1,10 @@
+# ringshard_library(NAME DIR DEPS...): a layer library from every .cc in DIR
+# that is not a test, benchmark or fuzz target. Headers are included as
+# "layer/file.h" from the project root.
+function(ringshard_library name dir)
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${dir}/*.cc)
+  list(FILTER srcs EXCLUDE REGEX "(_test|_bench|_fuzz|main)\\.cc$")
+  add_library(${name} STATIC ${srcs})
+  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${ARGN})
+endfunction()

@@ -1,0 +1,59 @@
+// http/request.h: the parsed form of one HTTP/1.1 request head.
+//
+// A Request holds views (std::string_view) into the caller's receive buffer;
+// they stay valid only as long as those bytes do (the HTTP driver keeps them
+// alive until the handler returns or the async response completes).
+// Filling a Request never allocates: headers live in a fixed array whose size
+// is the hard upper bound of the parser's header-count limit.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace ringshard::http {
+
+enum class Method : uint8_t {
+  kGet, kHead, kPost, kPut, kDelete, kPatch, kOptions, kConnect, kTrace,
+  kUnknown,  // a syntactically valid token we do not implement: 501
+};
+
+std::string_view method_name(Method m);
+
+struct Header {
+  std::string_view name;   // as sent (case preserved)
+  std::string_view value;  // leading/trailing OWS removed
+};
+
+// Absolute ceiling on headers per request. The configurable limit
+// (ParserLimits::max_headers, default 100) must not exceed it.
+inline constexpr size_t kMaxHeadersCeiling = 256;
+
+enum class BodyKind : uint8_t { kNone, kContentLength, kChunked };
+
+struct Request {
+  Method method = Method::kUnknown;
+  std::string_view method_text;  // the method token as sent
+  std::string_view target;       // request-target as sent
+  std::string_view path;         // target up to '?' (origin-form) or whole target
+  std::string_view query;        // after '?', without it; empty if none
+  uint8_t version_minor = 1;     // HTTP/1.<minor>; only 0 and 1 are accepted
+  bool keep_alive = true;        // after Connection header + version rules
+  bool expect_continue = false;  // "Expect: 100-continue" (case-insensitive)
+  bool upgrade = false;          // Connection: upgrade present (for ws/)
+  BodyKind body_kind = BodyKind::kNone;
+  uint64_t content_length = 0;   // valid when body_kind == kContentLength
+  std::string_view host;         // the single Host header value
+  size_t header_count = 0;
+  std::array<Header, kMaxHeadersCeiling> headers;
+
+  // Case-insensitive lookup of the first header with this name; empty view
+  // (data() == nullptr) if absent.
+  std::string_view header(std::string_view name) const;
+};
+
+// Case-insensitive ASCII comparison (header names, tokens).
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace ringshard::http

@@ -1,0 +1,1 @@
+namespace ringshard::http { int placeholder_symbol = 0; }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ringshard needs to build and test, and nothing
+# else. Idempotent: only packages that are missing are installed; apt-get runs
+# through sudo only when we are not root. Usage: install-deps.sh [build|bench]
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config
+  liburing-dev libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+  libtomlplusplus-dev
+  curl python3
+)
+bench_pkgs=(nginx-light wrk gnuplot-nox)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-build}" == "bench" ]]; then
+  want+=("${bench_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if (( ${#missing[@]} == 0 )); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

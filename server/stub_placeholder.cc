@@ -1,0 +1,1 @@
+namespace ringshard::server { int placeholder_symbol = 0; }

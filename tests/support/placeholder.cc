@@ -1,0 +1,1 @@
+namespace ringshard::test { int placeholder_symbol = 0; }
