@@ -1,0 +1,84 @@
+#include "engine/connection.h"
+
+#include "engine/engine.h"
+#include "engine/shard.h"
+
+namespace ringshard::engine {
+
+void ConnectionHandler::on_peer_closed(Connection& conn) { conn.close(); }
+void ConnectionHandler::on_timeout(Connection& conn) { conn.close(); }
+void ConnectionHandler::on_drain(Connection& conn) { conn.close(); }
+
+void Connection::mark_dirty() {
+  if (!dirty_) {
+    dirty_ = true;
+    shard_->connection_dirty(*this);
+  }
+}
+
+void Connection::write(std::string_view bytes) {
+  if (state_ != State::kOpen || bytes.empty()) return;
+  out_.append(shard_->buffers(), bytes);
+  mark_dirty();
+}
+
+char* Connection::reserve(size_t want, size_t& got) {
+  return out_.reserve(shard_->buffers(), want, got);
+}
+
+void Connection::commit(size_t used) {
+  if (used == 0) return;
+  out_.commit(used);
+  mark_dirty();
+}
+
+void Connection::write_borrowed(std::string_view bytes, OutputQueue::Release release,
+                                void* context) {
+  if (state_ != State::kOpen) {
+    if (release != nullptr) release(context);
+    return;
+  }
+  out_.append_borrowed(bytes, release, context);
+  mark_dirty();
+}
+
+bool Connection::over_send_limit() const {
+  return out_.size() > shard_->send_queue_limit();
+}
+
+void Connection::request_writable() { want_writable_ = true; }
+
+void Connection::pause_reading() {
+  if (read_paused_) return;
+  read_paused_ = true;
+  shard_->update_reading(*this);
+}
+
+void Connection::resume_reading() {
+  if (!read_paused_) return;
+  read_paused_ = false;
+  shard_->update_reading(*this);
+}
+
+void Connection::set_timeout(uint64_t ms_from_now) {
+  shard_->timers().arm(timer_, shard_->now_ms() + ms_from_now);
+}
+
+void Connection::clear_timeout() { shard_->timers().disarm(timer_); }
+
+void Connection::close() {
+  if (state_ == State::kClosing || state_ == State::kFree) return;
+  shard_->start_close(*this);
+}
+
+void Connection::close_after_flush() {
+  if (state_ != State::kOpen) return;
+  state_ = State::kFlushing;
+  clear_timeout();
+  // A peer that stops reading cannot keep the connection forever: the
+  // deadline is re-armed whenever a send makes progress.
+  shard_->timers().arm(timer_, shard_->now_ms() + shard_->config().flush_timeout_ms);
+  mark_dirty();
+}
+
+}  // namespace ringshard::engine

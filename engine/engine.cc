@@ -1,0 +1,156 @@
+#include "engine/engine.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "engine/listener.h"
+#include "engine/ring_setup.h"
+
+namespace ringshard::engine {
+
+unsigned default_shard_count() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<unsigned>(n) : 1u;
+}
+
+static std::vector<int> affinity_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int i = 0; i < CPU_SETSIZE; ++i) {
+      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+    }
+  }
+  return cpus;
+}
+
+Engine::Engine(EngineConfig config) : config_(std::move(config)) {
+  if (config_.shards == 0) config_.shards = default_shard_count();
+  if (config_.clock == nullptr) owned_clock_ = std::make_unique<SteadyClock>();
+  clock_ = config_.clock != nullptr ? config_.clock : owned_clock_.get();
+}
+
+Engine::~Engine() {
+  if (running_) {
+    drain();
+    wait();
+  }
+  for (int fd : listen_fds_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+StartError Engine::start() {
+  if (const int rc = probe_io_uring(); rc < 0) {
+    return StartError{kExitNoIoUring, describe_ring_failure(rc)};
+  }
+  // Listeners first, on this thread: a bind error is reported before any
+  // thread exists, and port 0 resolves to one port shared by every shard.
+  uint16_t port = config_.listen_port;
+  for (unsigned i = 0; i < config_.shards; ++i) {
+    ListenResult l = open_listener(config_.listen_host, port, config_.listen_backlog);
+    if (l.fd < 0) {
+      for (int fd : listen_fds_) ::close(fd);
+      listen_fds_.clear();
+      return StartError{71, "ringshard: " + l.error};
+    }
+    listen_fds_.push_back(l.fd);
+    port = l.port;
+  }
+  port_ = port;
+
+  for (unsigned i = 0; i < config_.shards; ++i) {
+    shards_.push_back(std::make_unique<Shard>(*this, i, config_));
+  }
+
+  // Each ring is created on its own shard thread (SINGLE_ISSUER binds it
+  // to the creating task); start() waits until all report.
+  std::mutex mu;
+  std::condition_variable cv;
+  unsigned reported = 0;
+  int first_error = 0;
+  bool go = false;
+  const std::vector<int> cpus = affinity_cpus();
+  for (unsigned i = 0; i < config_.shards; ++i) {
+    threads_.emplace_back([&, i] {
+      Shard& shard = *shards_[i];
+      if (config_.pin_threads && !cpus.empty()) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpus[i % cpus.size()], &set);
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+      }
+      const std::string name = "shard-" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      const int rc = shard.init_ring();
+      {
+        std::unique_lock lock(mu);
+        if (rc < 0 && first_error == 0) first_error = rc;
+        ++reported;
+        cv.notify_all();
+        cv.wait(lock, [&] { return go; });
+        if (first_error != 0) return;
+      }
+      shard.run();
+      exited_.fetch_add(1, std::memory_order_acq_rel);
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return reported == config_.shards; });
+    if (first_error == 0) {
+      // Listener ownership moves to the shards only once all can run.
+      for (unsigned i = 0; i < config_.shards; ++i) {
+        shards_[i]->set_listener(listen_fds_[i]);
+        listen_fds_[i] = -1;
+      }
+    }
+    go = true;
+    cv.notify_all();
+  }
+  if (first_error != 0) {
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    shards_.clear();
+    return StartError{kExitNoIoUring, describe_ring_failure(first_error)};
+  }
+  running_ = true;
+  return StartError{};
+}
+
+const char* Engine::ring_mode() const {
+  if (shards_.empty()) return "none";
+  const unsigned flags = shards_[0]->setup_flags();
+  if (flags & IORING_SETUP_DEFER_TASKRUN) return "single-issuer+defer-taskrun";
+  if (flags & IORING_SETUP_COOP_TASKRUN) return "coop-taskrun";
+  return "basic";
+}
+
+void Engine::drain() {
+  for (auto& s : shards_) s->request_drain();
+}
+
+void Engine::wake_all() {
+  for (auto& s : shards_) s->wake();
+}
+
+void Engine::wait() {
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  running_ = false;
+}
+
+}  // namespace ringshard::engine

@@ -1,0 +1,109 @@
+// engine/engine.h: the set of shards, their listeners and threads.
+//
+//   EngineConfig cfg;
+//   cfg.shards = 4;
+//   cfg.listen_port = 0;   // pick a free port; port() tells which
+//   cfg.make_handler = [&](Shard& s) { return std::make_unique<MyHandler>(s); };
+//   Engine engine(cfg);
+//   if (auto err = engine.start(); !err.ok()) { ... err.message, err.exit_code }
+//   engine.drain();        // from any thread, e.g. on SIGTERM
+//   engine.wait();         // joins the shards once they have drained
+//
+// Every shard gets its own SO_REUSEPORT listening socket on the same port
+// (the first binds, the others reuse the port it got), its own ring created
+// on its own thread, and a CPU from the process's affinity mask.
+//
+// Control plane: start() allocates and may block; it is not for the data
+// path. drain(), wake_all() and the metrics readers may be called from any
+// thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/clock.h"
+#include "engine/connection.h"
+#include "engine/shard.h"
+
+namespace ringshard::engine {
+
+struct EngineConfig {
+  unsigned shards = 0;                    // 0: CPUs in the affinity mask
+  bool pin_threads = true;
+  std::string listen_host = "0.0.0.0";    // IPv4 or IPv6 literal
+  uint16_t listen_port = 8080;            // 0: any free port
+  int listen_backlog = 4096;
+  uint32_t max_connections = 65'536;      // per shard
+  uint32_t send_queue_limit = 1 << 20;    // bytes queued before reading pauses
+  uint32_t recv_buffer_size = 16 * 1024;  // bytes per provided buffer
+  uint32_t recv_buffer_count = 1024;      // provided buffers per shard (power of 2)
+  uint32_t drain_timeout_ms = 10'000;
+  uint32_t linger_ms = 1'000;             // wait for the peer's FIN after half-close
+  uint32_t flush_timeout_ms = 10'000;     // close_after_flush(): max time without send progress
+  uint32_t mailbox_capacity = 4096;       // per shard pair
+  const Clock* clock = nullptr;           // null: a SteadyClock owned by the engine
+  // Called once per shard, on that shard's thread, before it accepts.
+  std::function<std::unique_ptr<ConnectionHandler>(Shard&)> make_handler;
+};
+
+struct StartError {
+  int exit_code = 0;  // 0: no error; 69: no io_uring; 71: socket/bind failed
+  std::string message;
+  bool ok() const { return exit_code == 0; }
+};
+
+// Resolves EngineConfig::shards == 0 to the CPUs in the affinity mask.
+unsigned default_shard_count();
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig config);
+  ~Engine();  // drains with no deadline left and joins if still running
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Sets (before start()) the per-shard handler factory, when it was not
+  // known at construction.
+  void set_handler_factory(
+      std::function<std::unique_ptr<ConnectionHandler>(Shard&)> make_handler) {
+    config_.make_handler = std::move(make_handler);
+  }
+  StartError start();
+  uint16_t port() const { return port_; }
+  unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
+  Shard& shard(unsigned i) { return *shards_[i]; }
+  const Clock& clock() const { return *clock_; }
+  const EngineConfig& config() const { return config_; }
+
+  // Stop accepting, let handlers finish, exit within drain_timeout_ms.
+  void drain();
+  // Makes every shard run a loop turn now (after a ManualClock advance).
+  void wake_all();
+  // Joins the shard threads; returns once all have exited.
+  void wait();
+  bool running() const { return running_; }
+  // The ring setup the shards got, in words ("single-issuer+defer-taskrun").
+  const char* ring_mode() const;
+  // True once every shard's loop has returned (any thread).
+  bool finished() const {
+    return exited_.load(std::memory_order_acquire) == shards_.size();
+  }
+
+ private:
+  EngineConfig config_;
+  std::unique_ptr<Clock> owned_clock_;
+  const Clock* clock_ = nullptr;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::thread> threads_;
+  std::vector<int> listen_fds_;
+  uint16_t port_ = 0;
+  bool running_ = false;
+  std::atomic<size_t> exited_{0};
+};
+
+}  // namespace ringshard::engine

@@ -1,0 +1,682 @@
+#include "engine/shard.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+
+#include "engine/engine.h"
+#include "engine/ring_setup.h"
+
+namespace ringshard::engine {
+
+namespace {
+
+constexpr uint16_t kBufGroup = 0;
+constexpr size_t kMaxIov = 64;
+constexpr uint64_t kMaxWaitMs = 1000;  // wake at least once a second
+
+// The msghdr and iovecs of one in-flight sendmsg. At most one per
+// connection; pooled per shard so a send allocates nothing.
+struct SendContext {
+  msghdr msg{};
+  iovec iov[kMaxIov];
+};
+
+}  // namespace
+
+// Connections live in chunks of kChunk slots allocated on first use, so a
+// shard configured for 65,536 connections costs memory only for those it has
+// had open at once. Slot indices are stable for the life of the shard.
+class Shard::Slab {
+ public:
+  static constexpr uint32_t kChunk = 256;
+  static constexpr uint32_t kNone = ~0u;
+
+  Slab(Shard& shard, uint32_t capacity) : shard_(shard), capacity_(capacity) {}
+
+  Connection* allocate() {
+    if (free_head_ == kNone) {
+      if (allocated_ >= capacity_) return nullptr;
+      grow();
+    }
+    Connection* c = at(free_head_);
+    free_head_ = c->next_free_;
+    return c;
+  }
+
+  void release(Connection& c) {
+    c.state_ = Connection::State::kFree;
+    c.generation_ = (c.generation_ + 1) & UserData::kGenerationMask;
+    c.next_free_ = free_head_;
+    free_head_ = c.slot_;
+  }
+
+  Connection* at(uint32_t slot) {
+    if (slot >= allocated_) return nullptr;
+    return &chunks_[slot / kChunk][slot % kChunk];
+  }
+
+  uint32_t allocated() const { return allocated_; }
+
+  template <typename F>
+  void for_each_live(F&& f) {
+    for (uint32_t i = 0; i < allocated_; ++i) {
+      Connection* c = at(i);
+      if (c->state_ != Connection::State::kFree) f(*c);
+    }
+  }
+
+  // Send contexts, one per in-flight send.
+  SendContext* acquire_send() {
+    if (send_free_.empty()) {
+      send_all_.push_back(std::make_unique<SendContext>());
+      return send_all_.back().get();
+    }
+    SendContext* s = send_free_.back();
+    send_free_.pop_back();
+    return s;
+  }
+  void release_send(SendContext* s) { send_free_.push_back(s); }
+  std::vector<SendContext*>& in_flight_sends() { return send_by_slot_; }
+
+ private:
+  void grow() {
+    auto chunk = std::make_unique<Connection[]>(kChunk);
+    const uint32_t base = allocated_;
+    const uint32_t n = std::min(kChunk, capacity_ - base);
+    for (uint32_t i = 0; i < kChunk; ++i) {
+      Connection& c = chunk[i];
+      c.shard_ = &shard_;
+      c.slot_ = base + i;
+      c.timer_.callback = &Shard::connection_timer_fired;
+      c.timer_.context = &c;
+      c.next_free_ = (i + 1 < n) ? base + i + 1 : kNone;
+    }
+    chunks_.push_back(std::move(chunk));
+    allocated_ += n;
+    free_head_ = base;
+    send_by_slot_.resize(allocated_, nullptr);
+  }
+
+  Shard& shard_;
+  uint32_t capacity_;
+  uint32_t allocated_ = 0;
+  uint32_t free_head_ = kNone;
+  std::vector<std::unique_ptr<Connection[]>> chunks_;
+  std::vector<std::unique_ptr<SendContext>> send_all_;
+  std::vector<SendContext*> send_free_;
+  std::vector<SendContext*> send_by_slot_;
+};
+
+Shard::Shard(Engine& engine, unsigned index, const EngineConfig& config)
+    : engine_(engine),
+      config_(config),
+      index_(index),
+      now_ms_(engine.clock().now_ms()),
+      timers_(now_ms_),
+      slab_(std::make_unique<Slab>(*this, config.max_connections)) {
+  const unsigned n = config.shards;
+  inbox_.reserve(n);
+  for (unsigned i = 0; i < n; ++i) {
+    inbox_.push_back(std::make_unique<SpscRing<ShardMessage>>(config.mailbox_capacity));
+  }
+  backlog_.resize(n);
+  drain_timer_.callback = &Shard::drain_deadline_fired;
+  drain_timer_.context = this;
+}
+
+Shard::~Shard() {
+  slab_->for_each_live([&](Connection& c) {
+    c.out_.clear(pool_);
+    if (c.fd_ >= 0) ::close(c.fd_);
+  });
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+  if (buf_base_ != nullptr) munmap(buf_base_, buf_bytes_);
+  if (event_fd_ >= 0) ::close(event_fd_);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+int Shard::init_ring() {
+  RingSetup setup;
+  // Every receive completion consumes a provided buffer, so buffers +
+  // connections (sends, errors, EOFs) + slack bounds the CQ burst.
+  uint64_t cq = uint64_t{config_.recv_buffer_count} * 2 + 8192;
+  if (cq > 65536) cq = 65536;
+  setup.cq_entries = static_cast<unsigned>(cq);
+  setup.sq_entries = 4096;
+  int rc = create_ring(ring_, setup, setup_flags_);
+  if (rc < 0) return rc;
+  ring_ready_ = true;
+  io_uring_register_ring_fd(&ring_);  // an optimisation; failure is harmless
+
+  buf_count_ = config_.recv_buffer_count;
+  buf_ring_bytes_ = sizeof(io_uring_buf) * buf_count_;
+  void* r = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
+                 MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (r == MAP_FAILED) return -errno;
+  buf_ring_ = static_cast<io_uring_buf_ring*>(r);
+  buf_bytes_ = size_t{config_.recv_buffer_size} * buf_count_;
+  void* b = mmap(nullptr, buf_bytes_, PROT_READ | PROT_WRITE,
+                 MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (b == MAP_FAILED) return -errno;
+  buf_base_ = static_cast<char*>(b);
+
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(buf_ring_);
+  reg.ring_entries = buf_count_;
+  reg.bgid = kBufGroup;
+  rc = io_uring_register_buf_ring(&ring_, &reg, 0);
+  if (rc < 0) return rc;
+  io_uring_buf_ring_init(buf_ring_);
+  const int mask = io_uring_buf_ring_mask(buf_count_);
+  for (unsigned i = 0; i < buf_count_; ++i) {
+    io_uring_buf_ring_add(buf_ring_, buf_base_ + size_t{i} * config_.recv_buffer_size,
+                          config_.recv_buffer_size, static_cast<unsigned short>(i),
+                          mask, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buf_count_));
+
+  event_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (event_fd_ < 0) return -errno;
+  return 0;
+}
+
+Connection* Shard::find_connection(uint32_t slot, uint32_t generation) {
+  Connection* c = slab_->at(slot);
+  if (c == nullptr || c->generation_ != generation || c->state_ == Connection::State::kFree) {
+    return nullptr;
+  }
+  return c;
+}
+
+uint32_t Shard::send_queue_limit() const { return config_.send_queue_limit; }
+
+io_uring_sqe* Shard::get_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  while (sqe == nullptr) {
+    // SQ full: hand what we have to the kernel and take a fresh entry
+    // instead of failing (completions are reaped next turn; the CQ is sized
+    // for it).
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+void Shard::return_buffer(unsigned bid) {
+  io_uring_buf_ring_add(buf_ring_, buf_base_ + size_t{bid} * config_.recv_buffer_size,
+                        config_.recv_buffer_size, static_cast<unsigned short>(bid),
+                        io_uring_buf_ring_mask(buf_count_), static_cast<int>(buf_returned_));
+  ++buf_returned_;
+}
+
+void Shard::arm_accept() {
+  if (listen_fd_ < 0 || draining_) return;
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, UserData{Op::kAccept, 0, 0}.pack());
+  accept_armed_ = true;
+}
+
+void Shard::arm_event_read() {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_read(sqe, event_fd_, &event_buf_, sizeof(event_buf_), 0);
+  io_uring_sqe_set_data64(sqe, UserData{Op::kEventRead, 0, 0}.pack());
+}
+
+void Shard::arm_recv(Connection& c) {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_recv_multishot(sqe, c.fd_, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kBufGroup;
+  io_uring_sqe_set_data64(sqe, UserData{Op::kRecv, c.generation_, c.slot_}.pack());
+  c.recv_armed_ = true;
+}
+
+void Shard::cancel_recv(Connection& c) {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_cancel64(sqe, UserData{Op::kRecv, c.generation_, c.slot_}.pack(), 0);
+  io_uring_sqe_set_data64(sqe, UserData{Op::kCancel, c.generation_, c.slot_}.pack());
+  ++c.cancel_in_flight_;
+  c.recv_cancel_pending_ = true;
+}
+
+void Shard::update_reading(Connection& c) {
+  using S = Connection::State;
+  // Flushing and lingering connections keep reading (and discarding) so the
+  // peer's last bytes do not turn our close into a reset.
+  const bool want = !c.peer_eof_ &&
+                    ((c.state_ == S::kOpen && !c.read_paused_ && !c.backpressured_) ||
+                     c.state_ == S::kFlushing || c.state_ == S::kLinger);
+  if (want && !c.recv_armed_) {
+    arm_recv(c);
+  } else if (!want && c.recv_armed_ && !c.recv_cancel_pending_ && c.state_ != S::kClosing) {
+    cancel_recv(c);
+  }
+}
+
+void Shard::connection_dirty(Connection& c) {
+  c.next_dirty_ = dirty_head_;
+  dirty_head_ = &c;
+}
+
+void Shard::start_close(Connection& c) {
+  c.state_ = Connection::State::kClosing;
+  timers_.disarm(c.timer_);
+  c.out_.clear(pool_);
+  if (c.recv_armed_ || c.send_in_flight_) {
+    // One request cancels every operation on the fd; the fd stays open until
+    // the last of their completions has arrived.
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel_fd(sqe, c.fd_, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, UserData{Op::kCancel, c.generation_, c.slot_}.pack());
+    ++c.cancel_in_flight_;
+  }
+  if (!c.ops_pending()) finish_close(c);
+}
+
+void Shard::finish_close(Connection& c) {
+  if (c.handler_ != nullptr) c.handler_->on_close(c);
+  ::close(c.fd_);
+  c.fd_ = -1;
+  c.handler_ = nullptr;
+  c.context_ = nullptr;
+  c.recv_armed_ = c.send_in_flight_ = c.read_paused_ = c.backpressured_ = false;
+  c.recv_cancel_pending_ = false;
+  c.want_writable_ = c.shut_wr_ = c.peer_eof_ = false;
+  --open_connections_;
+  metrics_.open.sub();
+  slab_->release(c);
+}
+
+void Shard::on_op_done(Connection& c) {
+  if (c.state_ == Connection::State::kClosing && !c.ops_pending()) finish_close(c);
+}
+
+void Shard::connection_timer_fired(TimerEntry& e) {
+  auto& c = *static_cast<Connection*>(e.context);
+  Shard& s = *c.shard_;
+  s.metrics_.timeouts.add();
+  if (c.state_ == Connection::State::kOpen) {
+    c.handler_->on_timeout(c);
+  } else {
+    // Flushing or lingering past its deadline: give up on the peer.
+    c.close();
+  }
+}
+
+void Shard::on_accept(io_uring_cqe* cqe) {
+  if (!(cqe->flags & IORING_CQE_F_MORE)) {
+    accept_armed_ = false;
+    if (!draining_ && listen_fd_ >= 0) arm_accept();
+  }
+  if (cqe->res < 0) {
+    if (cqe->res != -ECANCELED) metrics_.accept_errors.add();
+    return;
+  }
+  const int fd = cqe->res;
+  Connection* c = draining_ ? nullptr : slab_->allocate();
+  if (c == nullptr) {
+    metrics_.rejected.add();
+    ::close(fd);
+    return;
+  }
+  c->fd_ = fd;
+  c->state_ = Connection::State::kOpen;
+  c->handler_ = handler_.get();
+  // dirty_ is left as it is: a slot closed and reused within one turn may
+  // still be linked in the dirty list, and must not be linked twice.
+  ++open_connections_;
+  metrics_.accepted.add();
+  metrics_.open.add();
+  arm_recv(*c);
+  c->handler_->on_open(*c);
+}
+
+void Shard::on_recv(Connection& c, io_uring_cqe* cqe) {
+  const int res = cqe->res;
+  const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+  if (!more) c.recv_armed_ = false;
+
+  if (res > 0) {
+    assert(cqe->flags & IORING_CQE_F_BUFFER);
+    const unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    metrics_.bytes_in.add(static_cast<uint64_t>(res));
+    if (c.state_ == Connection::State::kOpen) {
+      c.handler_->on_data(c, std::span<const char>(
+                                 buf_base_ + size_t{bid} * config_.recv_buffer_size,
+                                 static_cast<size_t>(res)));
+    }
+    // Flushing/lingering connections discard input: the peer may still be
+    // sending a request we will not answer; reading it avoids a reset.
+    return_buffer(bid);
+  } else if (res == 0) {
+    c.peer_eof_ = true;
+    if (c.state_ == Connection::State::kOpen) {
+      c.handler_->on_peer_closed(c);
+    } else if (c.state_ == Connection::State::kLinger ||
+               c.state_ == Connection::State::kFlushing) {
+      c.close();
+    }
+  } else if (res == -ENOBUFS) {
+    metrics_.recv_no_buffers.add();
+  } else if (res != -ECANCELED) {
+    // ECONNRESET, EPIPE...: the connection is gone.
+    c.close();
+  }
+
+  if (!more) {
+    c.recv_cancel_pending_ = false;
+    if (c.state_ != Connection::State::kClosing && c.state_ != Connection::State::kFree) {
+      metrics_.recv_rearmed.add();
+      update_reading(c);
+    }
+  }
+  on_op_done(c);
+}
+
+void Shard::send_now(Connection& c) {
+  SendContext* ctx = slab_->acquire_send();
+  const size_t n = c.out_.gather(ctx->iov, kMaxIov);
+  ctx->msg = msghdr{};
+  ctx->msg.msg_iov = ctx->iov;
+  ctx->msg.msg_iovlen = n;
+  slab_->in_flight_sends()[c.slot_] = ctx;
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_sendmsg(sqe, c.fd_, &ctx->msg, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, UserData{Op::kSend, c.generation_, c.slot_}.pack());
+  c.send_in_flight_ = true;
+}
+
+void Shard::on_send(Connection& c, int res) {
+  c.send_in_flight_ = false;
+  SendContext*& ctx = slab_->in_flight_sends()[c.slot_];
+  slab_->release_send(ctx);
+  ctx = nullptr;
+  if (c.state_ == Connection::State::kClosing) {
+    on_op_done(c);
+    return;
+  }
+  if (res < 0) {
+    if (res == -EAGAIN || res == -EINTR) {
+      connection_dirty(c);
+      c.dirty_ = true;
+      return;
+    }
+    c.close();  // EPIPE, ECONNRESET
+    return;
+  }
+  const size_t sent = static_cast<size_t>(res);
+  metrics_.bytes_out.add(sent);
+  if (sent < c.out_.size()) metrics_.short_sends.add();
+  c.out_.consume(pool_, sent);
+
+  if (c.state_ == Connection::State::kFlushing) {
+    timers_.arm(c.timer_, now_ms_ + config_.flush_timeout_ms);
+  }
+  if (!c.out_.empty()) {
+    if (!c.dirty_) {
+      c.dirty_ = true;
+      connection_dirty(c);
+    }
+  } else if (c.state_ == Connection::State::kFlushing) {
+    // Everything went out: half-close and wait for the peer's FIN.
+    ::shutdown(c.fd_, SHUT_WR);
+    c.shut_wr_ = true;
+    if (c.peer_eof_) {
+      c.close();
+      return;
+    }
+    c.state_ = Connection::State::kLinger;
+    timers_.arm(c.timer_, now_ms_ + config_.linger_ms);
+  }
+
+  // Backpressure lifts at half the limit, so a connection hovering at the
+  // limit does not flap between paused and reading.
+  if (c.out_.size() <= config_.send_queue_limit / 2) {
+    if (c.backpressured_) {
+      c.backpressured_ = false;
+      update_reading(c);
+    }
+    if (c.want_writable_ && c.state_ == Connection::State::kOpen) {
+      c.want_writable_ = false;
+      c.handler_->on_writable(c);
+    }
+  }
+}
+
+void Shard::flush_dirty() {
+  // Handlers may dirty more connections while we walk (on_writable writes),
+  // so take the list and loop until it stays empty.
+  while (dirty_head_ != nullptr) {
+    Connection* c = dirty_head_;
+    dirty_head_ = nullptr;
+    while (c != nullptr) {
+      Connection* next = c->next_dirty_;
+      c->next_dirty_ = nullptr;
+      c->dirty_ = false;
+      const bool active = c->state_ == Connection::State::kOpen ||
+                          c->state_ == Connection::State::kFlushing;
+      if (active && !c->send_in_flight_) {
+        if (!c->out_.empty()) {
+          send_now(*c);
+        } else if (c->state_ == Connection::State::kFlushing) {
+          ::shutdown(c->fd_, SHUT_WR);
+          c->shut_wr_ = true;
+          if (c->peer_eof_) {
+            c->close();
+          } else {
+            c->state_ = Connection::State::kLinger;
+            timers_.arm(c->timer_, now_ms_ + config_.linger_ms);
+          }
+        }
+      }
+      if (active && c->state_ == Connection::State::kOpen && !c->backpressured_ &&
+          c->out_.size() > config_.send_queue_limit) {
+        c->backpressured_ = true;
+        metrics_.backpressure_pauses.add();
+        update_reading(*c);
+      }
+      c = next;
+    }
+  }
+}
+
+void Shard::dispatch(io_uring_cqe* cqe) {
+  const UserData ud = UserData::unpack(cqe->user_data);
+  switch (ud.op) {
+    case Op::kAccept:
+      on_accept(cqe);
+      return;
+    case Op::kWake:
+      return;  // the loop drains the mailboxes every turn
+    case Op::kEventRead:
+      if (cqe->res != -ECANCELED) arm_event_read();
+      return;
+    case Op::kNone:
+    case Op::kConnect:
+    case Op::kShutdown:
+      return;
+    default:
+      break;
+  }
+  Connection* c = slab_->at(ud.slot);
+  if (c == nullptr || c->generation_ != ud.generation || c->state_ == Connection::State::kFree) {
+    // A buffer chosen for a stale receive still has to go back to the ring.
+    if (ud.op == Op::kRecv && cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
+      return_buffer(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+    }
+    return;
+  }
+  switch (ud.op) {
+    case Op::kRecv:
+      on_recv(*c, cqe);
+      break;
+    case Op::kSend:
+      on_send(*c, cqe->res);
+      break;
+    case Op::kCancel:
+      --c->cancel_in_flight_;
+      on_op_done(*c);
+      break;
+    default:
+      break;
+  }
+}
+
+void Shard::post(unsigned to, const ShardMessage& msg) {
+  if (!backlog_[to].empty() || !try_post(to, msg)) {
+    backlog_[to].push_back(msg);
+    ++backlog_total_;
+    metrics_.mailbox_backlogged.add();
+  }
+}
+
+bool Shard::try_post(unsigned to, const ShardMessage& msg) {
+  Shard& target = engine_.shard(to);
+  ShardMessage copy = msg;
+  if (!target.inbox_[index_]->try_push(std::move(copy))) return false;
+  if (to == index_) return true;  // the loop drains its own inbox every turn
+  if (!target.wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_msg_ring(sqe, target.ring_fd(), 0,
+                           UserData{Op::kWake, 0, index_}.pack(), 0);
+    // The sender needs no completion for the wake-up itself.
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, UserData{Op::kNone, 0, 0}.pack());
+  }
+  return true;
+}
+
+bool Shard::flush_backlog() {
+  if (backlog_total_ == 0) return false;
+  for (unsigned to = 0; to < backlog_.size(); ++to) {
+    auto& q = backlog_[to];
+    while (!q.empty() && try_post(to, q.front())) {
+      q.pop_front();
+      --backlog_total_;
+    }
+  }
+  return backlog_total_ != 0;
+}
+
+void Shard::run_mailboxes() {
+  // Clear the flag before draining: a producer that pushes after our drain
+  // sees it clear and sends a new wake-up.
+  if (wake_pending_.load(std::memory_order_relaxed)) {
+    wake_pending_.store(false, std::memory_order_seq_cst);
+  }
+  for (auto& inbox : inbox_) {
+    // Bounded per turn so one busy sender cannot starve the I/O.
+    for (unsigned i = 0; i < 4096; ++i) {
+      auto m = inbox->try_pop();
+      if (!m) break;
+      metrics_.mailbox_in.add();
+      m->fn(*this, *m);
+    }
+  }
+}
+
+void Shard::request_drain() {
+  drain_requested_.store(true, std::memory_order_release);
+  wake();
+}
+
+void Shard::wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof(one));
+}
+
+void Shard::begin_drain() {
+  draining_ = true;
+  if (listen_fd_ >= 0) {
+    // Closing the listener would not stop the armed multishot accept; cancel
+    // it. Connections still in the kernel's accept queue are refused with
+    // a reset when the socket closes below.
+    if (accept_armed_) {
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_cancel64(sqe, UserData{Op::kAccept, 0, 0}.pack(), 0);
+      io_uring_sqe_set_data64(sqe, UserData{Op::kNone, 0, 0}.pack());
+    }
+    ::shutdown(listen_fd_, SHUT_RDWR);
+  }
+  if (config_.drain_timeout_ms == 0) {
+    force_close_all();
+    return;
+  }
+  timers_.arm(drain_timer_, now_ms_ + config_.drain_timeout_ms);
+  slab_->for_each_live([&](Connection& c) {
+    if (c.state_ == Connection::State::kOpen) c.handler_->on_drain(c);
+  });
+}
+
+void Shard::force_close_all() {
+  drain_expired_ = true;
+  slab_->for_each_live([&](Connection& c) { c.close(); });
+}
+
+void Shard::drain_deadline_fired(TimerEntry& e) {
+  static_cast<Shard*>(e.context)->force_close_all();
+}
+
+bool Shard::exit_ready() const {
+  return draining_ && open_connections_ == 0 && !accept_armed_ && backlog_total_ == 0;
+}
+
+void Shard::run() {
+  handler_ = config_.make_handler(*this);
+  arm_event_read();
+  arm_accept();
+
+  const Clock& clock = engine_.clock();
+  while (true) {
+    now_ms_ = clock.now_ms();
+    metrics_.loop_turns.add();
+    if (!draining_ && drain_requested_.load(std::memory_order_acquire)) begin_drain();
+    timers_.advance(now_ms_);
+    run_mailboxes();
+    const bool backlog = flush_backlog();
+    flush_dirty();
+    if (exit_ready()) break;
+
+    uint64_t wait_ms = kMaxWaitMs;
+    if (auto t = timers_.next_wakeup_in(now_ms_); t && *t < wait_ms) wait_ms = *t;
+    if (backlog) wait_ms = 1;
+    __kernel_timespec ts{};
+    ts.tv_sec = static_cast<long long>(wait_ms / 1000);
+    ts.tv_nsec = static_cast<long long>((wait_ms % 1000) * 1'000'000);
+    io_uring_cqe* cqe = nullptr;
+    const int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      // The ring itself failed: nothing on this shard can make progress.
+      break;
+    }
+    if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW) {
+      metrics_.cq_overflow.add();
+    }
+
+    // Reap the whole batch; every handler runs before anything is sent.
+    now_ms_ = clock.now_ms();
+    unsigned head;
+    unsigned count = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      dispatch(cqe);
+      ++count;
+    }
+    io_uring_cq_advance(&ring_, count);
+    if (buf_returned_ != 0) {
+      io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buf_returned_));
+      buf_returned_ = 0;
+    }
+  }
+}
+
+}  // namespace ringshard::engine

@@ -1,0 +1,160 @@
+// engine/shard.h: one shard: a pinned thread with its own io_uring, listener,
+// provided-buffer ring, timer wheel, connection slab, buffer pool, metrics
+// and mailboxes. Nothing on the data path is shared with other shards.
+//
+// The loop, one turn: submit everything queued and wait (one
+// io_uring_submit_and_wait_timeout) for at least one completion or the next
+// timer; reap every completion of the batch (receives go to the handlers,
+// buffers go back to the ring); fire due timers; run cross-shard messages;
+// then flush: one sendmsg per connection that queued output this turn.
+//
+// Thread: a Shard is created by Engine and runs on its own thread; every
+// member is for that thread only, except post() from another shard's thread
+// (the mailbox is single-producer per sending shard) and the metrics, which
+// any thread may read.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "engine/buffer_pool.h"
+#include "engine/clock.h"
+#include "engine/connection.h"
+#include "engine/metrics.h"
+#include "engine/spsc_ring.h"
+#include "engine/timer_wheel.h"
+#include "engine/user_data.h"
+
+namespace ringshard::engine {
+
+class Engine;
+struct EngineConfig;
+
+// A cross-shard message: a function run on the target shard with two words
+// and a pointer (ownership of whatever `ptr` points to moves with it).
+struct ShardMessage {
+  void (*fn)(Shard& target, const ShardMessage& msg) = nullptr;
+  void* ptr = nullptr;
+  uint64_t a = 0;
+  uint64_t b = 0;
+};
+
+class Shard {
+ public:
+  Shard(Engine& engine, unsigned index, const EngineConfig& config);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  unsigned index() const { return index_; }
+  Engine& engine() const { return engine_; }
+  // Milliseconds of the engine's clock, read once per loop turn.
+  uint64_t now_ms() const { return now_ms_; }
+  TimerWheel& timers() { return timers_; }
+  BufferPool& buffers() { return pool_; }
+  ShardMetrics& metrics() { return metrics_; }
+  const EngineConfig& config() const { return config_; }
+  bool draining() const { return draining_; }
+  size_t open_connections() const { return open_connections_; }
+
+  // Sends `msg` to shard `to` (may be this shard). Never fails: when the
+  // bounded mailbox is full the message waits in a local backlog that is
+  // retried every loop turn, in order. Call only on this shard's thread.
+  void post(unsigned to, const ShardMessage& msg);
+  // Same, but fails instead of using the backlog when the mailbox is full.
+  bool try_post(unsigned to, const ShardMessage& msg);
+
+  // The open connection in `slot` if it still has `generation` (a handle
+  // taken earlier may refer to a connection that has since closed).
+  Connection* find_connection(uint32_t slot, uint32_t generation);
+
+  // --- used by Connection -------------------------------------------------
+  io_uring_sqe* get_sqe();
+  void connection_dirty(Connection& c);
+  void start_close(Connection& c);
+  // Arms or cancels the multishot receive to match the connection's state,
+  // handler pause and backpressure.
+  void update_reading(Connection& c);
+  uint32_t send_queue_limit() const;
+
+  // --- used by Engine -----------------------------------------------------
+  // Creates the ring (on the shard thread). Returns 0 or -errno.
+  int init_ring();
+  void set_listener(int fd) { listen_fd_ = fd; }
+  void run();
+  void request_drain();  // any thread
+  void wake();           // any thread
+  int ring_fd() const { return ring_.ring_fd; }
+  unsigned setup_flags() const { return setup_flags_; }
+
+ private:
+  friend class Connection;
+  class Slab;
+
+  void dispatch(io_uring_cqe* cqe);
+  void on_accept(io_uring_cqe* cqe);
+  void on_recv(Connection& c, io_uring_cqe* cqe);
+  void on_send(Connection& c, int res);
+  void on_op_done(Connection& c);
+  void arm_accept();
+  void arm_recv(Connection& c);
+  void cancel_recv(Connection& c);
+  void arm_event_read();
+  void flush_dirty();
+  void send_now(Connection& c);
+  void finish_close(Connection& c);
+  void begin_drain();
+  void force_close_all();
+  void run_mailboxes();
+  bool flush_backlog();
+  bool exit_ready() const;
+  void return_buffer(unsigned bid);
+  static void connection_timer_fired(TimerEntry& e);
+  static void drain_deadline_fired(TimerEntry& e);
+
+  Engine& engine_;
+  const EngineConfig& config_;
+  const unsigned index_;
+  io_uring ring_{};
+  unsigned setup_flags_ = 0;
+  bool ring_ready_ = false;
+
+  // Provided buffer ring.
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  char* buf_base_ = nullptr;
+  size_t buf_ring_bytes_ = 0;
+  size_t buf_bytes_ = 0;
+  unsigned buf_count_ = 0;
+  unsigned buf_returned_ = 0;  // added since the last advance
+
+  int listen_fd_ = -1;
+  bool accept_armed_ = false;
+  int event_fd_ = -1;
+  uint64_t event_buf_ = 0;
+
+  uint64_t now_ms_ = 0;
+  TimerWheel timers_;
+  TimerEntry drain_timer_;
+  BufferPool pool_;
+  ShardMetrics metrics_;
+  std::unique_ptr<Slab> slab_;
+  std::unique_ptr<ConnectionHandler> handler_;
+  size_t open_connections_ = 0;
+  Connection* dirty_head_ = nullptr;
+
+  // Mailboxes: inbox_[from] is written only by shard `from`.
+  std::vector<std::unique_ptr<SpscRing<ShardMessage>>> inbox_;
+  std::vector<std::deque<ShardMessage>> backlog_;  // per target shard
+  size_t backlog_total_ = 0;
+  alignas(64) std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> drain_requested_{false};
+  bool draining_ = false;
+  bool drain_expired_ = false;
+};
+
+}  // namespace ringshard::engine

@@ -1,0 +1,82 @@
+// engine/timer_wheel.h: a per-shard hashed timer wheel with O(1) arm/disarm.
+//
+// Entries are intrusive (embedded in their owner: a connection, a listener,
+// the drain deadline), so arming allocates nothing. Resolution is one tick
+// (1 ms); kSlots slots cover one round, and an entry due several rounds
+// ahead stays in its slot until its round comes. An occupancy bitmap lets
+// the shard compute how long it may sleep without scanning every slot.
+//
+// Time is passed in explicitly (milliseconds of an engine::Clock), which is
+// what makes timeouts testable with a ManualClock.
+//
+// Thread: owned by one shard; not thread-safe.
+//
+//   TimerEntry t;
+//   t.callback = [](TimerEntry& e) { ... };
+//   wheel.arm(t, now + 10'000);
+//   wheel.advance(clock.now_ms());   // fires t once its deadline has passed
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace ringshard::engine {
+
+struct TimerEntry {
+  using Callback = void (*)(TimerEntry&);
+  Callback callback = nullptr;
+  void* context = nullptr;  // owner's pointer, for the callback's use
+
+  bool armed() const { return slot_ != kUnarmed; }
+  uint64_t deadline_ms() const { return deadline_; }
+
+ private:
+  friend class TimerWheel;
+  static constexpr uint32_t kUnarmed = ~0u;
+  TimerEntry* prev_ = nullptr;
+  TimerEntry* next_ = nullptr;
+  uint64_t deadline_ = 0;
+  uint32_t slot_ = kUnarmed;
+};
+
+class TimerWheel {
+ public:
+  static constexpr size_t kSlots = 4096;  // power of two
+
+  explicit TimerWheel(uint64_t now_ms) : current_(now_ms) {}
+  TimerWheel(const TimerWheel&) = delete;
+  TimerWheel& operator=(const TimerWheel&) = delete;
+
+  // Arms (or re-arms) `e` to fire at `deadline_ms`. A deadline in the past
+  // fires on the next advance().
+  void arm(TimerEntry& e, uint64_t deadline_ms);
+  void disarm(TimerEntry& e);
+
+  // Fires every entry whose deadline is <= now_ms, in no particular order
+  // within a tick. A callback may arm or disarm any entry, itself included.
+  // Returns how many fired.
+  size_t advance(uint64_t now_ms);
+
+  // Milliseconds from now_ms until the earliest slot that holds an entry
+  // (the entry may belong to a later round: waking early is harmless).
+  // nullopt when no timer is armed.
+  std::optional<uint64_t> next_wakeup_in(uint64_t now_ms) const;
+
+  size_t size() const { return count_; }
+  uint64_t current_ms() const { return current_; }
+
+ private:
+  static constexpr size_t kWords = kSlots / 64;
+  static constexpr uint32_t kProcessing = kSlots;  // list being fired
+  void link(TimerEntry& e, uint32_t slot);
+  void unlink(TimerEntry& e);
+
+  std::array<TimerEntry*, kSlots + 1> heads_{};
+  std::array<uint64_t, kWords> occupied_{};
+  uint64_t current_;  // every tick < current_ has been processed
+  size_t count_ = 0;
+};
+
+}  // namespace ringshard::engine

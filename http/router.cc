@@ -1,0 +1,130 @@
+#include "http/router.h"
+
+#include <stdexcept>
+
+namespace ringshard::http {
+
+void Router::add(Method method, std::string_view pattern, HandlerFn handler,
+                 RouteOptions options) {
+  if (pattern.empty() || pattern.front() != '/') {
+    throw std::invalid_argument("route pattern must start with '/': " + std::string(pattern));
+  }
+  Route r{method, std::string(pattern), {}, true, std::move(handler), options};
+  size_t params = 0;
+  std::string_view rest = pattern.substr(1);
+  while (true) {
+    const size_t slash = rest.find('/');
+    std::string_view seg = rest.substr(0, slash);
+    if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
+      if (++params > kMaxParams) throw std::invalid_argument("too many route parameters");
+      r.segments.push_back({std::string(seg.substr(1, seg.size() - 2)), true});
+      r.literal = false;
+    } else {
+      if (seg.find_first_of("{}") != std::string_view::npos) {
+        throw std::invalid_argument("bad route segment: " + std::string(seg));
+      }
+      r.segments.push_back({std::string(seg), false});
+    }
+    if (slash == std::string_view::npos) break;
+    rest = rest.substr(slash + 1);
+  }
+  for (const Route& existing : routes_) {
+    if (existing.method == method && existing.pattern == r.pattern) {
+      throw std::invalid_argument("duplicate route: " + r.pattern);
+    }
+  }
+  // The Allow list of the pattern, kept ready for 405 answers.
+  PathEntry* entry = nullptr;
+  for (PathEntry& p : paths_) {
+    if (p.pattern == r.pattern) entry = &p;
+  }
+  if (entry == nullptr) {
+    paths_.push_back({r.pattern, ""});
+    entry = &paths_.back();
+  }
+  auto add_allow = [&](std::string_view m) {
+    if (!entry->allow.empty()) entry->allow += ", ";
+    entry->allow += m;
+  };
+  add_allow(method_name(method));
+  if (method == Method::kGet) add_allow("HEAD");
+  routes_.push_back(std::move(r));
+}
+
+bool Router::matches(const Route& r, std::string_view path, PathParams& params) const {
+  if (r.literal) {
+    params.count = 0;
+    return path == r.pattern;
+  }
+  if (path.empty() || path.front() != '/') return false;
+  std::string_view rest = path.substr(1);
+  params.count = 0;
+  for (size_t i = 0; i < r.segments.size(); ++i) {
+    const size_t slash = rest.find('/');
+    const std::string_view seg = rest.substr(0, slash);
+    const bool last = i + 1 == r.segments.size();
+    if (last != (slash == std::string_view::npos)) return false;
+    const Segment& s = r.segments[i];
+    if (s.param) {
+      if (seg.empty()) return false;
+      params.names[params.count] = s.text;
+      params.values[params.count] = seg;
+      ++params.count;
+    } else if (seg != s.text) {
+      return false;
+    }
+    if (!last) rest = rest.substr(slash + 1);
+  }
+  return true;
+}
+
+const std::string& Router::allow_for(std::string_view pattern) const {
+  for (const PathEntry& p : paths_) {
+    if (p.pattern == pattern) return p.allow;
+  }
+  static const std::string kEmpty;
+  return kEmpty;
+}
+
+RouteMatch Router::match(Method method, std::string_view path, PathParams& params) const {
+  RouteMatch out;
+  const Route* path_hit = nullptr;
+  const Route* head_fallback = nullptr;
+  PathParams scratch;
+  PathParams head_params;
+  auto hit = [&](const Route& r) {
+    out.handler = &r.handler;
+    out.options = &r.options;
+    out.path_matched = true;
+  };
+  // Literal routes first: the benchmark endpoints resolve with a length
+  // compare and one memcmp.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const Route& r : routes_) {
+      if (r.literal != (pass == 0)) continue;
+      if (!matches(r, path, scratch)) continue;
+      if (r.method == method) {
+        params = scratch;
+        hit(r);
+        return out;
+      }
+      if (method == Method::kHead && r.method == Method::kGet && head_fallback == nullptr) {
+        head_fallback = &r;
+        head_params = scratch;
+      }
+      if (path_hit == nullptr) path_hit = &r;
+    }
+  }
+  if (head_fallback != nullptr) {
+    params = head_params;
+    hit(*head_fallback);
+    return out;
+  }
+  if (path_hit != nullptr) {
+    out.path_matched = true;
+    out.allow = allow_for(path_hit->pattern);
+  }
+  return out;
+}
+
+}  // namespace ringshard::http

@@ -1,0 +1,699 @@
+#include "http/server.h"
+
+#include <charconv>
+#include <ctime>
+#include <exception>
+#include <string>
+
+#include "http/chunked.h"
+#include "http/input_buffer.h"
+#include "http/status.h"
+
+namespace ringshard::http {
+
+// Per-connection protocol state. Kept small (an idle connection holds this
+// block and nothing else); reused through the server's free list.
+class HttpConnection {
+ public:
+  enum class Phase : uint8_t {
+    kIdle,       // between requests
+    kHead,       // part of a request head has arrived
+    kBody,       // head complete, body still arriving
+    kWaiting,    // handler deferred its answer
+    kStreaming,  // response body being produced
+    kDone,       // closing after the last response
+  };
+  enum class Timer : uint8_t { kNone, kHeader, kBody, kIdle, kStream };
+
+  explicit HttpConnection(const ParserLimits& limits) : parser(limits) {}
+
+  // Back to the state of a fresh connection (buffers already released).
+  void reset(uint64_t max_body) {
+    parser.reset();
+    chunked = ChunkedDecoder(ChunkedLimits{max_body});
+    chunk_scan = 0;
+    stream_left = 0;
+    producer = nullptr;
+    phase = Phase::kIdle;
+    timer = Timer::kNone;
+    keep_alive = true;
+    head_only = chunked_out = length_out = http10 = false;
+    continue_sent = close_after = in_producer = in_process = false;
+  }
+
+  RequestParser parser;
+  ChunkedDecoder chunked;
+  InputBuffer carry;
+  std::string chunk_body;       // decoded chunked body (rare)
+  size_t chunk_scan = 0;        // bytes after the head already decoded
+  uint64_t sequence = 0;        // requests dispatched on this connection
+  uint64_t stream_left = 0;     // Content-Length stream: bytes still owed
+  Producer producer;
+  Phase phase = Phase::kIdle;
+  Timer timer = Timer::kNone;
+  bool keep_alive = true;
+  bool head_only = false;       // HEAD: no body bytes go out
+  bool chunked_out = false;     // streaming with chunked encoding
+  bool length_out = false;      // streaming with Content-Length
+  bool http10 = false;
+  bool continue_sent = false;
+  bool close_after = false;     // peer half-closed: close after this response
+  bool in_producer = false;
+  bool in_process = false;      // process() is on the stack: no re-entry
+};
+
+namespace {
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// Strips "http://host" from an absolute-form target, leaving the path.
+std::string_view origin_path(std::string_view path) {
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (path.size() >= scheme.size() && iequals(path.substr(0, scheme.size()), scheme)) {
+      const size_t slash = path.find('/', scheme.size());
+      return slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+    }
+  }
+  return path;
+}
+
+bool status_has_body(uint16_t status) {
+  return status >= 200 && status != 204 && status != 304;
+}
+
+}  // namespace
+
+// --- ServerRequest ---------------------------------------------------------
+
+std::string_view ServerRequest::param(std::string_view name) const {
+  if (params_ == nullptr) return {};
+  for (size_t i = 0; i < params_->count; ++i) {
+    if (params_->names[i] == name) return params_->values[i];
+  }
+  return {};
+}
+
+// --- HttpServer -------------------------------------------------------------
+
+HttpServer::HttpServer(engine::Shard& shard, const ServerConfig& config, const Router& router)
+    : shard_(shard), config_(config), router_(router) {}
+
+HttpServer::~HttpServer() {
+  for (HttpConnection* hc : free_states_) delete hc;
+}
+
+HttpConnection* HttpServer::state(engine::Connection& conn) {
+  return static_cast<HttpConnection*>(conn.context());
+}
+
+void HttpServer::on_open(engine::Connection& conn) {
+  HttpConnection* hc;
+  if (!free_states_.empty()) {
+    hc = free_states_.back();
+    free_states_.pop_back();
+  } else {
+    hc = new HttpConnection(config_.parser);
+  }
+  hc->reset(config_.max_body_bytes);
+  conn.set_context(hc);
+  // Nothing has arrived yet: a connection that never sends a byte is
+  // closed by the header timeout, not kept for the idle one.
+  conn.set_timeout(config_.header_timeout_ms);
+  hc->timer = HttpConnection::Timer::kHeader;
+}
+
+void HttpServer::on_close(engine::Connection& conn) {
+  HttpConnection* hc = state(conn);
+  if (hc == nullptr) return;
+  hc->carry.release(shard_.buffers());
+  hc->producer = nullptr;
+  std::string().swap(hc->chunk_body);
+  conn.set_context(nullptr);
+  if (free_states_.size() < 1024) {
+    free_states_.push_back(hc);
+  } else {
+    delete hc;
+  }
+}
+
+std::string_view HttpServer::date() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  if (ts.tv_sec != date_second_) {
+    date_second_ = ts.tv_sec;
+    tm t;
+    gmtime_r(&ts.tv_sec, &t);
+    strftime(date_buf_, sizeof(date_buf_), "%a, %d %b %Y %H:%M:%S GMT", &t);
+  }
+  return date_buf_;
+}
+
+void HttpServer::count_status(uint16_t status) {
+  switch (status / 100) {
+    case 2: metrics_.responses_2xx.add(); break;
+    case 3: metrics_.responses_3xx.add(); break;
+    case 4: metrics_.responses_4xx.add(); break;
+    default: metrics_.responses_5xx.add(); break;
+  }
+}
+
+void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16_t status,
+                            std::string_view content_type, const uint64_t* length,
+                            bool chunked, const Response* extra) {
+  // Common headers are assembled in one stack buffer and queued with one
+  // copy; the engine corks them with the body and the rest of the batch.
+  char buf[512];
+  size_t n = 0;
+  auto put = [&](std::string_view s) {
+    if (n + s.size() > sizeof(buf)) {
+      conn.write(std::string_view(buf, n));
+      n = 0;
+      if (s.size() > sizeof(buf)) {
+        conn.write(s);
+        return;
+      }
+    }
+    std::memcpy(buf + n, s.data(), s.size());
+    n += s.size();
+  };
+  put(status_line(status));
+  put("Server: ");
+  put(config_.server_name);
+  put("\r\nDate: ");
+  put(date());
+  put("\r\n");
+  if (!content_type.empty()) {
+    put("Content-Type: ");
+    put(content_type);
+    put("\r\n");
+  }
+  if (length != nullptr) {
+    char num[24];
+    auto [end, ec] = std::to_chars(num, num + sizeof(num), *length);
+    put("Content-Length: ");
+    put(std::string_view(num, static_cast<size_t>(end - num)));
+    put("\r\n");
+  } else if (chunked) {
+    put("Transfer-Encoding: chunked\r\n");
+  }
+  const bool closing = !hc.keep_alive || hc.close_after || shard_.draining();
+  if (closing) {
+    put("Connection: close\r\n");
+    hc.keep_alive = false;
+  } else if (hc.http10) {
+    put("Connection: keep-alive\r\n");
+  }
+  if (extra != nullptr) {
+    for (size_t i = 0; i < extra->extra_count_; ++i) {
+      put(extra->extra_[i].name);
+      put(": ");
+      put(extra->extra_[i].value);
+      put("\r\n");
+    }
+  }
+  put("\r\n");
+  conn.write(std::string_view(buf, n));
+  count_status(status);
+}
+
+void HttpServer::finish_response(engine::Connection& conn, HttpConnection& hc) {
+  hc.producer = nullptr;
+  hc.chunked_out = hc.length_out = false;
+  if (!hc.keep_alive || hc.close_after || shard_.draining()) {
+    hc.phase = HttpConnection::Phase::kDone;
+    conn.close_after_flush();
+    return;
+  }
+  hc.phase = HttpConnection::Phase::kIdle;
+}
+
+void HttpServer::refuse(engine::Connection& conn, HttpConnection& hc, uint16_t status,
+                        std::string_view reason) {
+  metrics_.parse_errors.add();
+  hc.keep_alive = false;
+  const std::string body = error_body(status, reason);
+  const uint64_t len = body.size();
+  write_head(conn, hc, status, "application/json", &len, false, nullptr);
+  conn.write(body);
+  hc.phase = HttpConnection::Phase::kDone;
+  hc.carry.release(shard_.buffers());
+  conn.close_after_flush();
+}
+
+void HttpServer::arm_idle_or_header(engine::Connection& conn, HttpConnection& hc) {
+  using P = HttpConnection::Phase;
+  using T = HttpConnection::Timer;
+  switch (hc.phase) {
+    case P::kIdle:
+      if (hc.carry.empty()) {
+        // Re-armed after every batch that completed a response.
+        conn.set_timeout(config_.idle_timeout_ms);
+        hc.timer = T::kIdle;
+        break;
+      }
+      [[fallthrough]];
+    case P::kHead:
+      // The header deadline runs from the first byte of the request and is
+      // not extended by later bytes: that is what stops slowloris.
+      if (hc.timer != T::kHeader) {
+        conn.set_timeout(config_.header_timeout_ms);
+        hc.timer = T::kHeader;
+      }
+      break;
+    case P::kBody:
+      conn.set_timeout(config_.body_timeout_ms);  // extended by progress
+      hc.timer = T::kBody;
+      break;
+    case P::kStreaming:
+      conn.set_timeout(config_.stream_stall_ms);
+      hc.timer = T::kStream;
+      break;
+    case P::kWaiting:
+    case P::kDone:
+      if (hc.timer != T::kNone) {
+        conn.clear_timeout();
+        hc.timer = T::kNone;
+      }
+      break;
+  }
+}
+
+size_t HttpServer::process(engine::Connection& conn, HttpConnection& hc, std::string_view in) {
+  hc.in_process = true;
+  const size_t used = process_requests(conn, hc, in);
+  hc.in_process = false;
+  return used;
+}
+
+size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc,
+                                    std::string_view in) {
+  using P = HttpConnection::Phase;
+  size_t pos = 0;
+  while (pos < in.size()) {
+    if (hc.phase == P::kWaiting || hc.phase == P::kStreaming || hc.phase == P::kDone) break;
+    if (conn.over_send_limit()) {
+      // Pipelined requests wait until the client reads what we sent.
+      conn.request_writable();
+      break;
+    }
+    const std::string_view rest = in.substr(pos);
+    if (hc.phase == P::kIdle) hc.phase = P::kHead;
+    const ParseResult r = hc.parser.parse(rest, request_);
+    if (r.status == ParseStatus::kPartial) break;
+    if (r.status == ParseStatus::kError) {
+      refuse(conn, hc, r.error_status, r.reason);
+      return in.size();
+    }
+    const size_t head_len = r.consumed;
+    hc.http10 = request_.version_minor == 0;
+    hc.keep_alive = request_.keep_alive;
+
+    const std::string_view path = origin_path(request_.path);
+    const RouteMatch match = router_.match(request_.method, path, params_);
+    uint64_t max_body = config_.max_body_bytes;
+    if (match.options != nullptr && match.options->max_body != 0) {
+      max_body = match.options->max_body;
+    }
+
+    std::string_view body;
+    size_t total = head_len;
+    if (request_.body_kind == BodyKind::kContentLength) {
+      if (request_.content_length > max_body) {
+        refuse(conn, hc, 413, "request body larger than the limit");
+        return in.size();
+      }
+      const size_t need = head_len + request_.content_length;
+      if (rest.size() < need) {
+        if (request_.expect_continue && !hc.continue_sent) {
+          conn.write(kContinue);
+          hc.continue_sent = true;
+        }
+        hc.phase = P::kBody;
+        break;
+      }
+      body = rest.substr(head_len, request_.content_length);
+      total = need;
+    } else if (request_.body_kind == BodyKind::kChunked) {
+      if (hc.chunk_scan == 0 && hc.chunked.body_bytes() == 0) {
+        hc.chunked = ChunkedDecoder(ChunkedLimits{max_body});
+      }
+      const ChunkedResult cr = hc.chunked.feed(
+          rest.substr(head_len + hc.chunk_scan),
+          [&](std::string_view data) { hc.chunk_body.append(data); });
+      hc.chunk_scan += cr.consumed;
+      if (cr.status == ChunkedStatus::kError) {
+        refuse(conn, hc, cr.error_status, cr.reason);
+        return in.size();
+      }
+      if (cr.status == ChunkedStatus::kNeedMore) {
+        if (request_.expect_continue && !hc.continue_sent) {
+          conn.write(kContinue);
+          hc.continue_sent = true;
+        }
+        hc.phase = P::kBody;
+        break;
+      }
+      body = hc.chunk_body;
+      total = head_len + hc.chunk_scan;
+    }
+
+    // The request is complete: reset per-request parsing state first, so a
+    // handler that answers synchronously leaves a clean connection.
+    hc.parser.reset();
+    hc.chunk_scan = 0;
+    hc.continue_sent = false;
+    hc.phase = P::kIdle;
+    dispatch(conn, hc, request_, body, match, params_);
+    if (!hc.chunk_body.empty()) {
+      hc.chunked = ChunkedDecoder(ChunkedLimits{config_.max_body_bytes});
+      if (hc.chunk_body.capacity() > 64 * 1024) {
+        std::string().swap(hc.chunk_body);
+      } else {
+        hc.chunk_body.clear();
+      }
+    }
+    pos += total;
+    if (!conn.is_open()) return in.size();
+  }
+  return pos;
+}
+
+void HttpServer::dispatch(engine::Connection& conn, HttpConnection& hc, const Request& req,
+                          std::string_view body, const RouteMatch& match,
+                          const PathParams& params) {
+  metrics_.requests.add();
+  ++hc.sequence;
+  hc.head_only = req.method == Method::kHead;
+  if (req.method == Method::kUnknown || req.method == Method::kConnect) {
+    refuse(conn, hc, 501, "method not implemented");
+    return;
+  }
+  Response res;
+  res.server_ = this;
+  res.hc_ = &hc;
+  res.conn_ = &conn;
+  if (match.handler == nullptr) {
+    if (match.path_matched) {
+      res.header("Allow", match.allow);
+      res.send_error(405, "method not allowed on this path");
+    } else {
+      res.send_error(404, "no route for this path");
+    }
+    return;
+  }
+  ServerRequest sreq;
+  sreq.head_ = &req;
+  sreq.body_ = body;
+  sreq.params_ = &params;
+  sreq.shard_ = &shard_;
+  try {
+    (*match.handler)(sreq, res);
+  } catch (const std::exception&) {
+    metrics_.handler_exceptions.add();
+    if (!res.done_ && !res.deferred_) res.send_error(500, "internal error");
+  } catch (...) {
+    metrics_.handler_exceptions.add();
+    if (!res.done_ && !res.deferred_) res.send_error(500, "internal error");
+  }
+  if (!res.done_ && !res.deferred_ && hc.phase != HttpConnection::Phase::kStreaming) {
+    // A handler that returned without answering: that is a bug in it, and
+    // the client still gets an answer.
+    res.send_error(500, "handler did not respond");
+  }
+}
+
+void HttpServer::on_data(engine::Connection& conn, std::span<const char> data) {
+  HttpConnection& hc = *state(conn);
+  engine::BufferPool& pool = shard_.buffers();
+  const std::string_view in(data.data(), data.size());
+  if (hc.carry.empty()) {
+    const size_t used = process(conn, hc, in);
+    if (used < in.size() && conn.is_open() && hc.phase != HttpConnection::Phase::kDone) {
+      hc.carry.append(pool, in.substr(used));
+    }
+  } else {
+    // Bound what a client can make us hold: one full request plus slack.
+    const uint64_t cap = config_.parser.max_head_bytes + config_.max_body_bytes + (64u << 10);
+    if (hc.carry.size() + in.size() > cap && hc.phase != HttpConnection::Phase::kWaiting &&
+        hc.phase != HttpConnection::Phase::kStreaming) {
+      refuse(conn, hc, 413, "request larger than the limit");
+      return;
+    }
+    hc.carry.append(pool, in);
+    const size_t used = process(conn, hc, hc.carry.view());
+    if (conn.is_open() && hc.phase != HttpConnection::Phase::kDone) {
+      hc.carry.consume(pool, used);
+    }
+  }
+  if (!conn.is_open()) return;
+  // Stop reading while an earlier response is pending: pipelined input
+  // waits in the kernel instead of in our memory.
+  if (!hc.carry.empty() && (hc.phase == HttpConnection::Phase::kWaiting ||
+                            hc.phase == HttpConnection::Phase::kStreaming)) {
+    conn.pause_reading();
+  }
+  arm_idle_or_header(conn, hc);
+}
+
+void HttpServer::resume(engine::Connection& conn, HttpConnection& hc) {
+  // Answered from inside a handler (defer() then send() at once): the
+  // process() loop on the stack picks up the next request itself.
+  if (hc.in_process) return;
+  if (!hc.carry.empty()) {
+    const size_t used = process(conn, hc, hc.carry.view());
+    if (!conn.is_open()) return;
+    if (hc.phase != HttpConnection::Phase::kDone) hc.carry.consume(shard_.buffers(), used);
+  }
+  if (!conn.is_open()) return;
+  if (hc.phase != HttpConnection::Phase::kWaiting &&
+      hc.phase != HttpConnection::Phase::kStreaming) {
+    conn.resume_reading();
+  }
+  arm_idle_or_header(conn, hc);
+}
+
+void HttpServer::on_writable(engine::Connection& conn) {
+  HttpConnection& hc = *state(conn);
+  if (hc.phase == HttpConnection::Phase::kStreaming) {
+    run_producer(conn, hc);
+    if (hc.phase == HttpConnection::Phase::kStreaming) {
+      arm_idle_or_header(conn, hc);
+      return;
+    }
+  }
+  if (conn.is_open()) resume(conn, hc);
+}
+
+void HttpServer::on_peer_closed(engine::Connection& conn) {
+  HttpConnection& hc = *state(conn);
+  using P = HttpConnection::Phase;
+  if (hc.phase == P::kWaiting || hc.phase == P::kStreaming ||
+      (!hc.carry.empty() && hc.phase == P::kIdle)) {
+    // A client may half-close after its last request: answer, then close.
+    hc.close_after = true;
+    if (hc.phase == P::kIdle) resume(conn, hc);
+    return;
+  }
+  conn.close();
+}
+
+void HttpServer::on_timeout(engine::Connection& conn) {
+  HttpConnection& hc = *state(conn);
+  using T = HttpConnection::Timer;
+  const T kind = hc.timer;
+  hc.timer = T::kNone;
+  switch (kind) {
+    case T::kHeader:
+      metrics_.header_timeouts.add();
+      if (hc.carry.empty() && hc.phase == HttpConnection::Phase::kIdle) {
+        conn.close();  // never sent a byte
+      } else {
+        refuse(conn, hc, 408, "request head not received in time");
+      }
+      break;
+    case T::kBody:
+      metrics_.body_timeouts.add();
+      refuse(conn, hc, 408, "request body stalled");
+      break;
+    case T::kIdle:
+      metrics_.idle_closes.add();
+      conn.close();
+      break;
+    case T::kStream:
+    case T::kNone:
+      conn.close();
+      break;
+  }
+}
+
+void HttpServer::on_drain(engine::Connection& conn) {
+  HttpConnection& hc = *state(conn);
+  if (hc.phase == HttpConnection::Phase::kIdle && hc.carry.empty()) {
+    conn.close();
+  }
+  // Otherwise the request in progress finishes; its response says
+  // "Connection: close" (write_head checks draining) and the connection
+  // closes after it.
+}
+
+void HttpServer::run_producer(engine::Connection& conn, HttpConnection& hc) {
+  if (hc.in_producer || !hc.producer) return;
+  BodyStream stream;
+  stream.server_ = this;
+  stream.hc_ = &hc;
+  stream.conn_ = &conn;
+  hc.in_producer = true;
+  // Keep the callable alive across the call even if it ends the stream.
+  Producer producer = hc.producer;
+  try {
+    producer(stream);
+  } catch (...) {
+    metrics_.handler_exceptions.add();
+    hc.in_producer = false;
+    conn.close();  // the head is out: the only honest signal left
+    return;
+  }
+  hc.in_producer = false;
+  if (!stream.ended_ && conn.is_open()) conn.request_writable();
+}
+
+// --- Response ---------------------------------------------------------------
+
+Response& Response::header(std::string_view name, std::string_view value) {
+  if (extra_count_ < extra_.size()) extra_[extra_count_++] = {name, value};
+  return *this;
+}
+
+void Response::send(uint16_t status, std::string_view content_type, std::string_view body) {
+  if (done_ || deferred_) return;
+  done_ = true;
+  HttpConnection& hc = *hc_;
+  if (!status_has_body(status)) {
+    server_->write_head(*conn_, hc, status, {}, nullptr, false, this);
+  } else {
+    const uint64_t len = body.size();
+    server_->write_head(*conn_, hc, status, content_type, &len, false, this);
+    if (!hc.head_only) conn_->write(body);
+  }
+  server_->finish_response(*conn_, hc);
+}
+
+void Response::send_error(uint16_t status, std::string_view message) {
+  send(status, "application/json", error_body(status, message));
+}
+
+void Response::stream(uint16_t status, std::string_view content_type,
+                      std::optional<uint64_t> length, Producer producer) {
+  if (done_ || deferred_) return;
+  done_ = true;
+  HttpConnection& hc = *hc_;
+  const bool chunked = !length && !hc.http10;
+  if (!length && hc.http10) hc.keep_alive = false;  // close-delimited body
+  server_->write_head(*conn_, hc, status, content_type, length ? &*length : nullptr, chunked,
+                      this);
+  if (hc.head_only) {
+    server_->finish_response(*conn_, hc);
+    return;
+  }
+  hc.chunked_out = chunked;
+  hc.length_out = length.has_value();
+  hc.stream_left = length.value_or(0);
+  hc.producer = std::move(producer);
+  hc.phase = HttpConnection::Phase::kStreaming;
+  server_->run_producer(*conn_, hc);
+}
+
+AsyncResponse Response::defer() {
+  AsyncResponse a;
+  if (done_ || deferred_) return a;
+  deferred_ = true;
+  hc_->phase = HttpConnection::Phase::kWaiting;
+  a.server_ = server_;
+  a.slot_ = conn_->slot();
+  a.generation_ = conn_->generation();
+  a.sequence_ = hc_->sequence;
+  return a;
+}
+
+// --- BodyStream ---------------------------------------------------------------
+
+bool BodyStream::write(std::string_view data) {
+  if (ended_ || !conn_->is_open() || data.empty()) return !ended_ && conn_->is_open();
+  HttpConnection& hc = *hc_;
+  if (hc.length_out) {
+    if (data.size() > hc.stream_left) data = data.substr(0, hc.stream_left);
+    hc.stream_left -= data.size();
+    conn_->write(data);
+  } else if (hc.chunked_out) {
+    char size_line[24];
+    auto [end, ec] = std::to_chars(size_line, size_line + 16, data.size(), 16);
+    *end++ = '\r';
+    *end++ = '\n';
+    conn_->write(std::string_view(size_line, static_cast<size_t>(end - size_line)));
+    conn_->write(data);
+    conn_->write("\r\n");
+  } else {
+    conn_->write(data);
+  }
+  return !conn_->over_send_limit();
+}
+
+void BodyStream::end() {
+  if (ended_) return;
+  ended_ = true;
+  HttpConnection& hc = *hc_;
+  if (!conn_->is_open()) return;
+  if (hc.chunked_out) conn_->write("0\r\n\r\n");
+  if (hc.length_out && hc.stream_left != 0) {
+    // The producer promised more than it gave: the framing is broken, so
+    // the connection cannot be reused.
+    hc.keep_alive = false;
+    conn_->close();
+    return;
+  }
+  server_->finish_response(*conn_, hc);
+  // Requests pipelined behind the stream run once the producer returns.
+  if (!hc.in_producer) server_->resume(*conn_, hc);
+}
+
+// --- AsyncResponse ------------------------------------------------------------
+
+bool AsyncResponse::valid() const {
+  if (server_ == nullptr) return false;
+  engine::Connection* conn = server_->shard().find_connection(slot_, generation_);
+  if (conn == nullptr || !conn->is_open() || conn->handler() != server_) return false;
+  auto* hc = static_cast<HttpConnection*>(conn->context());
+  return hc != nullptr && hc->sequence == sequence_ &&
+         hc->phase == HttpConnection::Phase::kWaiting;
+}
+
+bool AsyncResponse::send(uint16_t status, std::string_view content_type, std::string_view body) {
+  if (!valid()) return false;
+  engine::Connection& conn = *server_->shard().find_connection(slot_, generation_);
+  auto& hc = *static_cast<HttpConnection*>(conn.context());
+  Response res;
+  res.server_ = server_;
+  res.hc_ = &hc;
+  res.conn_ = &conn;
+  HttpServer* server = server_;
+  server_ = nullptr;  // the first send wins
+  res.send(status, content_type, body);
+  if (conn.is_open()) server->resume(conn, hc);
+  return true;
+}
+
+bool AsyncResponse::send_error(uint16_t status, std::string_view message) {
+  return send(status, "application/json", error_body(status, message));
+}
+
+}  // namespace ringshard::http
+
+namespace ringshard::http {
+
+std::unique_ptr<engine::ConnectionHandler> make_http_handler(engine::Shard& shard,
+                                                             const ServerConfig& config,
+                                                             const Router& router) {
+  return std::make_unique<HttpServer>(shard, config, router);
+}
+
+}  // namespace ringshard::http

@@ -1,0 +1,215 @@
+// http/server.h: the HTTP/1.1 server connection driver.
+//
+// HttpServer is the engine::ConnectionHandler for HTTP: one instance per
+// shard (made by make_http_handler), serving every connection of that shard.
+// It parses requests (http/parser.h, http/chunked.h), routes them
+// (http/router.h), calls the handler with a ServerRequest and a Response,
+// and writes responses in request order (pipelining).
+//
+// Handlers answer now (Response::send), later (Response::defer, then
+// AsyncResponse::send from the same shard), or as a stream with
+// backpressure (Response::stream). A ServerRequest and every view it hands
+// out are valid only during the handler call: copy what a deferred answer
+// needs. A handler that throws becomes a 500; the server keeps serving.
+//
+// Per connection the driver holds a small state block; input bytes are
+// copied only when a request spans reads (into a pooled 16 KiB chunk, grown
+// on the heap for large bodies) and output is corked by the engine. An idle
+// keep-alive connection holds no buffer.
+//
+// Thread: everything here runs on the owning shard's thread. The Router and
+// ServerConfig are shared read-only by every shard.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "engine/connection.h"
+#include "engine/metrics.h"
+#include "engine/shard.h"
+#include "http/parser.h"
+#include "http/router.h"
+
+namespace ringshard::http {
+
+struct ServerConfig {
+  ParserLimits parser;
+  uint64_t max_body_bytes = 1 << 20;     // default; a route may override
+  uint32_t header_timeout_ms = 10'000;   // first byte of a request -> end of head
+  uint32_t body_timeout_ms = 30'000;     // max time without body progress
+  uint32_t idle_timeout_ms = 60'000;     // keep-alive wait for the next request
+  uint32_t stream_stall_ms = 60'000;     // streaming response without progress
+  std::string_view server_name = "ringshard";
+};
+
+class HttpConnection;
+class HttpServer;
+
+class ServerRequest {
+ public:
+  const Request& head() const { return *head_; }
+  Method method() const { return head_->method; }
+  std::string_view path() const { return head_->path; }
+  std::string_view query() const { return head_->query; }
+  std::string_view header(std::string_view name) const { return head_->header(name); }
+  std::string_view body() const { return body_; }
+  // A {name} segment of the route pattern; empty view if there is none.
+  std::string_view param(std::string_view name) const;
+  engine::Shard& shard() const { return *shard_; }
+
+ private:
+  friend class HttpServer;
+  const Request* head_ = nullptr;
+  std::string_view body_;
+  const PathParams* params_ = nullptr;
+  engine::Shard* shard_ = nullptr;
+};
+
+// Writes response bytes to a streaming response. Obtained in the producer
+// callback of Response::stream().
+class BodyStream {
+ public:
+  // Queues body bytes (copied). Returns false once the connection's send
+  // queue is over its limit: return from the producer; it is called again
+  // when the queue drains.
+  bool write(std::string_view data);
+  // Ends the response (the last chunk for chunked encoding).
+  void end();
+  bool ended() const { return ended_; }
+
+ private:
+  friend class HttpServer;
+  HttpServer* server_ = nullptr;
+  HttpConnection* hc_ = nullptr;
+  engine::Connection* conn_ = nullptr;
+  bool ended_ = false;
+};
+
+using Producer = std::function<void(BodyStream&)>;
+
+// A handle to answer a deferred request later, on the same shard. Copyable;
+// the first send() wins. If the connection has gone away in the meantime,
+// send() returns false and does nothing.
+class AsyncResponse {
+ public:
+  bool send(uint16_t status, std::string_view content_type, std::string_view body);
+  bool send_error(uint16_t status, std::string_view message);
+  bool valid() const;
+
+ private:
+  friend class Response;
+  HttpServer* server_ = nullptr;
+  uint32_t slot_ = 0;
+  uint32_t generation_ = 0;
+  uint64_t sequence_ = 0;
+};
+
+class Response {
+ public:
+  // Adds a header to the response about to be sent. Name and value must
+  // stay valid until send()/stream() (string literals, or the request's
+  // own views). Up to 16 per response.
+  Response& header(std::string_view name, std::string_view value);
+
+  void send(uint16_t status, std::string_view content_type, std::string_view body);
+  void send_error(uint16_t status, std::string_view message);
+  // Streams the body: `length` set -> Content-Length, otherwise chunked
+  // (close-delimited for HTTP/1.0). The producer runs now and again each
+  // time the connection can take more, until it calls BodyStream::end().
+  void stream(uint16_t status, std::string_view content_type,
+              std::optional<uint64_t> length, Producer producer);
+  // Answer later through the returned handle. Further pipelined requests
+  // on this connection wait until it is answered.
+  AsyncResponse defer();
+
+  bool sent() const { return done_; }
+
+ private:
+  friend class HttpServer;
+  friend class AsyncResponse;
+  struct ExtraHeader {
+    std::string_view name, value;
+  };
+  HttpServer* server_ = nullptr;
+  HttpConnection* hc_ = nullptr;
+  engine::Connection* conn_ = nullptr;
+  std::array<ExtraHeader, 16> extra_{};
+  size_t extra_count_ = 0;
+  bool done_ = false;
+  bool deferred_ = false;
+};
+
+struct HttpMetrics {
+  engine::Counter requests;
+  engine::Counter responses_2xx, responses_3xx, responses_4xx, responses_5xx;
+  engine::Counter parse_errors;      // malformed requests refused
+  engine::Counter header_timeouts;   // 408 or close before the head completed
+  engine::Counter body_timeouts;
+  engine::Counter idle_closes;       // keep-alive connections closed idle
+  engine::Counter handler_exceptions;
+};
+
+class HttpServer final : public engine::ConnectionHandler {
+ public:
+  HttpServer(engine::Shard& shard, const ServerConfig& config, const Router& router);
+  ~HttpServer() override;
+
+  void on_open(engine::Connection& conn) override;
+  void on_data(engine::Connection& conn, std::span<const char> data) override;
+  void on_writable(engine::Connection& conn) override;
+  void on_peer_closed(engine::Connection& conn) override;
+  void on_timeout(engine::Connection& conn) override;
+  void on_drain(engine::Connection& conn) override;
+  void on_close(engine::Connection& conn) override;
+
+  engine::Shard& shard() { return shard_; }
+  const HttpMetrics& metrics() const { return metrics_; }
+
+ private:
+  friend class Response;
+  friend class AsyncResponse;
+  friend class BodyStream;
+
+  // Parses and runs as many complete requests of `in` as possible; returns
+  // how many bytes it used.
+  size_t process(engine::Connection& conn, HttpConnection& hc, std::string_view in);
+  size_t process_requests(engine::Connection& conn, HttpConnection& hc, std::string_view in);
+  void dispatch(engine::Connection& conn, HttpConnection& hc, const Request& req,
+                std::string_view body, const RouteMatch& match, const PathParams& params);
+  void refuse(engine::Connection& conn, HttpConnection& hc, uint16_t status,
+              std::string_view reason);
+  void write_head(engine::Connection& conn, HttpConnection& hc, uint16_t status,
+                  std::string_view content_type, const uint64_t* length, bool chunked,
+                  const Response* extra);
+  void finish_response(engine::Connection& conn, HttpConnection& hc);
+  void resume(engine::Connection& conn, HttpConnection& hc);
+  void run_producer(engine::Connection& conn, HttpConnection& hc);
+  void count_status(uint16_t status);
+  void arm_idle_or_header(engine::Connection& conn, HttpConnection& hc);
+  std::string_view date();
+  HttpConnection* state(engine::Connection& conn);
+
+  engine::Shard& shard_;
+  const ServerConfig& config_;
+  const Router& router_;
+  Request request_;        // scratch head, valid during one dispatch (8 KiB:
+                           // one per shard, not per connection)
+  PathParams params_;
+  HttpMetrics metrics_;
+  // Cached Date header value, refreshed when the second changes.
+  int64_t date_second_ = -1;
+  char date_buf_[32] = {};
+  // Free per-connection state blocks, reused.
+  std::vector<HttpConnection*> free_states_;
+};
+
+// The per-shard factory the engine calls.
+std::unique_ptr<engine::ConnectionHandler> make_http_handler(engine::Shard& shard,
+                                                             const ServerConfig& config,
+                                                             const Router& router);
+
+}  // namespace ringshard::http

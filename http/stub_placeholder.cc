@@ -1,1 +1,0 @@
-namespace ringshard::http { int placeholder_symbol = 0; }

@@ -1,1 +1,0 @@
-namespace ringshard::server { int placeholder_symbol = 0; }
