@@ -75,15 +75,20 @@ StartError Engine::start() {
   }
 
   // Each ring is created on its own shard thread (SINGLE_ISSUER binds it
-  // to the creating task); start() waits until all report.
-  std::mutex mu;
-  std::condition_variable cv;
-  unsigned reported = 0;
-  int first_error = 0;
-  bool go = false;
+  // to the creating task); start() waits until all report. The hand-shake
+  // state is shared, not a local of start(): a shard thread may wake from
+  // it after start() has returned.
+  struct StartSync {
+    std::mutex mu;
+    std::condition_variable cv;
+    unsigned reported = 0;
+    int first_error = 0;
+    bool go = false;
+  };
+  auto sync = std::make_shared<StartSync>();
   const std::vector<int> cpus = affinity_cpus();
   for (unsigned i = 0; i < config_.shards; ++i) {
-    threads_.emplace_back([&, i] {
+    threads_.emplace_back([this, sync, cpus, i] {
       Shard& shard = *shards_[i];
       if (config_.pin_threads && !cpus.empty()) {
         cpu_set_t set;
@@ -95,20 +100,22 @@ StartError Engine::start() {
       pthread_setname_np(pthread_self(), name.c_str());
       const int rc = shard.init_ring();
       {
-        std::unique_lock lock(mu);
-        if (rc < 0 && first_error == 0) first_error = rc;
-        ++reported;
-        cv.notify_all();
-        cv.wait(lock, [&] { return go; });
-        if (first_error != 0) return;
+        std::unique_lock lock(sync->mu);
+        if (rc < 0 && sync->first_error == 0) sync->first_error = rc;
+        ++sync->reported;
+        sync->cv.notify_all();
+        sync->cv.wait(lock, [&] { return sync->go; });
+        if (sync->first_error != 0) return;
       }
       shard.run();
       exited_.fetch_add(1, std::memory_order_acq_rel);
     });
   }
+  int first_error = 0;
   {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return reported == config_.shards; });
+    std::unique_lock lock(sync->mu);
+    sync->cv.wait(lock, [&] { return sync->reported == config_.shards; });
+    first_error = sync->first_error;
     if (first_error == 0) {
       // Listener ownership moves to the shards only once all can run.
       for (unsigned i = 0; i < config_.shards; ++i) {
@@ -116,8 +123,8 @@ StartError Engine::start() {
         listen_fds_[i] = -1;
       }
     }
-    go = true;
-    cv.notify_all();
+    sync->go = true;
+    sync->cv.notify_all();
   }
   if (first_error != 0) {
     for (auto& t : threads_) t.join();
