@@ -82,6 +82,8 @@ class Engine {
 
   // Stop accepting, let handlers finish, exit within drain_timeout_ms.
   void drain();
+  // Runs `fn` on shard `i`'s thread (control plane; see Shard::execute).
+  void execute(unsigned i, std::function<void(Shard&)> fn) { shards_[i]->execute(std::move(fn)); }
   // Makes every shard run a loop turn now (after a ManualClock advance).
   void wake_all();
   // Joins the shard threads; returns once all have exited.

@@ -585,6 +585,26 @@ void Shard::run_mailboxes() {
   }
 }
 
+void Shard::execute(std::function<void(Shard&)> fn) {
+  {
+    std::lock_guard lock(external_mu_);
+    external_.push_back(std::move(fn));
+  }
+  external_pending_.store(true, std::memory_order_release);
+  wake();
+}
+
+void Shard::run_external() {
+  if (!external_pending_.load(std::memory_order_acquire)) return;
+  std::vector<std::function<void(Shard&)>> work;
+  {
+    std::lock_guard lock(external_mu_);
+    external_pending_.store(false, std::memory_order_relaxed);
+    work.swap(external_);
+  }
+  for (auto& fn : work) fn(*this);
+}
+
 void Shard::request_drain() {
   drain_requested_.store(true, std::memory_order_release);
   wake();
@@ -643,6 +663,7 @@ void Shard::run() {
     if (!draining_ && drain_requested_.load(std::memory_order_acquire)) begin_drain();
     timers_.advance(now_ms_);
     run_mailboxes();
+    run_external();
     const bool backlog = flush_backlog();
     flush_dirty();
     if (exit_ready()) break;

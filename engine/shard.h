@@ -19,6 +19,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <mutex>
 #include <memory>
 #include <vector>
 
@@ -89,6 +91,9 @@ class Shard {
   void run();
   void request_drain();  // any thread
   void wake();           // any thread
+  // Runs `fn` on this shard's thread during its next loop turn (any thread;
+  // control plane: takes a mutex and allocates).
+  void execute(std::function<void(Shard&)> fn);
   int ring_fd() const { return ring_.ring_fd; }
   unsigned setup_flags() const { return setup_flags_; }
 
@@ -111,6 +116,7 @@ class Shard {
   void begin_drain();
   void force_close_all();
   void run_mailboxes();
+  void run_external();
   bool flush_backlog();
   bool exit_ready() const;
   void return_buffer(unsigned bid);
@@ -153,6 +159,9 @@ class Shard {
   size_t backlog_total_ = 0;
   alignas(64) std::atomic<bool> wake_pending_{false};
   std::atomic<bool> drain_requested_{false};
+  std::atomic<bool> external_pending_{false};
+  std::mutex external_mu_;
+  std::vector<std::function<void(Shard&)>> external_;
   bool draining_ = false;
   bool drain_expired_ = false;
 };
