@@ -19,6 +19,8 @@ enum class Method : uint8_t {
   kUnknown,  // a syntactically valid token we do not implement: 501
 };
 
+// The method's name as sent on the wire ("GET"); "UNKNOWN" for kUnknown
+// (use Request::method_text for the token actually received).
 std::string_view method_name(Method m);
 
 struct Header {
@@ -36,8 +38,11 @@ struct Request {
   Method method = Method::kUnknown;
   std::string_view method_text;  // the method token as sent
   std::string_view target;       // request-target as sent
-  std::string_view path;         // target up to '?' (origin-form) or whole target
-  std::string_view query;        // after '?', without it; empty if none
+  std::string_view path;         // target up to '?' or '#' (origin-form), the
+                                 // path of an absolute-form target ("/" if it
+                                 // has none), or the whole target ("*",
+                                 // authority-form)
+  std::string_view query;        // after '?', without it, up to '#'; empty if none
   uint8_t version_minor = 1;     // HTTP/1.<minor>; only 0 and 1 are accepted
   bool keep_alive = true;        // after Connection header + version rules
   bool expect_continue = false;  // "Expect: 100-continue" (case-insensitive)

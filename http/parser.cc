@@ -1,0 +1,625 @@
+// http/parser.cc: the request-head parser.
+//
+// Two passes over the head, each touching every byte once:
+//  1. Find the end of the head: look at every LF (SSE2 compare or memchr);
+//     each must follow a CR, and "\r\n\r\n" ends the head. Only the bytes
+//     added since the last call are looked at (scanned_), so a head fed one
+//     byte at a time costs O(n). Only the first max_head_bytes are looked at:
+//     a head that does not end within them is 431 whatever comes after.
+//  2. Once the head is complete, one validating pass: table lookups for
+//     tokens, a 16-byte-at-a-time scan for request-target and field values.
+//
+// Errors are ordered by the position at which they become visible, so the
+// status does not depend on how the bytes were split into parse() calls: an
+// over-long request-target (414) is visible as soon as the target has more
+// than max_target_bytes bytes, before anything after it; a bare LF as soon
+// as it arrives; everything pass 2 finds when the head is complete; 431 when
+// max_head_bytes + 1 bytes are buffered without a complete head.
+#include "http/parser.h"
+
+#include <array>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace ringshard::http {
+namespace {
+
+constexpr uint8_t kTchar = 1;   // token character (RFC 9110 5.6.2)
+constexpr uint8_t kTarget = 2;  // request-target character: %x21-7E
+constexpr uint8_t kValue = 4;   // field-value character: VCHAR obs-text SP HTAB
+
+constexpr std::array<uint8_t, 256> make_classes() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t v = 0;
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                 (c >= 'A' && c <= 'Z');
+    bool tsym = false;
+    for (char s : std::string_view("!#$%&'*+-.^_`|~")) tsym |= (c == s);
+    if (alnum || tsym) v |= kTchar;
+    if (c >= 0x21 && c <= 0x7e) v |= kTarget;
+    if (c == '\t' || (c >= 0x20 && c != 0x7f)) v |= kValue;
+    t[c] = v;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kClass = make_classes();
+
+inline uint8_t cls(char c) { return kClass[static_cast<unsigned char>(c)]; }
+inline bool is_tchar(char c) { return cls(c) & kTchar; }
+inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// First byte in [p, end) that is not a request-target character, or end.
+inline const char* skip_target(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i lo = _mm_set1_epi8(0x21);
+  const __m128i del = _mm_set1_epi8(0x7f);
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Signed compare: bytes >= 0x80 are negative, so they count as < 0x21.
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, lo), _mm_cmpeq_epi8(v, del));
+    int mask = _mm_movemask_epi8(bad);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < end && (cls(*p) & kTarget)) ++p;
+  return p;
+}
+
+// First byte in [p, end) that is not a field-value character, or end.
+inline const char* skip_value(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  const __m128i del = _mm_set1_epi8(0x7f);
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl);  // v <= 0x1f
+    __m128i bad = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
+    int mask = _mm_movemask_epi8(bad);
+    if (mask == 0) {
+      p += 16;
+      continue;
+    }
+    p += __builtin_ctz(static_cast<unsigned>(mask));
+    if (*p != '\t') return p;
+    ++p;  // HTAB is allowed; the vector test flags it with the controls
+  }
+#endif
+  while (p < end && (cls(*p) & kValue)) ++p;
+  return p;
+}
+
+// The early-414 rule, evaluated on a complete head: the request-target is
+// what follows the first SP of the request line up to the next SP, CR or LF.
+bool target_overlong(const char* p, const char* end, size_t max) {
+  while (p < end && *p != ' ' && *p != '\r' && *p != '\n') ++p;
+  if (p == end || *p != ' ') return false;
+  const char* t = ++p;
+  while (p < end && *p != ' ' && *p != '\r' && *p != '\n') ++p;
+  return static_cast<size_t>(p - t) > max;
+}
+
+Method lookup_method(const char* m, size_t n) {
+  auto is = [&](const char* lit) { return std::memcmp(m, lit, n) == 0; };
+  switch (n) {
+    case 3:
+      if (is("GET")) return Method::kGet;
+      if (is("PUT")) return Method::kPut;
+      break;
+    case 4:
+      if (is("POST")) return Method::kPost;
+      if (is("HEAD")) return Method::kHead;
+      break;
+    case 5:
+      if (is("PATCH")) return Method::kPatch;
+      if (is("TRACE")) return Method::kTrace;
+      break;
+    case 6:
+      if (is("DELETE")) return Method::kDelete;
+      break;
+    case 7:
+      if (is("OPTIONS")) return Method::kOptions;
+      if (is("CONNECT")) return Method::kConnect;
+      break;
+    default:
+      break;
+  }
+  return Method::kUnknown;
+}
+
+// Field names are tokens, so OR-ing 0x20 folds letters and changes no other
+// token character into a lowercase letter or '-'.
+bool name_is(const char* name, const char* lower, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if ((name[i] | 0x20) != lower[i]) return false;
+  }
+  return true;
+}
+
+// p points at '"'. Returns the byte after the closing quote, or nullptr.
+const char* skip_quoted(const char* p, const char* end) {
+  ++p;
+  while (p < end) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (c == '"') return p + 1;
+    if (c == '\\') {
+      if (p + 1 >= end || !(cls(p[1]) & kValue)) return nullptr;
+      p += 2;
+      continue;
+    }
+    if (!(cls(*p) & kValue)) return nullptr;
+    ++p;
+  }
+  return nullptr;
+}
+
+ParseResult error(uint16_t status, std::string_view reason) {
+  return {ParseStatus::kError, 0, status, reason};
+}
+
+// State the header loop gathers for the framing decisions made at the end.
+struct Framing {
+  bool host = false;
+  bool content_length = false;
+  bool te = false;
+  bool te_chunked = false;  // chunked seen (always the last coding so far)
+  bool te_other = false;    // a coding other than chunked seen
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+  bool conn_upgrade = false;
+  bool expect_continue = false;
+  uint64_t length = 0;
+  std::string_view host_value;
+};
+
+// Transfer-Encoding = #transfer-coding; transfer-coding = token *( OWS ";"
+// OWS token "=" ( token / quoted-string ) ). Lists from several fields are
+// one list. Returns an empty reason on success.
+std::string_view parse_transfer_encoding(const char* p, const char* end,
+                                         Framing& f) {
+  bool any = false;
+  while (p < end) {
+    if (is_ows(*p) || *p == ',') {  // empty list elements are allowed
+      ++p;
+      continue;
+    }
+    const char* s = p;
+    while (p < end && is_tchar(*p)) ++p;
+    if (p == s) return "malformed Transfer-Encoding";
+    std::string_view coding(s, static_cast<size_t>(p - s));
+    bool params = false;
+    for (;;) {
+      const char* r = p;
+      while (r < end && is_ows(*r)) ++r;
+      if (r == end || *r == ',') {
+        p = r;
+        break;
+      }
+      if (*r != ';') return "malformed Transfer-Encoding";
+      ++r;
+      while (r < end && is_ows(*r)) ++r;
+      const char* n = r;
+      while (r < end && is_tchar(*r)) ++r;
+      if (r == n) return "malformed Transfer-Encoding";
+      while (r < end && is_ows(*r)) ++r;
+      if (r == end || *r != '=') return "malformed Transfer-Encoding";
+      ++r;
+      while (r < end && is_ows(*r)) ++r;
+      if (r < end && *r == '"') {
+        r = skip_quoted(r, end);
+        if (r == nullptr) return "malformed Transfer-Encoding";
+      } else {
+        const char* v = r;
+        while (r < end && is_tchar(*r)) ++r;
+        if (r == v) return "malformed Transfer-Encoding";
+      }
+      params = true;
+      p = r;
+    }
+    if (iequals(coding, "chunked")) {
+      if (params) return "malformed Transfer-Encoding";
+      if (f.te_chunked) return "chunked applied more than once";
+      f.te_chunked = true;
+    } else {
+      if (f.te_chunked) return "chunked is not the final transfer coding";
+      f.te_other = true;
+    }
+    any = true;
+  }
+  if (!any) return "empty Transfer-Encoding";
+  return {};
+}
+
+void parse_connection(const char* p, const char* end, Framing& f) {
+  while (p < end) {
+    while (p < end && (is_ows(*p) || *p == ',')) ++p;
+    const char* s = p;
+    while (p < end && *p != ',') ++p;
+    const char* e = p;
+    while (e > s && is_ows(e[-1])) --e;
+    std::string_view tok(s, static_cast<size_t>(e - s));
+    if (iequals(tok, "close")) {
+      f.conn_close = true;
+    } else if (iequals(tok, "keep-alive")) {
+      f.conn_keep_alive = true;
+    } else if (iequals(tok, "upgrade")) {
+      f.conn_upgrade = true;
+    }
+  }
+}
+
+// authority-form = uri-host ":" port (CONNECT only).
+bool valid_authority_form(std::string_view t) {
+  size_t colon = t.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view port = t.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return false;
+  for (char c : port) {
+    if (!is_digit(c)) return false;
+  }
+  for (char c : t.substr(0, colon)) {
+    if (c == '/' || c == '?' || c == '#' || c == '@') return false;
+  }
+  return true;
+}
+
+// Splits [p, end) at '?' and '#' into path and query.
+void split_path(const char* p, const char* end, std::string_view& path,
+                std::string_view& query) {
+  const char* q = p;
+  while (q < end && *q != '?' && *q != '#') ++q;
+  path = std::string_view(p, static_cast<size_t>(q - p));
+  query = {};
+  if (q < end && *q == '?') {
+    const char* s = ++q;
+    while (q < end && *q != '#') ++q;
+    query = std::string_view(s, static_cast<size_t>(q - s));
+  }
+}
+
+}  // namespace
+
+bool RequestParser::target_too_long_so_far(const char* d, size_t limit) {
+  size_t p = target_scan_;
+  if (target_phase_ == 0) {
+    while (p < limit && d[p] != ' ' && d[p] != '\r' && d[p] != '\n') ++p;
+    if (p == limit) {
+      target_scan_ = p;
+      return false;
+    }
+    if (d[p] != ' ') {
+      target_phase_ = 2;
+      return false;
+    }
+    target_begin_ = ++p;
+    target_phase_ = 1;
+  }
+  if (target_phase_ == 1) {
+    while (p < limit && d[p] != ' ' && d[p] != '\r' && d[p] != '\n') ++p;
+    if (p - target_begin_ > limits_.max_target_bytes) return true;
+    if (p == limit) {
+      target_scan_ = p;
+      return false;
+    }
+    target_phase_ = 2;
+  }
+  return false;
+}
+
+ParseResult RequestParser::parse(std::string_view data, Request& out) {
+  const char* d = data.data();
+  const size_t n = data.size();
+  const size_t cap = limits_.max_head_bytes;
+  const size_t lim = n < cap ? n : cap;
+
+  // Fewer bytes than last time breaks the contract; start over rather than
+  // read outside `data`.
+  if (start_ > n || scanned_ > n) reset();
+
+  auto fail = [this](uint16_t status, std::string_view reason) {
+    reset();
+    return error(status, reason);
+  };
+  auto need_more = [&]() {
+    if (n > cap) return fail(431, "request head too large");
+    return ParseResult{};
+  };
+
+  if (!in_line_) {
+    // RFC 9112 2.2: empty lines before the request line are ignored.
+    size_t p = start_;
+    for (;;) {
+      if (p >= lim || (d[p] == '\r' && p + 1 >= lim)) {
+        start_ = p;
+        return need_more();
+      }
+      if (d[p] == '\r') {
+        if (d[p + 1] != '\n') return fail(400, "bare CR in request head");
+        p += 2;
+      } else if (d[p] == '\n') {
+        return fail(400, "bare LF in request head");
+      } else {
+        break;
+      }
+    }
+    start_ = p;
+    scanned_ = p + 1;  // d[p] is neither CR nor LF
+    target_scan_ = p;
+    in_line_ = true;
+  }
+
+  size_t end = 0;
+  bool bare_lf = false;
+  // Every LF must follow a CR; the first "\r\n\r\n" ends the head. j is an
+  // LF at or after start_ + 1, so d[j - 1] is in range; d[j - 3] is looked
+  // at only if d[j - 1] and d[j - 2] are CR LF, which puts j - 3 >= start_.
+  auto check_lf = [&](size_t j) {
+    if (d[j - 1] != '\r') {
+      bare_lf = true;
+      return true;
+    }
+    if (d[j - 2] == '\n' && d[j - 3] == '\r') {
+      end = j + 1;
+      return true;
+    }
+    return false;
+  };
+  size_t i = scanned_;
+  bool stop = false;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n');
+  while (!stop && i + 16 <= lim) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+    unsigned mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+    while (mask != 0) {
+      if (check_lf(i + static_cast<size_t>(__builtin_ctz(mask)))) {
+        stop = true;
+        break;
+      }
+      mask &= mask - 1;
+    }
+    i += 16;
+  }
+#endif
+  while (!stop && i < lim) {
+    const void* hit = std::memchr(d + i, '\n', lim - i);
+    if (hit == nullptr) {
+      i = lim;
+      break;
+    }
+    size_t j = static_cast<size_t>(static_cast<const char*>(hit) - d);
+    if (check_lf(j)) stop = true;
+    i = j + 1;
+  }
+
+  if (end != 0) {
+    ParseResult r = parse_head(d, end, out);
+    reset();
+    return r;
+  }
+  scanned_ = lim;
+  if (target_too_long_so_far(d, lim)) return fail(414, "request-target too long");
+  if (bare_lf) return fail(400, "bare LF in request head");
+  return need_more();
+}
+
+ParseResult RequestParser::parse_head(const char* d, size_t end,
+                                      Request& out) const {
+  const char* const head_end = d + end;
+  const char* const line = d + start_;
+  const size_t max_target = limits_.max_target_bytes;
+  // A first-line error is reported as 414 when the rule the early check uses
+  // says the target is too long: that is what a split feed would have seen.
+  auto line_error = [&](std::string_view reason) {
+    if (target_overlong(line, head_end, max_target)) {
+      return error(414, "request-target too long");
+    }
+    return error(400, reason);
+  };
+
+  // Request line. The head ends in "\r\n\r\n", so every scan below stops
+  // inside it without bounds checks on the token loops.
+  const char* p = line;
+  while (is_tchar(*p)) ++p;
+  if (*p != ' ' || p == line) {
+    return line_error(p == line ? "missing method" : "invalid character in method");
+  }
+  const std::string_view method_text(line, static_cast<size_t>(p - line));
+  const Method method = lookup_method(line, method_text.size());
+  const char* t = ++p;
+  p = skip_target(p, head_end);
+  if (*p != ' ' || p == t) {
+    if (p == t) return line_error("missing request-target");
+    if (*p == '\r') return line_error("missing HTTP version");
+    return line_error("invalid character in request-target");
+  }
+  const size_t target_len = static_cast<size_t>(p - t);
+  if (target_len > max_target) return error(414, "request-target too long");
+  ++p;
+  if (head_end - p < 10 || std::memcmp(p, "HTTP/1.", 7) != 0 ||
+      (p[7] != '0' && p[7] != '1') || p[8] != '\r' || p[9] != '\n') {
+    if (head_end - p >= 10 && std::memcmp(p, "HTTP/", 5) == 0 &&
+        is_digit(p[5]) && p[6] == '.' && is_digit(p[7]) && p[8] == '\r' &&
+        p[9] == '\n') {
+      return error(505, "HTTP version not supported");
+    }
+    return error(400, "malformed HTTP version");
+  }
+  const uint8_t minor = static_cast<uint8_t>(p[7] - '0');
+  p += 10;
+
+  const std::string_view target(t, target_len);
+  const char* const target_end = t + target_len;
+  std::string_view path;
+  std::string_view query;
+  if (*t == '/') {
+    if (method == Method::kConnect) {
+      return error(400, "CONNECT needs an authority-form target");
+    }
+    split_path(t, target_end, path, query);
+  } else if (target_len == 1 && *t == '*') {
+    if (method != Method::kOptions) {
+      return error(400, "asterisk-form target is only for OPTIONS");
+    }
+    path = target;
+  } else if (method == Method::kConnect) {
+    if (!valid_authority_form(target)) {
+      return error(400, "invalid authority-form target");
+    }
+    path = target;
+  } else {
+    // absolute-form: scheme "://" authority path-abempty [ "?" query ]
+    const char* q = t;
+    if (!is_alpha(*q)) return error(400, "invalid request-target");
+    while (q < target_end && (is_alpha(*q) || is_digit(*q) || *q == '+' ||
+                              *q == '-' || *q == '.')) {
+      ++q;
+    }
+    if (target_end - q < 3 || q[0] != ':' || q[1] != '/' || q[2] != '/') {
+      return error(400, "invalid request-target");
+    }
+    q += 3;
+    const char* authority = q;
+    while (q < target_end && *q != '/' && *q != '?' && *q != '#') ++q;
+    if (q == authority) return error(400, "absolute-form target without host");
+    split_path(q, target_end, path, query);
+    if (path.empty()) path = "/";
+  }
+
+  // Header fields.
+  const size_t max_headers = limits_.max_headers < kMaxHeadersCeiling
+                                 ? limits_.max_headers
+                                 : kMaxHeadersCeiling;
+  size_t count = 0;
+  Framing f;
+  for (;;) {
+    if (*p == '\r') {
+      // Only the final empty line starts with CR: an earlier "\r\n\r\n"
+      // would have ended the head there.
+      if (p[1] != '\n') return error(400, "bare CR in request head");
+      break;
+    }
+    const char* name = p;
+    while (is_tchar(*p)) ++p;
+    if (*p != ':' || p == name) {
+      if (p == name) {
+        if (is_ows(*p)) return error(400, "obs-fold or whitespace at line start");
+        if (*p == ':') return error(400, "empty header name");
+      }
+      if (is_ows(*p)) return error(400, "whitespace before colon in header");
+      if (*p == '\r') return error(400, "header line without colon");
+      return error(400, "invalid character in header name");
+    }
+    if (count == max_headers) return error(431, "too many header fields");
+    const size_t name_len = static_cast<size_t>(p - name);
+    ++p;
+    while (is_ows(*p)) ++p;
+    const char* value = p;
+    p = skip_value(p, head_end);
+    if (*p != '\r' || p[1] != '\n') {
+      if (*p == '\r') return error(400, "bare CR in request head");
+      return error(400, "invalid character in header value");
+    }
+    const char* value_end = p;
+    while (value_end > value && is_ows(value_end[-1])) --value_end;
+    p += 2;
+    const std::string_view v(value, static_cast<size_t>(value_end - value));
+    out.headers[count] = Header{std::string_view(name, name_len), v};
+    ++count;
+
+    switch (name_len) {
+      case 4:
+        if (name_is(name, "host", 4)) {
+          if (f.host) return error(400, "repeated Host header");
+          f.host = true;
+          f.host_value = v;
+        }
+        break;
+      case 6:
+        if (name_is(name, "expect", 6)) {
+          if (!iequals(v, "100-continue")) {
+            return error(417, "unsupported Expect value");
+          }
+          f.expect_continue = true;
+        }
+        break;
+      case 10:
+        if (name_is(name, "connection", 10)) {
+          parse_connection(value, value_end, f);
+        }
+        break;
+      case 14:
+        if (name_is(name, "content-length", 14)) {
+          if (f.content_length) return error(400, "repeated Content-Length");
+          if (v.empty()) return error(400, "empty Content-Length");
+          uint64_t len = 0;
+          for (char c : v) {
+            if (!is_digit(c)) return error(400, "invalid Content-Length");
+            uint64_t digit = static_cast<uint64_t>(c - '0');
+            if (len > (UINT64_MAX - digit) / 10) {
+              return error(400, "Content-Length overflow");
+            }
+            len = len * 10 + digit;
+          }
+          f.content_length = true;
+          f.length = len;
+        }
+        break;
+      case 17:
+        if (name_is(name, "transfer-encoding", 17)) {
+          f.te = true;
+          std::string_view bad = parse_transfer_encoding(value, value_end, f);
+          if (!bad.empty()) return error(400, bad);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  if (minor == 1 && !f.host) return error(400, "missing Host header");
+  if (f.te) {
+    if (f.content_length) {
+      return error(400, "Content-Length with Transfer-Encoding");
+    }
+    if (minor == 0) return error(400, "Transfer-Encoding in HTTP/1.0");
+    if (!f.te_chunked) {
+      return error(400, "Transfer-Encoding does not end in chunked");
+    }
+    if (f.te_other) return error(501, "unsupported transfer coding");
+  }
+
+  out.method = method;
+  out.method_text = method_text;
+  out.target = target;
+  out.path = path;
+  out.query = query;
+  out.version_minor = minor;
+  out.keep_alive = !f.conn_close && (minor == 1 || f.conn_keep_alive);
+  out.expect_continue = f.expect_continue && minor == 1;
+  out.upgrade = f.conn_upgrade;
+  if (f.te) {
+    out.body_kind = BodyKind::kChunked;
+    out.content_length = 0;
+  } else if (f.content_length) {
+    out.body_kind = BodyKind::kContentLength;
+    out.content_length = f.length;
+  } else {
+    out.body_kind = BodyKind::kNone;
+    out.content_length = 0;
+  }
+  out.host = f.host_value;
+  out.header_count = count;
+  return {ParseStatus::kComplete, end, 0, {}};
+}
+
+}  // namespace ringshard::http
