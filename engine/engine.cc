@@ -99,6 +99,7 @@ StartError Engine::start() {
       const std::string name = "shard-" + std::to_string(i);
       pthread_setname_np(pthread_self(), name.c_str());
       const int rc = shard.init_ring();
+      if (rc == 0) shard.create_handler();
       {
         std::unique_lock lock(sync->mu);
         if (rc < 0 && sync->first_error == 0) sync->first_error = rc;

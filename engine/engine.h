@@ -47,7 +47,7 @@ struct EngineConfig {
   uint32_t flush_timeout_ms = 10'000;     // close_after_flush(): max time without send progress
   uint32_t mailbox_capacity = 4096;       // per shard pair
   const Clock* clock = nullptr;           // null: a SteadyClock owned by the engine
-  // Called once per shard, on that shard's thread, before it accepts.
+  // Called once per shard, on that shard's thread, before start() returns.
   std::function<std::unique_ptr<ConnectionHandler>(Shard&)> make_handler;
 };
 
@@ -73,6 +73,7 @@ class Engine {
       std::function<std::unique_ptr<ConnectionHandler>(Shard&)> make_handler) {
     config_.make_handler = std::move(make_handler);
   }
+  void set_pin_threads(bool pin) { config_.pin_threads = pin; }
   StartError start();
   uint16_t port() const { return port_; }
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }

@@ -651,8 +651,9 @@ bool Shard::exit_ready() const {
   return draining_ && open_connections_ == 0 && !accept_armed_ && backlog_total_ == 0;
 }
 
+void Shard::create_handler() { handler_ = config_.make_handler(*this); }
+
 void Shard::run() {
-  handler_ = config_.make_handler(*this);
   arm_event_read();
   arm_accept();
 

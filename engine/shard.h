@@ -87,6 +87,8 @@ class Shard {
   // --- used by Engine -----------------------------------------------------
   // Creates the ring (on the shard thread). Returns 0 or -errno.
   int init_ring();
+  // Runs the handler factory (on the shard thread, before start() returns).
+  void create_handler();
   void set_listener(int fd) { listen_fd_ = fd; }
   void run();
   void request_drain();  // any thread

@@ -1,0 +1,65 @@
+// tests/support/http_client.h: a small blocking HTTP/1.1 client for tests.
+//
+// Independent of the server's parser on purpose: it reads responses with
+// its own minimal framing code (Content-Length, chunked, close-delimited),
+// so a server bug cannot hide behind a shared parser bug. Every socket has
+// a receive/send timeout so a hung server fails a test instead of CI.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringshard::test {
+
+struct HttpResponse {
+  int status = 0;
+  std::string reason;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+class TestConnection {
+ public:
+  // Connects to 127.0.0.1:port; aborts the test (ADD_FAILURE + fd -1) on error.
+  explicit TestConnection(uint16_t port, int timeout_ms = 10'000);
+  ~TestConnection();
+  TestConnection(TestConnection&& other) noexcept;
+  TestConnection(const TestConnection&) = delete;
+  TestConnection& operator=(const TestConnection&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  bool send(std::string_view bytes);
+  // Reads one response. `head_request`: the response has no body.
+  // nullopt on EOF/timeout/garbage (error() says which).
+  std::optional<HttpResponse> read_response(bool head_request = false);
+  // True if the server closed the connection (EOF) within the timeout,
+  // after any bytes still buffered were read and discarded.
+  bool wait_closed();
+  // Reads whatever arrives until EOF or timeout.
+  std::string read_all();
+  void close();
+  void shutdown_write();
+  const std::string& error() const { return error_; }
+
+ private:
+  bool fill();  // reads more into buf_; false on EOF or error
+  int fd_ = -1;
+  std::string buf_;
+  std::string error_;
+};
+
+// One request, one response, on a fresh connection.
+std::optional<HttpResponse> get(uint16_t port, const std::string& path);
+
+// Resident set size of this process, bytes (from /proc/self/statm).
+size_t current_rss_bytes();
+
+}  // namespace ringshard::test

@@ -1,1 +1,0 @@
-namespace ringshard::test { int placeholder_symbol = 0; }
