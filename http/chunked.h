@@ -6,13 +6,15 @@
 // allocation). Chunk extensions are parsed and ignored; trailer fields are
 // validated like header fields and ignored.
 //
-// Grammar accepted (BWS is optional SP / HTAB):
-//   chunk      = 1*HEXDIG *( BWS ";" BWS token [ BWS "=" BWS
-//                ( token / quoted-string ) ] ) CRLF chunk-data CRLF
+// Grammar accepted (RFC 9112's BWS is NOT accepted: like strict llhttp we
+// refuse any whitespace in a size line, so a proxy that reads it
+// differently cannot smuggle a request past us):
+//   chunk      = 1*HEXDIG *( ";" token [ "=" ( token / quoted-string ) ] )
+//                CRLF chunk-data CRLF
 //   last-chunk = 1*"0" [ extensions as above ] CRLF
 //   then *( field-name ":" OWS field-value OWS CRLF ) CRLF
 // Refused with status 400: chunk sizes that are not hex, empty, or overflow
-// 64 bits; whitespace after the size that does not lead to ";"; an empty or
+// 64 bits; SP or HTAB anywhere in a size line; an empty or
 // malformed extension; bare CR or LF where CRLF is required; chunk data not
 // followed by CRLF; control characters (other than HTAB inside field values
 // and quoted strings) in size lines or trailers; obs-fold or whitespace
