@@ -1,0 +1,169 @@
+// The ringshard binary as users run it: signals, drain and exit codes.
+#include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/http_client.h"
+#include "tests/support/process.h"
+
+namespace ringshard::test {
+namespace {
+
+std::vector<std::string> server_args(std::vector<std::string> extra = {}) {
+  std::vector<std::string> a = {RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "2"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+// A request whose head the server has provably parsed (it answered
+// 100 Continue) and whose body has not been sent: in flight.
+void start_in_flight(TestConnection& c) {
+  ASSERT_TRUE(c.send("GET /plaintext HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                     "Expect: 100-continue\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  ASSERT_EQ(r->status, 100);
+}
+
+TEST(Process, SigtermDrainsInFlightRequestsClosesIdleAndExitsZero) {
+  ChildProcess server(server_args({"--drain-timeout", "10s"}));
+  auto port = server.wait_for_port();
+  ASSERT_TRUE(port) << server.output();
+
+  TestConnection idle(*port);
+  ASSERT_TRUE(idle.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(idle.read_response());
+
+  std::vector<TestConnection> busy;
+  for (int i = 0; i < 8; ++i) {
+    busy.emplace_back(*port);
+    start_in_flight(busy.back());
+  }
+
+  server.signal(SIGTERM);
+  ASSERT_TRUE(server.wait_for_line("draining")) << server.output();
+  EXPECT_TRUE(idle.wait_closed()) << "idle keep-alive connection not closed";
+
+  // Every in-flight request completes, with Connection: close.
+  for (auto& c : busy) {
+    ASSERT_TRUE(c.send("hello"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << c.error();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "Hello, World!");
+    EXPECT_EQ(r->header("connection"), "close");
+    EXPECT_TRUE(c.wait_closed());
+  }
+  auto code = server.wait_exit();
+  ASSERT_TRUE(code) << server.output();
+  EXPECT_EQ(*code, 0) << server.output();
+}
+
+TEST(Process, DrainDeadlineClosesStuckRequestsAndStillExitsZero) {
+  ChildProcess server(server_args({"--drain-timeout", "300ms"}));
+  auto port = server.wait_for_port();
+  ASSERT_TRUE(port) << server.output();
+  TestConnection stuck(*port);
+  start_in_flight(stuck);
+  server.signal(SIGTERM);
+  EXPECT_TRUE(stuck.wait_closed());
+  auto code = server.wait_exit();
+  ASSERT_TRUE(code) << server.output();
+  EXPECT_EQ(*code, 0);
+}
+
+TEST(Process, SecondSignalExitsAtOnce) {
+  ChildProcess server(server_args({"--drain-timeout", "60s"}));
+  auto port = server.wait_for_port();
+  ASSERT_TRUE(port) << server.output();
+  TestConnection stuck(*port);
+  start_in_flight(stuck);
+  server.signal(SIGTERM);
+  ASSERT_TRUE(server.wait_for_line("draining"));
+  server.signal(SIGINT);
+  auto code = server.wait_exit(5'000);
+  ASSERT_TRUE(code) << server.output();
+  EXPECT_EQ(*code, 128 + SIGINT);
+}
+
+TEST(Process, ServesEveryShardAndRefusesAfterExit) {
+  ChildProcess server(server_args());
+  auto port = server.wait_for_port();
+  ASSERT_TRUE(port);
+  for (int i = 0; i < 20; ++i) {
+    auto r = get(*port, "/plaintext");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  server.signal(SIGTERM);
+  ASSERT_EQ(server.wait_exit(), 0);
+}
+
+// io_uring_setup() answered with EPERM by a seccomp filter, as in a
+// default container profile: the server must say why and exit 69.
+void deny_io_uring_setup() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(120);
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) _exit(121);
+}
+
+TEST(Process, NoIoUringExits69WithCauseAndFix) {
+  ChildProcess server(server_args(), deny_io_uring_setup);
+  auto code = server.wait_exit();
+  ASSERT_TRUE(code);
+  ASSERT_NE(*code, 120) << "could not set no_new_privs";
+  ASSERT_NE(*code, 121) << "could not install the seccomp filter";
+  EXPECT_EQ(*code, 69) << server.output();
+  EXPECT_NE(server.output().find("seccomp"), std::string::npos) << server.output();
+  EXPECT_NE(server.output().find("fix:"), std::string::npos) << server.output();
+  // One line, not a stack of messages.
+  EXPECT_EQ(std::count(server.output().begin(), server.output().end(), '\n'), 1)
+      << server.output();
+}
+
+TEST(Process, BadFlagExits64) {
+  ChildProcess server({RINGSHARD_BINARY, "--no-such-flag"});
+  EXPECT_EQ(server.wait_exit(), 64);
+  ChildProcess bad_value({RINGSHARD_BINARY, "--shards", "many"});
+  EXPECT_EQ(bad_value.wait_exit(), 64);
+}
+
+TEST(Process, BadConfigExits78) {
+  const std::string path = testing::TempDir() + "/bad_config.toml";
+  std::ofstream(path) << "[server]\nlisten = 42\n";
+  ChildProcess server({RINGSHARD_BINARY, "--config", path});
+  EXPECT_EQ(server.wait_exit(), 78);
+  ChildProcess check({RINGSHARD_BINARY, "--config", path, "--check-config"});
+  EXPECT_EQ(check.wait_exit(), 78);
+}
+
+TEST(Process, HelpAndVersion) {
+  ChildProcess help({RINGSHARD_BINARY, "--help"});
+  EXPECT_EQ(help.wait_exit(), 0);
+  ChildProcess version({RINGSHARD_BINARY, "--version"});
+  EXPECT_EQ(version.wait_exit(), 0);
+}
+
+TEST(Process, UnbindableAddressExits71) {
+  // A TEST-NET address is on no local interface: bind() fails.
+  ChildProcess second({RINGSHARD_BINARY, "--listen", "192.0.2.1:1", "--shards", "1"});
+  EXPECT_EQ(second.wait_exit(), 71) << second.output();
+}
+
+}  // namespace
+}  // namespace ringshard::test
