@@ -1,5 +1,5 @@
 // server/options.h: the server's configuration, from flags and an optional
-// TOML file (DESIGN.md section 6).
+// TOML file (DESIGN.md section 6; user documentation: docs/configuration.md).
 //
 // Precedence: built-in defaults < --config FILE < command-line flags.
 // Errors: a bad flag is OptionsError{kUsage} (the binary exits 64); a bad
@@ -7,8 +7,25 @@
 // value) is OptionsError{kConfig} (exit 78). The message names the flag or
 // the file:line:column and the key. --help and --version set `action`.
 //
+// Value syntax, for flags and TOML strings alike:
+//   numbers    decimal digits only: no sign, no spaces, no "0x", no overflow.
+//   durations  "<n>ms", "<n>s", "<n>m", "<n>h", or "<n>" (seconds); whole
+//              numbers only ("1.5s" is rejected: write "1500ms"). In TOML
+//              also a bare integer (seconds).
+//   sizes      "<n>" bytes, or "<n>k"/"<n>K"/"<n>KiB", "<n>m"/"<n>M"/"<n>MiB",
+//              "<n>g"/"<n>G"/"<n>GiB" (powers of 1024). In TOML also a bare
+//              integer (bytes).
+//
 // Control plane only: may allocate and may throw internally, but the public
-// functions return results, never throw.
+// functions return results, never throw. No global state: every function is
+// safe to call from any thread.
+//
+// Example:
+//   auto parsed = parse_options(argc, argv);
+//   if (auto* err = std::get_if<OptionsError>(&parsed)) {
+//     std::fprintf(stderr, "ringshard: %s\n", err->message.c_str());
+//     return err->exit_code();
+//   }
 #pragma once
 
 #include <cstdint>
@@ -21,38 +38,44 @@
 namespace ringshard::server {
 
 struct ListenAddress {
-  std::string host = "0.0.0.0";  // IPv4 literal, IPv6 literal, or "localhost"
+  // "0.0.0.0" (also what "*" and an empty host mean), an IPv4 dotted quad, an
+  // IPv6 literal WITHOUT brackets ("::1"), or "localhost".
+  std::string host = "0.0.0.0";
   uint16_t port = 8080;          // 0 = pick a free port
+
+  friend bool operator==(const ListenAddress&, const ListenAddress&) = default;
 };
 
 struct Options {
   ListenAddress listen;                  // --listen HOST:PORT  ([server] listen)
-  unsigned shards = 0;                   // --shards N, 0 = CPUs in affinity mask
-  std::string data_dir = "./data";       // --data-dir DIR
+  unsigned shards = 0;                   // --shards N, 0 = CPUs in affinity mask (0..1024)
+  std::string data_dir = "./data";       // --data-dir DIR      ([server] data_dir), never empty
   std::string config_path;               // --config FILE (empty: none)
-  // Timeouts, milliseconds.                 flag                 / TOML key
+  // Timeouts, milliseconds, 1 ms..24 h.     flag                 / TOML key
   uint32_t header_timeout_ms = 10'000;   // --header-timeout DUR  / [http] header_timeout
   uint32_t body_timeout_ms = 30'000;     // --body-timeout DUR    / [http] body_timeout
   uint32_t idle_timeout_ms = 60'000;     // --idle-timeout DUR    / [http] idle_timeout
-  uint32_t drain_timeout_ms = 10'000;    // --drain-timeout DUR   / [server] drain_timeout
+  uint32_t drain_timeout_ms = 10'000;    // --drain-timeout DUR   / [server] drain_timeout (0 = close at once)
   // HTTP limits.
-  uint32_t max_head_bytes = 16 * 1024;   // --max-head-bytes N    / [http] max_head_bytes
-  uint32_t max_target_bytes = 8 * 1024;  // --max-target-bytes N  / [http] max_target_bytes
+  uint32_t max_head_bytes = 16 * 1024;   // --max-head-bytes N    / [http] max_head_bytes (1 KiB..1 MiB)
+  uint32_t max_target_bytes = 8 * 1024;  // --max-target-bytes N  / [http] max_target_bytes (64..max_head_bytes)
   uint32_t max_headers = 100;            // --max-headers N       / [http] max_headers (1..256)
-  uint64_t max_body_bytes = 1 << 20;     // --max-body-bytes N    / [http] max_body_bytes
+  uint64_t max_body_bytes = 1 << 20;     // --max-body-bytes N    / [http] max_body_bytes (0..64 GiB)
   // Engine.
-  uint32_t max_connections = 65'536;     // --max-connections N   / [engine] max_connections (per shard)
-  uint32_t send_queue_limit = 1 << 20;   // --send-queue-limit N  / [engine] send_queue_limit (bytes)
+  uint32_t max_connections = 65'536;     // --max-connections N   / [engine] max_connections (per shard, 1..1,000,000)
+  uint32_t send_queue_limit = 1 << 20;   // --send-queue-limit N  / [engine] send_queue_limit (bytes, 4 KiB..1 GiB)
   uint32_t recv_buffer_size = 16 * 1024; // --recv-buffer-size N  / [engine] recv_buffer_size (power of 2, 1 KiB..1 MiB)
   uint32_t recv_buffer_count = 1024;     // --recv-buffers N      / [engine] recv_buffers (power of 2, 16..32768)
   bool access_log = false;               // --access-log          / [server] access_log
+
+  friend bool operator==(const Options&, const Options&) = default;
 };
 
 enum class Action { kRun, kHelp, kVersion, kCheckConfig };
 
 struct OptionsError {
   enum Kind { kUsage, kConfig } kind;
-  std::string message;
+  std::string message;  // one line, no trailing newline, no program name
   int exit_code() const { return kind == kUsage ? 64 : 78; }
 };
 
@@ -62,21 +85,44 @@ struct ParsedOptions {
 };
 
 // Parses argv (argv[0] is skipped). Loads --config FILE if given, then
-// applies the flags over it. Durations accept "250ms", "10s", "2m" or a bare
-// number of seconds. Sizes accept "16384", "16k"/"16KiB", "1m"/"1MiB".
+// applies the flags over it, wherever --config stands among them. Durations
+// accept "250ms", "10s", "2m" or a bare number of seconds. Sizes accept
+// "16384", "16k"/"16KiB", "1m"/"1MiB".
+// Valued flags take "--flag VALUE" or "--flag=VALUE"; a VALUE that starts
+// with "--" must use the "=" form. A repeated flag: the last one wins.
+// --help/-h or --version/-V anywhere wins over everything else (help first)
+// and nothing else is checked or read. With --check-config the file and the
+// flags are fully validated and `action` is kCheckConfig.
 std::variant<ParsedOptions, OptionsError> parse_options(int argc,
                                                         const char* const* argv);
 
 // Parses TOML text (as from a --config file) over `into`. `origin` names the
-// source in error messages. Unknown keys and wrong types are errors.
+// source in error messages. Unknown keys and wrong types are errors. On
+// error `into` is left unchanged; when a document has several errors, the
+// one first in the text is reported. Non-ASCII characters are accepted in
+// strings and comments, except right after a backslash in a multi-line basic
+// string (a guard against undefined behaviour in toml++ 3.3.0).
 std::optional<OptionsError> apply_config_text(std::string_view toml_text,
                                               std::string_view origin,
                                               Options& into);
 
-// The --help text.
+// The --help text (ends with a newline).
 std::string usage_text();
 
-// Parses "HOST:PORT", "[v6]:PORT" or ":PORT" (host 0.0.0.0).
+// The --version text, "ringshard X.Y.Z" (no newline).
+std::string version_text();
+
+// The effective configuration as a TOML document with every key (what
+// --check-config shows). apply_config_text() on it reproduces `options`
+// except config_path, for any `options` whose data_dir is valid UTF-8.
+std::string effective_config_text(const Options& options);
+
+// Parses "HOST:PORT", "[v6]:PORT" or ":PORT" (host 0.0.0.0). HOST is an IPv4
+// dotted quad (no leading zeros), a bracketed IPv6 literal (no zone id),
+// "localhost" (any case), or "*" (= 0.0.0.0). PORT is 0..65535.
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
+
+// The inverse of parse_listen_address: "0.0.0.0:8080", "[::1]:443".
+std::string format_listen_address(const ListenAddress& address);
 
 }  // namespace ringshard::server
