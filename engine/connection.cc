@@ -71,9 +71,10 @@ void Connection::close() {
   shard_->start_close(*this);
 }
 
-void Connection::close_after_flush() {
+void Connection::close_after_flush(bool linger) {
   if (state_ != State::kOpen) return;
   state_ = State::kFlushing;
+  linger_ = linger;
   clear_timeout();
   // A peer that stops reading cannot keep the connection forever: the
   // deadline is re-armed whenever a send makes progress.

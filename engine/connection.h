@@ -19,9 +19,9 @@
 //
 // Closing: close() cancels the connection's in-flight operations, waits for
 // their last completions and only then closes the fd (never close() under a
-// pending op). close_after_flush() first sends what is queued, half-closes,
-// and waits briefly for the peer's FIN so the peer reads the last response
-// instead of a reset.
+// pending op). close_after_flush() first sends what is queued, then (with
+// linger) half-closes and waits briefly for the peer's FIN so the peer reads
+// the last response instead of a reset.
 //
 // Thread: every member may be called only from the owning shard's thread.
 #pragma once
@@ -104,7 +104,11 @@ class Connection {
   void clear_timeout();
 
   void close();
-  void close_after_flush();
+  // `linger`: after the last byte, half-close and wait for the peer's FIN
+  // (up to EngineConfig::linger_ms) instead of closing at once. Needed when
+  // the peer may still be sending (an error answered mid-request); not after
+  // a response to a request that asked for Connection: close.
+  void close_after_flush(bool linger = true);
 
  private:
   friend class Shard;
@@ -135,6 +139,7 @@ class Connection {
   bool want_writable_ = false;
   bool dirty_ = false;
   bool shut_wr_ = false;
+  bool linger_ = true;
   bool peer_eof_ = false;
 };
 

@@ -52,9 +52,12 @@ Engine::~Engine() {
 }
 
 StartError Engine::start() {
-  if (const int rc = probe_io_uring(); rc < 0) {
-    return StartError{kExitNoIoUring, describe_ring_failure(rc)};
-  }
+  // The probe runs on a throwaway thread: a ring torn down on the caller's
+  // thread leaves io_uring task-work notifications that interrupt the
+  // caller's next blocking syscalls with EINTR.
+  int probe_rc = 0;
+  std::thread([&probe_rc] { probe_rc = probe_io_uring(); }).join();
+  if (probe_rc < 0) return StartError{kExitNoIoUring, describe_ring_failure(probe_rc)};
   // Listeners first, on this thread: a bind error is reported before any
   // thread exists, and port 0 resolves to one port shared by every shard.
   uint16_t port = config_.listen_port;

@@ -292,6 +292,7 @@ void Shard::finish_close(Connection& c) {
   c.recv_armed_ = c.send_in_flight_ = c.read_paused_ = c.backpressured_ = false;
   c.recv_cancel_pending_ = false;
   c.want_writable_ = c.shut_wr_ = c.peer_eof_ = false;
+  c.linger_ = true;
   --open_connections_;
   metrics_.open.sub();
   slab_->release(c);
@@ -428,15 +429,8 @@ void Shard::on_send(Connection& c, int res) {
       connection_dirty(c);
     }
   } else if (c.state_ == Connection::State::kFlushing) {
-    // Everything went out: half-close and wait for the peer's FIN.
-    ::shutdown(c.fd_, SHUT_WR);
-    c.shut_wr_ = true;
-    if (c.peer_eof_) {
-      c.close();
-      return;
-    }
-    c.state_ = Connection::State::kLinger;
-    timers_.arm(c.timer_, now_ms_ + config_.linger_ms);
+    flushed(c);
+    if (c.state_ != Connection::State::kLinger) return;
   }
 
   // Backpressure lifts at half the limit, so a connection hovering at the
@@ -451,6 +445,22 @@ void Shard::on_send(Connection& c, int res) {
       c.handler_->on_writable(c);
     }
   }
+}
+
+void Shard::flushed(Connection& c) {
+  // Everything queued has gone out. Without unread input to fear, close
+  // now: the kernel sends our FIN after the data. Otherwise half-close and
+  // wait (briefly) for the peer's FIN, reading and discarding meanwhile, so
+  // that bytes it is still sending do not turn our close into a reset that
+  // destroys the response before the peer has read it.
+  if (!c.linger_ || c.peer_eof_) {
+    c.close();
+    return;
+  }
+  ::shutdown(c.fd_, SHUT_WR);
+  c.shut_wr_ = true;
+  c.state_ = Connection::State::kLinger;
+  timers_.arm(c.timer_, now_ms_ + config_.linger_ms);
 }
 
 void Shard::flush_dirty() {
@@ -469,14 +479,7 @@ void Shard::flush_dirty() {
         if (!c->out_.empty()) {
           send_now(*c);
         } else if (c->state_ == Connection::State::kFlushing) {
-          ::shutdown(c->fd_, SHUT_WR);
-          c->shut_wr_ = true;
-          if (c->peer_eof_) {
-            c->close();
-          } else {
-            c->state_ = Connection::State::kLinger;
-            timers_.arm(c->timer_, now_ms_ + config_.linger_ms);
-          }
+          flushed(*c);
         }
       }
       if (active && c->state_ == Connection::State::kOpen && !c->backpressured_ &&

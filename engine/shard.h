@@ -113,6 +113,7 @@ class Shard {
   void cancel_recv(Connection& c);
   void arm_event_read();
   void flush_dirty();
+  void flushed(Connection& c);
   void send_now(Connection& c);
   void finish_close(Connection& c);
   void begin_drain();

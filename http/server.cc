@@ -221,7 +221,10 @@ void HttpServer::finish_response(engine::Connection& conn, HttpConnection& hc) {
   hc.chunked_out = hc.length_out = false;
   if (!hc.keep_alive || hc.close_after || shard_.draining()) {
     hc.phase = HttpConnection::Phase::kDone;
-    conn.close_after_flush();
+    // Nothing unread and the peer was told we close: no need to linger.
+    // Bytes pipelined behind it (or a drain cutting a keep-alive
+    // connection short) still get the careful close.
+    conn.close_after_flush(/*linger=*/!hc.carry.empty() || shard_.draining());
     return;
   }
   hc.phase = HttpConnection::Phase::kIdle;

@@ -28,10 +28,11 @@ int main(int argc, char** argv) {
       std::fputs(server::usage_text().c_str(), stdout);
       return 0;
     case server::Action::kVersion:
-      std::printf("ringshard %s\n", RINGSHARD_VERSION);
+      std::printf("%s\n", server::version_text().c_str());
       return 0;
     case server::Action::kCheckConfig:
-      std::printf("ringshard: configuration OK\n");
+      std::fputs(server::effective_config_text(po.options).c_str(), stdout);
+      std::printf("# ringshard: configuration OK\n");
       return 0;
     case server::Action::kRun:
       break;
@@ -52,8 +53,10 @@ int main(int argc, char** argv) {
     return err.exit_code;
   }
   engine::Engine& engine = app.engine();
-  std::fprintf(stderr, "ringshard %s: listening on %s:%u, %u shards, io_uring %s\n",
-               RINGSHARD_VERSION, po.options.listen.host.c_str(), engine.port(),
+  server::ListenAddress bound = po.options.listen;
+  bound.port = engine.port();
+  std::fprintf(stderr, "ringshard %s: listening on %s, %u shards, io_uring %s\n",
+               RINGSHARD_VERSION, server::format_listen_address(bound).c_str(),
                engine.shard_count(), engine.ring_mode());
   std::fflush(stderr);
 
