@@ -23,7 +23,14 @@ void Connection::write(std::string_view bytes) {
 }
 
 char* Connection::reserve(size_t want, size_t& got) {
+  got = 0;
+  if (state_ != State::kOpen) return nullptr;
   return out_.reserve(shard_->buffers(), want, got);
+}
+
+char* Connection::reserve_contiguous(size_t n) {
+  if (state_ != State::kOpen) return nullptr;
+  return out_.reserve_contiguous(shard_->buffers(), n);
 }
 
 void Connection::commit(size_t used) {

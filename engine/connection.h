@@ -83,8 +83,13 @@ class Connection {
 
   // Output. All of these queue; nothing is sent before the loop turn ends.
   void write(std::string_view bytes);
+  // Up to `want` writable bytes at the tail (got says how many), filled in
+  // place and then commit()ed. Null (got 0) unless the connection is open.
   char* reserve(size_t want, size_t& got);
   void commit(size_t used);
+  // `n` contiguous bytes to fill in place (n <= 16 KiB), then commit().
+  // Null if n is larger or the connection is not open.
+  char* reserve_contiguous(size_t n);
   void write_borrowed(std::string_view bytes, OutputQueue::Release release,
                       void* context);
   size_t queued_bytes() const { return out_.size(); }

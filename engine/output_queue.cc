@@ -20,6 +20,17 @@ char* OutputQueue::reserve(BufferPool& pool, size_t want, size_t& got) {
   return chunk;
 }
 
+char* OutputQueue::reserve_contiguous(BufferPool& pool, size_t n) {
+  if (n > BufferPool::kChunkSize) return nullptr;
+  if (head_ < segments_.size()) {
+    Segment& tail = segments_.back();
+    if (tail.owned && BufferPool::kChunkSize - tail.end >= n) return tail.data + tail.end;
+  }
+  char* chunk = pool.acquire();
+  segments_.push_back(Segment{chunk, 0, 0, nullptr, nullptr, true});
+  return chunk;
+}
+
 void OutputQueue::commit(size_t used) {
   assert(!segments_.empty() && segments_.back().owned);
   segments_.back().end += static_cast<uint32_t>(used);

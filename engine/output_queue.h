@@ -41,6 +41,9 @@ class OutputQueue {
   // serializers write in place instead of through a temporary.
   char* reserve(BufferPool& pool, size_t want, size_t& got);
   void commit(size_t used);
+  // `n` contiguous writable bytes (n <= BufferPool::kChunkSize), starting
+  // a new chunk when the tail has less room; null if n is too large.
+  char* reserve_contiguous(BufferPool& pool, size_t n);
   // Queues a slice that stays owned by the caller until `release(context)`.
   void append_borrowed(std::string_view bytes, Release release, void* context);
 

@@ -285,6 +285,7 @@ void Shard::start_close(Connection& c) {
 
 void Shard::finish_close(Connection& c) {
   if (c.handler_ != nullptr) c.handler_->on_close(c);
+  c.out_.clear(pool_);  // on_close() must not leave output behind
   ::close(c.fd_);
   c.fd_ = -1;
   c.handler_ = nullptr;

@@ -7,6 +7,7 @@
 
 #include "http/chunked.h"
 #include "http/input_buffer.h"
+#include "http/response_head.h"
 #include "http/status.h"
 
 namespace ringshard::http {
@@ -160,59 +161,31 @@ void HttpServer::count_status(uint16_t status) {
 void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16_t status,
                             std::string_view content_type, const uint64_t* length,
                             bool chunked, const Response* extra) {
-  // Common headers are assembled in one stack buffer and queued with one
-  // copy; the engine corks them with the body and the rest of the batch.
-  char buf[512];
-  size_t n = 0;
-  auto put = [&](std::string_view s) {
-    if (n + s.size() > sizeof(buf)) {
-      conn.write(std::string_view(buf, n));
-      n = 0;
-      if (s.size() > sizeof(buf)) {
-        conn.write(s);
-        return;
-      }
-    }
-    std::memcpy(buf + n, s.data(), s.size());
-    n += s.size();
-  };
-  put(status_line(status));
-  put("Server: ");
-  put(config_.server_name);
-  put("\r\nDate: ");
-  put(date());
-  put("\r\n");
-  if (!content_type.empty()) {
-    put("Content-Type: ");
-    put(content_type);
-    put("\r\n");
-  }
-  if (length != nullptr) {
-    char num[24];
-    auto [end, ec] = std::to_chars(num, num + sizeof(num), *length);
-    put("Content-Length: ");
-    put(std::string_view(num, static_cast<size_t>(end - num)));
-    put("\r\n");
-  } else if (chunked) {
-    put("Transfer-Encoding: chunked\r\n");
-  }
-  const bool closing = !hc.keep_alive || hc.close_after || shard_.draining();
-  if (closing) {
-    put("Connection: close\r\n");
+  ResponseHead head;
+  head.status = status;
+  head.server = config_.server_name;
+  head.date = date();
+  head.content_type = content_type;
+  head.has_length = length != nullptr;
+  head.length = length != nullptr ? *length : 0;
+  head.chunked = chunked;
+  if (!hc.keep_alive || hc.close_after || shard_.draining()) {
+    head.connection = ResponseHead::Connection::kClose;
     hc.keep_alive = false;
   } else if (hc.http10) {
-    put("Connection: keep-alive\r\n");
+    head.connection = ResponseHead::Connection::kKeepAlive;
   }
-  if (extra != nullptr) {
-    for (size_t i = 0; i < extra->extra_count_; ++i) {
-      put(extra->extra_[i].name);
-      put(": ");
-      put(extra->extra_[i].value);
-      put("\r\n");
-    }
+  if (extra != nullptr) head.extra = std::span(extra->extra_.data(), extra->extra_count_);
+  // Written in place into the connection's output queue: one copy, corked
+  // with the body and the rest of the batch.
+  const size_t size = response_head_size(head);
+  if (char* dst = conn.reserve_contiguous(size)) {
+    conn.commit(serialize_response_head(head, dst));
+  } else {
+    std::string tmp(size, '\0');
+    serialize_response_head(head, tmp.data());
+    conn.write(tmp);
   }
-  put("\r\n");
-  conn.write(std::string_view(buf, n));
   count_status(status);
 }
 

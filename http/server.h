@@ -32,6 +32,7 @@
 #include "engine/metrics.h"
 #include "engine/shard.h"
 #include "http/parser.h"
+#include "http/response_head.h"
 #include "http/router.h"
 
 namespace ringshard::http {
@@ -131,13 +132,10 @@ class Response {
  private:
   friend class HttpServer;
   friend class AsyncResponse;
-  struct ExtraHeader {
-    std::string_view name, value;
-  };
   HttpServer* server_ = nullptr;
   HttpConnection* hc_ = nullptr;
   engine::Connection* conn_ = nullptr;
-  std::array<ExtraHeader, 16> extra_{};
+  std::array<HeaderField, 16> extra_{};
   size_t extra_count_ = 0;
   bool done_ = false;
   bool deferred_ = false;
