@@ -10,7 +10,7 @@ void TimerWheel::link(TimerEntry& e, uint32_t slot) {
   e.next_ = heads_[slot];
   if (e.next_ != nullptr) e.next_->prev_ = &e;
   heads_[slot] = &e;
-  occupied_[slot / 64] |= uint64_t{1} << (slot % 64);
+  if (slot < kSlots) occupied_[slot / 64] |= uint64_t{1} << (slot % 64);
   ++count_;
 }
 
@@ -22,7 +22,7 @@ void TimerWheel::unlink(TimerEntry& e) {
     heads_[slot] = e.next_;
   }
   if (e.next_ != nullptr) e.next_->prev_ = e.prev_;
-  if (heads_[slot] == nullptr && slot != kProcessing) {
+  if (heads_[slot] == nullptr && slot < kSlots) {
     occupied_[slot / 64] &= ~(uint64_t{1} << (slot % 64));
   }
   e.prev_ = e.next_ = nullptr;
@@ -32,54 +32,70 @@ void TimerWheel::unlink(TimerEntry& e) {
 
 void TimerWheel::arm(TimerEntry& e, uint64_t deadline_ms) {
   if (e.armed()) unlink(e);
-  // Past deadlines go into the slot processed next so they fire promptly.
-  const uint64_t when = deadline_ms < current_ ? current_ : deadline_ms;
   e.deadline_ = deadline_ms;
-  link(e, static_cast<uint32_t>(when & (kSlots - 1)));
+  // A tick already processed will not be visited again for a whole round:
+  // such deadlines wait in the due list, which the next advance() fires.
+  if (deadline_ms < current_) {
+    link(e, kDue);
+  } else {
+    link(e, static_cast<uint32_t>(deadline_ms & (kSlots - 1)));
+  }
 }
 
 void TimerWheel::disarm(TimerEntry& e) {
   if (e.armed()) unlink(e);
 }
 
-size_t TimerWheel::advance(uint64_t now_ms) {
+// Fires the due entries of `list` (a slot or the due list); the others go
+// back to it. The list is first moved to the processing list, so callbacks
+// may disarm any entry (the drain deadline closes every connection),
+// including ones still waiting there, and whatever they arm into `list`
+// waits for a later visit.
+size_t TimerWheel::fire_list(uint32_t list, uint64_t now_ms) {
+  TimerEntry* e = heads_[list];
+  heads_[list] = nullptr;
+  if (list < kSlots) occupied_[list / 64] &= ~(uint64_t{1} << (list % 64));
+  heads_[kProcessing] = e;
+  for (; e != nullptr; e = e->next_) e->slot_ = kProcessing;
   size_t fired = 0;
-  if (now_ms < current_) return 0;
-  // Visit each tick from current_ to now_ms, but never more than one full
-  // round: after a long sleep every slot is visited once and the deadline
-  // check decides.
-  uint64_t last = now_ms;
-  if (last - current_ >= kSlots) last = current_ + kSlots - 1;
-  for (uint64_t tick = current_; tick <= last; ++tick) {
-    const auto slot = static_cast<uint32_t>(tick & (kSlots - 1));
-    if ((occupied_[slot / 64] & (uint64_t{1} << (slot % 64))) == 0) continue;
-    // Move the slot's entries to the processing list. Callbacks may disarm
-    // any entry (the drain deadline closes every connection), including ones
-    // still waiting here, and may re-arm entries into this very slot: those
-    // wait for the next round.
-    TimerEntry* e = heads_[slot];
-    heads_[slot] = nullptr;
-    occupied_[slot / 64] &= ~(uint64_t{1} << (slot % 64));
-    heads_[kProcessing] = e;
-    for (; e != nullptr; e = e->next_) e->slot_ = kProcessing;
-    while ((e = heads_[kProcessing]) != nullptr) {
-      unlink(*e);
-      if (e->deadline_ <= now_ms) {
-        e->callback(*e);
-        ++fired;
-      } else {
-        link(*e, slot);
-      }
+  while ((e = heads_[kProcessing]) != nullptr) {
+    unlink(*e);
+    if (e->deadline_ <= now_ms) {
+      e->callback(*e);
+      ++fired;
+    } else {
+      link(*e, list);
     }
   }
-  current_ = now_ms + 1;
+  return fired;
+}
+
+size_t TimerWheel::advance(uint64_t now_ms) {
+  size_t fired = heads_[kDue] != nullptr ? fire_list(kDue, now_ms) : 0;
+  if (now_ms < current_) return fired;
+  // Visit each tick up to now_ms, but never more than one full round: after
+  // a long sleep the last kSlots ticks cover every slot once and the
+  // deadline check decides. Ending the pass at now_ms keeps deadlines that
+  // callbacks arm for (tick, now_ms] ahead of the pass, so they fire in it.
+  uint64_t tick = current_;
+  if (now_ms - tick >= kSlots) tick = now_ms - (kSlots - 1);
+  for (; tick <= now_ms; ++tick) {
+    // Callbacks run with current_ past this tick: what they arm for it or
+    // earlier goes to the due list.
+    current_ = tick + 1;
+    const auto slot = static_cast<uint32_t>(tick & (kSlots - 1));
+    if ((occupied_[slot / 64] & (uint64_t{1} << (slot % 64))) == 0) continue;
+    fired += fire_list(slot, now_ms);
+  }
   return fired;
 }
 
 std::optional<uint64_t> TimerWheel::next_wakeup_in(uint64_t now_ms) const {
   if (count_ == 0) return std::nullopt;
-  if (now_ms < current_) now_ms = current_;
-  const auto start = static_cast<uint32_t>(now_ms & (kSlots - 1));
+  if (heads_[kDue] != nullptr) return 0;
+  // Search from the first unprocessed tick; measure from the caller's
+  // now_ms (usually current_ - 1, right after advance(now_ms)).
+  const auto start = static_cast<uint32_t>(current_ & (kSlots - 1));
   // Search the bitmap from `start` forward, wrapping once.
   for (size_t i = 0; i <= kWords; ++i) {
     const size_t word = (start / 64 + i) % kWords;
@@ -88,7 +104,8 @@ std::optional<uint64_t> TimerWheel::next_wakeup_in(uint64_t now_ms) const {
     if (i == kWords) bits &= (start % 64) ? ~(~uint64_t{0} << (start % 64)) : 0;
     if (bits == 0) continue;
     const auto slot = static_cast<uint32_t>(word * 64 + std::countr_zero(bits));
-    return (slot - start) & (kSlots - 1);
+    const uint64_t tick = current_ + ((slot - start) & (kSlots - 1));
+    return tick > now_ms ? tick - now_ms : 0;
   }
   return std::nullopt;
 }

@@ -49,19 +49,22 @@ class TimerWheel {
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
 
-  // Arms (or re-arms) `e` to fire at `deadline_ms`. A deadline in the past
-  // fires on the next advance().
+  // Arms (or re-arms) `e` to fire at `deadline_ms`. A deadline the wheel
+  // has already passed (<= the last advance's now_ms) fires on the next
+  // advance(), even one with the same now_ms.
   void arm(TimerEntry& e, uint64_t deadline_ms);
   void disarm(TimerEntry& e);
 
   // Fires every entry whose deadline is <= now_ms, in no particular order
-  // within a tick. A callback may arm or disarm any entry, itself included.
-  // Returns how many fired.
+  // within a tick. A callback may arm or disarm any entry, itself included;
+  // an entry it arms for a tick this advance has already processed fires on
+  // the next advance() (so a callback re-arming itself for "now" cannot
+  // loop). Returns how many fired.
   size_t advance(uint64_t now_ms);
 
   // Milliseconds from now_ms until the earliest slot that holds an entry
-  // (the entry may belong to a later round: waking early is harmless).
-  // nullopt when no timer is armed.
+  // (the entry may belong to a later round: waking early is harmless);
+  // 0 when an entry is already due. nullopt when no timer is armed.
   std::optional<uint64_t> next_wakeup_in(uint64_t now_ms) const;
 
   size_t size() const { return count_; }
@@ -70,10 +73,12 @@ class TimerWheel {
  private:
   static constexpr size_t kWords = kSlots / 64;
   static constexpr uint32_t kProcessing = kSlots;  // list being fired
+  static constexpr uint32_t kDue = kSlots + 1;     // armed behind current_
   void link(TimerEntry& e, uint32_t slot);
   void unlink(TimerEntry& e);
+  size_t fire_list(uint32_t list, uint64_t now_ms);
 
-  std::array<TimerEntry*, kSlots + 1> heads_{};
+  std::array<TimerEntry*, kSlots + 2> heads_{};
   std::array<uint64_t, kWords> occupied_{};
   uint64_t current_;  // every tick < current_ has been processed
   size_t count_ = 0;
