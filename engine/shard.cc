@@ -676,6 +676,13 @@ void Shard::run() {
     uint64_t wait_ms = kMaxWaitMs;
     if (auto t = timers_.next_wakeup_in(now_ms_); t && *t < wait_ms) wait_ms = *t;
     if (backlog) wait_ms = 1;
+    // Messages already queued for this shard must not wait for the idle
+    // timeout: one it posted to itself outside its mailbox pass (from a
+    // handler, a timer or Engine::execute work) or one left over by the
+    // per-turn bound gets no wake-up, so nothing else would end the wait.
+    for (const auto& inbox : inbox_) {
+      if (!inbox->empty()) wait_ms = 0;
+    }
     __kernel_timespec ts{};
     ts.tv_sec = static_cast<long long>(wait_ms / 1000);
     ts.tv_nsec = static_cast<long long>((wait_ms % 1000) * 1'000'000);
