@@ -1,0 +1,428 @@
+// http/response_parser.cc: the response-head parser.
+//
+// The same two passes as the request parser (parser.cc), each touching every
+// byte once:
+//  1. Find the end of the head: look at every LF (SSE2 compare or memchr);
+//     each must follow a CR, and "\r\n\r\n" ends the head. Only the bytes
+//     added since the last call are looked at (scanned_), so a head fed one
+//     byte at a time costs O(n); only the first max_head_bytes are looked at.
+//     Before that, the first five bytes must be "HTTP/": a peer that answers
+//     in another protocol is refused at once instead of after 64 KiB or a
+//     timeout.
+//  2. Once the head is complete, one validating pass: table lookups for
+//     tokens, a 16-byte-at-a-time scan for the reason and field values.
+//
+// Errors are ordered by the position at which they become visible (the
+// prefix as it arrives, a bare LF as it arrives, everything else when the
+// head is complete, the size limit when max_head_bytes + 1 bytes are
+// buffered), so the reason does not depend on how the bytes were split.
+//
+// The character classes, the field-value scan and the Transfer-Encoding /
+// Connection readers repeat parser.cc's (chunked.cc has a third copy of the
+// classes). They belong in one internal header shared by the three parsers;
+// that move changes parser.cc and chunked.cc and is left to its own commit.
+#include "http/response_parser.h"
+
+#include <array>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace ringshard::http {
+namespace {
+
+constexpr std::string_view kPrefix = "HTTP/";
+
+constexpr uint8_t kTchar = 1;  // token character (RFC 9110 5.6.2)
+constexpr uint8_t kValue = 2;  // field value / reason: VCHAR obs-text SP HTAB
+
+constexpr std::array<uint8_t, 256> make_classes() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t v = 0;
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                 (c >= 'A' && c <= 'Z');
+    bool tsym = false;
+    for (char s : std::string_view("!#$%&'*+-.^_`|~")) tsym |= (c == s);
+    if (alnum || tsym) v |= kTchar;
+    if (c == '\t' || (c >= 0x20 && c != 0x7f)) v |= kValue;
+    t[c] = v;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kClass = make_classes();
+
+inline uint8_t cls(char c) { return kClass[static_cast<unsigned char>(c)]; }
+inline bool is_tchar(char c) { return cls(c) & kTchar; }
+inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// First byte in [p, end) that is not a field-value character, or end.
+inline const char* skip_value(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  const __m128i del = _mm_set1_epi8(0x7f);
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl);  // v <= 0x1f
+    __m128i bad = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
+    int mask = _mm_movemask_epi8(bad);
+    if (mask == 0) {
+      p += 16;
+      continue;
+    }
+    p += __builtin_ctz(static_cast<unsigned>(mask));
+    if (*p != '\t') return p;
+    ++p;  // HTAB is allowed; the vector test flags it with the controls
+  }
+#endif
+  while (p < end && (cls(*p) & kValue)) ++p;
+  return p;
+}
+
+// Field names are tokens, so OR-ing 0x20 folds letters and changes no other
+// token character into a lowercase letter or '-'.
+bool name_is(const char* name, const char* lower, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if ((name[i] | 0x20) != lower[i]) return false;
+  }
+  return true;
+}
+
+// p points at '"'. Returns the byte after the closing quote, or nullptr.
+const char* skip_quoted(const char* p, const char* end) {
+  ++p;
+  while (p < end) {
+    if (*p == '"') return p + 1;
+    if (*p == '\\') {
+      if (p + 1 >= end || !(cls(p[1]) & kValue)) return nullptr;
+      p += 2;
+      continue;
+    }
+    if (!(cls(*p) & kValue)) return nullptr;
+    ++p;
+  }
+  return nullptr;
+}
+
+ParseResult error(std::string_view reason) {
+  return {ParseStatus::kError, 0, 502, reason};
+}
+
+// State the header loop gathers for the framing decisions made at the end.
+struct Framing {
+  bool content_length = false;
+  bool te = false;
+  bool te_chunked = false;  // chunked seen (always the last coding so far)
+  bool te_other = false;    // a coding other than chunked seen
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+  bool conn_upgrade = false;
+  uint64_t length = 0;
+};
+
+// Transfer-Encoding = #transfer-coding; transfer-coding = token *( OWS ";"
+// OWS token "=" ( token / quoted-string ) ). Lists from several fields are
+// one list. Returns an empty reason on success.
+std::string_view parse_transfer_encoding(const char* p, const char* end,
+                                         Framing& f) {
+  bool any = false;
+  while (p < end) {
+    if (is_ows(*p) || *p == ',') {  // empty list elements are allowed
+      ++p;
+      continue;
+    }
+    const char* s = p;
+    while (p < end && is_tchar(*p)) ++p;
+    if (p == s) return "malformed Transfer-Encoding";
+    std::string_view coding(s, static_cast<size_t>(p - s));
+    bool params = false;
+    for (;;) {
+      const char* r = p;
+      while (r < end && is_ows(*r)) ++r;
+      if (r == end || *r == ',') {
+        p = r;
+        break;
+      }
+      if (*r != ';') return "malformed Transfer-Encoding";
+      ++r;
+      while (r < end && is_ows(*r)) ++r;
+      const char* n = r;
+      while (r < end && is_tchar(*r)) ++r;
+      if (r == n) return "malformed Transfer-Encoding";
+      while (r < end && is_ows(*r)) ++r;
+      if (r == end || *r != '=') return "malformed Transfer-Encoding";
+      ++r;
+      while (r < end && is_ows(*r)) ++r;
+      if (r < end && *r == '"') {
+        r = skip_quoted(r, end);
+        if (r == nullptr) return "malformed Transfer-Encoding";
+      } else {
+        const char* v = r;
+        while (r < end && is_tchar(*r)) ++r;
+        if (r == v) return "malformed Transfer-Encoding";
+      }
+      params = true;
+      p = r;
+    }
+    if (iequals(coding, "chunked")) {
+      if (params) return "malformed Transfer-Encoding";
+      if (f.te_chunked) return "chunked applied more than once";
+      f.te_chunked = true;
+    } else {
+      if (f.te_chunked) return "chunked is not the final transfer coding";
+      f.te_other = true;
+    }
+    any = true;
+  }
+  if (!any) return "empty Transfer-Encoding";
+  return {};
+}
+
+void parse_connection(const char* p, const char* end, Framing& f) {
+  while (p < end) {
+    while (p < end && (is_ows(*p) || *p == ',')) ++p;
+    const char* s = p;
+    while (p < end && *p != ',') ++p;
+    const char* e = p;
+    while (e > s && is_ows(e[-1])) --e;
+    std::string_view tok(s, static_cast<size_t>(e - s));
+    if (iequals(tok, "close")) {
+      f.conn_close = true;
+    } else if (iequals(tok, "keep-alive")) {
+      f.conn_keep_alive = true;
+    } else if (iequals(tok, "upgrade")) {
+      f.conn_upgrade = true;
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view ParsedResponse::header(std::string_view name) const {
+  for (size_t i = 0; i < header_count; ++i) {
+    if (iequals(headers[i].name, name)) return headers[i].value;
+  }
+  return {};
+}
+
+ParseResult ResponseParser::parse(std::string_view data, ParsedResponse& out,
+                                  bool head_request) {
+  const char* d = data.data();
+  const size_t n = data.size();
+  const size_t cap = limits_.max_head_bytes;
+  const size_t lim = n < cap ? n : cap;
+
+  // Fewer bytes than last time breaks the contract; start over rather than
+  // read outside `data`.
+  if (scanned_ > n) reset();
+
+  if (scanned_ < kPrefix.size()) {
+    const size_t k = lim < kPrefix.size() ? lim : kPrefix.size();
+    if (k != 0 && std::memcmp(d, kPrefix.data(), k) != 0) {
+      reset();
+      return error("not an HTTP/1.x response");
+    }
+  }
+
+  // Every LF must follow a CR; the first "\r\n\r\n" ends the head. The
+  // prefix check put "HTTP/" in d[0..5), so an LF is at j >= 5 and
+  // d[j - 3] is in range.
+  size_t end = 0;
+  bool bare_lf = false;
+  auto check_lf = [&](size_t j) {
+    if (d[j - 1] != '\r') {
+      bare_lf = true;
+      return true;
+    }
+    if (d[j - 2] == '\n' && d[j - 3] == '\r') {
+      end = j + 1;
+      return true;
+    }
+    return false;
+  };
+  size_t i = scanned_;
+  bool stop = false;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n');
+  while (!stop && i + 16 <= lim) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+    unsigned mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+    while (mask != 0) {
+      if (check_lf(i + static_cast<size_t>(__builtin_ctz(mask)))) {
+        stop = true;
+        break;
+      }
+      mask &= mask - 1;
+    }
+    i += 16;
+  }
+#endif
+  while (!stop && i < lim) {
+    const void* hit = std::memchr(d + i, '\n', lim - i);
+    if (hit == nullptr) break;
+    size_t j = static_cast<size_t>(static_cast<const char*>(hit) - d);
+    if (check_lf(j)) stop = true;
+    i = j + 1;
+  }
+
+  if (end != 0) {
+    reset();
+    return parse_head(d, end, out, head_request);
+  }
+  if (bare_lf) {
+    reset();
+    return error("bare LF in response head");
+  }
+  if (n > cap) {
+    reset();
+    return error("response head too large");
+  }
+  scanned_ = lim;
+  return {};
+}
+
+ParseResult ResponseParser::parse_head(const char* d, size_t end,
+                                       ParsedResponse& out,
+                                       bool head_request) const {
+  const char* const head_end = d + end;
+
+  // Status line. The head starts with "HTTP/" and ends in "\r\n\r\n", so it
+  // is at least 9 bytes long, every byte looked at below before a CR or LF
+  // is followed by at least three more, and no scan needs a bounds check
+  // until it stops at CR.
+  const char* p = d;
+  if (std::memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
+      p[8] != ' ') {
+    if (is_digit(p[5]) && p[6] == '.' && is_digit(p[7]) && p[8] == ' ') {
+      return error("unsupported HTTP version");
+    }
+    return error("malformed HTTP version");
+  }
+  const uint8_t minor = static_cast<uint8_t>(p[7] - '0');
+  p += 9;
+  if (!is_digit(p[0]) || !is_digit(p[1]) || !is_digit(p[2]) ||
+      (p[3] != ' ' && p[3] != '\r')) {
+    return error("status code is not three digits");
+  }
+  if (p[0] == '0') return error("status code below 100");
+  const uint16_t status = static_cast<uint16_t>(
+      (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
+  p += 3;
+  if (*p == ' ') ++p;  // "HTTP/1.1 200\r\n" has no SP before CRLF
+  const char* reason = p;
+  p = skip_value(p, head_end);
+  if (*p != '\r' || p[1] != '\n') {
+    if (*p == '\r') return error("bare CR in response head");
+    return error("invalid character in reason phrase");
+  }
+  const std::string_view reason_text(reason, static_cast<size_t>(p - reason));
+  p += 2;
+
+  // Header fields.
+  const size_t max_headers = limits_.max_headers < kMaxHeadersCeiling
+                                 ? limits_.max_headers
+                                 : kMaxHeadersCeiling;
+  size_t count = 0;
+  Framing f;
+  for (;;) {
+    if (*p == '\r') {
+      // Only the final empty line starts with CR: an earlier "\r\n\r\n"
+      // would have ended the head there.
+      if (p[1] != '\n') return error("bare CR in response head");
+      break;
+    }
+    const char* name = p;
+    while (is_tchar(*p)) ++p;
+    if (*p != ':' || p == name) {
+      if (p == name) {
+        if (is_ows(*p)) return error("obs-fold or whitespace at line start");
+        if (*p == ':') return error("empty header name");
+      }
+      if (is_ows(*p)) return error("whitespace before colon in header");
+      if (*p == '\r') return error("header line without colon");
+      return error("invalid character in header name");
+    }
+    if (count == max_headers) return error("too many header fields");
+    const size_t name_len = static_cast<size_t>(p - name);
+    ++p;
+    while (is_ows(*p)) ++p;
+    const char* value = p;
+    p = skip_value(p, head_end);
+    if (*p != '\r' || p[1] != '\n') {
+      if (*p == '\r') return error("bare CR in response head");
+      return error("invalid character in header value");
+    }
+    const char* value_end = p;
+    while (value_end > value && is_ows(value_end[-1])) --value_end;
+    p += 2;
+    const std::string_view v(value, static_cast<size_t>(value_end - value));
+    out.headers[count] = Header{std::string_view(name, name_len), v};
+    ++count;
+
+    switch (name_len) {
+      case 10:
+        if (name_is(name, "connection", 10)) {
+          parse_connection(value, value_end, f);
+        }
+        break;
+      case 14:
+        if (name_is(name, "content-length", 14)) {
+          if (f.content_length) return error("repeated Content-Length");
+          if (v.empty()) return error("empty Content-Length");
+          uint64_t len = 0;
+          for (char c : v) {
+            if (!is_digit(c)) return error("invalid Content-Length");
+            uint64_t digit = static_cast<uint64_t>(c - '0');
+            if (len > (UINT64_MAX - digit) / 10) {
+              return error("Content-Length overflow");
+            }
+            len = len * 10 + digit;
+          }
+          f.content_length = true;
+          f.length = len;
+        }
+        break;
+      case 17:
+        if (name_is(name, "transfer-encoding", 17)) {
+          f.te = true;
+          std::string_view bad = parse_transfer_encoding(value, value_end, f);
+          if (!bad.empty()) return error(bad);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  if (f.te) {
+    if (f.content_length) return error("Content-Length with Transfer-Encoding");
+    if (minor == 0) return error("Transfer-Encoding in HTTP/1.0");
+    if (!f.te_chunked) return error("Transfer-Encoding does not end in chunked");
+  }
+
+  out.version_minor = minor;
+  out.status = status;
+  out.reason = reason_text;
+  out.keep_alive = !f.conn_close && (minor == 1 || f.conn_keep_alive);
+  out.upgrade = f.conn_upgrade;
+  out.transfer_coded = f.te && f.te_other;
+  out.content_length = f.content_length ? f.length : 0;
+  if (response_has_no_body(status, head_request)) {
+    out.body_kind = ResponseBodyKind::kNone;
+  } else if (f.te) {
+    out.body_kind = ResponseBodyKind::kChunked;
+  } else if (f.content_length) {
+    out.body_kind = ResponseBodyKind::kContentLength;
+  } else {
+    out.body_kind = ResponseBodyKind::kUntilClose;
+    out.keep_alive = false;
+  }
+  out.header_count = count;
+  return {ParseStatus::kComplete, end, 0, {}};
+}
+
+}  // namespace ringshard::http
