@@ -42,8 +42,11 @@ class Connection;
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
-  // A new connection was accepted (or connected).
+  // A new connection was accepted, or an outbound one connected.
   virtual void on_open(Connection&) {}
+  // An outbound connect failed (`error` is an errno value). on_close()
+  // follows.
+  virtual void on_connect_failed(Connection&, int /*error*/) {}
   // Bytes arrived; `data` is valid only during this call.
   virtual void on_data(Connection& conn, std::span<const char> data) = 0;
   // The queue drained after request_writable() (backpressure lifted).
@@ -62,8 +65,9 @@ class ConnectionHandler {
 class Connection {
  public:
   enum class State : uint8_t {
-    kFree,      // slot unused
-    kOpen,      // reading and writing
+    kFree,        // slot unused
+    kConnecting,  // outbound connect in flight
+    kOpen,        // reading and writing
     kFlushing,  // close_after_flush(): sending the rest, input ignored
     kLinger,    // half-closed, waiting for the peer's FIN or the linger timer
     kClosing,   // cancelling in-flight operations before close(fd)
@@ -121,7 +125,7 @@ class Connection {
 
   void mark_dirty();
   bool ops_pending() const {
-    return recv_armed_ || send_in_flight_ || cancel_in_flight_ != 0;
+    return recv_armed_ || send_in_flight_ || connect_in_flight_ || cancel_in_flight_ != 0;
   }
 
   Shard* shard_ = nullptr;
@@ -137,6 +141,7 @@ class Connection {
   uint8_t cancel_in_flight_ = 0;
   State state_ = State::kFree;
   bool recv_armed_ = false;
+  bool connect_in_flight_ = false;
   bool send_in_flight_ = false;
   bool recv_cancel_pending_ = false;
   bool read_paused_ = false;      // the handler asked to stop reading

@@ -61,7 +61,7 @@ StartError Engine::start() {
   // Listeners first, on this thread: a bind error is reported before any
   // thread exists, and port 0 resolves to one port shared by every shard.
   uint16_t port = config_.listen_port;
-  for (unsigned i = 0; i < config_.shards; ++i) {
+  for (unsigned i = 0; i < config_.shards && config_.listen; ++i) {
     ListenResult l = open_listener(config_.listen_host, port, config_.listen_backlog);
     if (l.fd < 0) {
       for (int fd : listen_fds_) ::close(fd);
@@ -122,7 +122,7 @@ StartError Engine::start() {
     first_error = sync->first_error;
     if (first_error == 0) {
       // Listener ownership moves to the shards only once all can run.
-      for (unsigned i = 0; i < config_.shards; ++i) {
+      for (unsigned i = 0; i < listen_fds_.size(); ++i) {
         shards_[i]->set_listener(listen_fds_[i]);
         listen_fds_[i] = -1;
       }

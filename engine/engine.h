@@ -35,6 +35,7 @@ namespace ringshard::engine {
 struct EngineConfig {
   unsigned shards = 0;                    // 0: CPUs in the affinity mask
   bool pin_threads = true;
+  bool listen = true;                     // false: outbound only (load generator, client)
   std::string listen_host = "0.0.0.0";    // IPv4 or IPv6 literal
   uint16_t listen_port = 8080;            // 0: any free port
   int listen_backlog = 4096;

@@ -22,6 +22,12 @@ constexpr uint16_t kBufGroup = 0;
 constexpr size_t kMaxIov = 64;
 constexpr uint64_t kMaxWaitMs = 1000;  // wake at least once a second
 
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // The msghdr and iovecs of one in-flight sendmsg. At most one per
 // connection; pooled per shard so a send allocates nothing.
 struct SendContext {
@@ -272,7 +278,7 @@ void Shard::start_close(Connection& c) {
   c.state_ = Connection::State::kClosing;
   timers_.disarm(c.timer_);
   c.out_.clear(pool_);
-  if (c.recv_armed_ || c.send_in_flight_) {
+  if (c.recv_armed_ || c.send_in_flight_ || c.connect_in_flight_) {
     // One request cancels every operation on the fd; the fd stays open until
     // the last of their completions has arrived.
     io_uring_sqe* sqe = get_sqe();
@@ -292,6 +298,7 @@ void Shard::finish_close(Connection& c) {
   c.context_ = nullptr;
   c.recv_armed_ = c.send_in_flight_ = c.read_paused_ = c.backpressured_ = false;
   c.recv_cancel_pending_ = false;
+  c.connect_in_flight_ = false;
   c.want_writable_ = c.shut_wr_ = c.peer_eof_ = false;
   c.linger_ = true;
   --open_connections_;
@@ -388,14 +395,71 @@ void Shard::on_recv(Connection& c, io_uring_cqe* cqe) {
 void Shard::send_now(Connection& c) {
   SendContext* ctx = slab_->acquire_send();
   const size_t n = c.out_.gather(ctx->iov, kMaxIov);
-  ctx->msg = msghdr{};
-  ctx->msg.msg_iov = ctx->iov;
-  ctx->msg.msg_iovlen = n;
   slab_->in_flight_sends()[c.slot_] = ctx;
   io_uring_sqe* sqe = get_sqe();
-  io_uring_prep_sendmsg(sqe, c.fd_, &ctx->msg, MSG_NOSIGNAL);
+  if (n == 1) {
+    // The common case (a response head and a small body in one chunk):
+    // a plain send spares the kernel copying and importing a msghdr.
+    io_uring_prep_send(sqe, c.fd_, ctx->iov[0].iov_base, ctx->iov[0].iov_len, MSG_NOSIGNAL);
+  } else {
+    ctx->msg = msghdr{};
+    ctx->msg.msg_iov = ctx->iov;
+    ctx->msg.msg_iovlen = n;
+    io_uring_prep_sendmsg(sqe, c.fd_, &ctx->msg, MSG_NOSIGNAL);
+  }
   io_uring_sqe_set_data64(sqe, UserData{Op::kSend, c.generation_, c.slot_}.pack());
   c.send_in_flight_ = true;
+}
+
+Connection* Shard::connect(const sockaddr* addr, socklen_t len, ConnectionHandler* handler,
+                           void* context) {
+  if (len > sizeof(sockaddr_storage)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  Connection* c = slab_->allocate();
+  if (c == nullptr) {
+    errno = EMFILE;
+    return nullptr;
+  }
+  const int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    const int err = errno;
+    slab_->release(*c);
+    errno = err;
+    return nullptr;
+  }
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (connect_addr_.size() <= c->slot_) connect_addr_.resize(slab_->allocated());
+  std::memcpy(&connect_addr_[c->slot_], addr, len);
+  c->fd_ = fd;
+  c->state_ = Connection::State::kConnecting;
+  c->handler_ = handler;
+  c->context_ = context;
+  ++open_connections_;
+  metrics_.open.add();
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&connect_addr_[c->slot_]), len);
+  io_uring_sqe_set_data64(sqe, UserData{Op::kConnect, c->generation_, c->slot_}.pack());
+  c->connect_in_flight_ = true;
+  return c;
+}
+
+void Shard::on_connect(Connection& c, int res) {
+  c.connect_in_flight_ = false;
+  if (c.state_ == Connection::State::kClosing) {
+    on_op_done(c);
+    return;
+  }
+  if (res < 0) {
+    c.handler_->on_connect_failed(c, -res);
+    c.close();
+    return;
+  }
+  c.state_ = Connection::State::kOpen;
+  update_reading(c);
+  c.handler_->on_open(c);
 }
 
 void Shard::on_send(Connection& c, int res) {
@@ -506,7 +570,6 @@ void Shard::dispatch(io_uring_cqe* cqe) {
       if (cqe->res != -ECANCELED) arm_event_read();
       return;
     case Op::kNone:
-    case Op::kConnect:
     case Op::kShutdown:
       return;
     default:
@@ -530,6 +593,9 @@ void Shard::dispatch(io_uring_cqe* cqe) {
     case Op::kCancel:
       --c->cancel_in_flight_;
       on_op_done(*c);
+      break;
+    case Op::kConnect:
+      on_connect(*c, cqe->res);
       break;
     default:
       break;
@@ -670,6 +736,7 @@ void Shard::run() {
     run_mailboxes();
     run_external();
     const bool backlog = flush_backlog();
+    const uint64_t hook_wake_ns = turn_hook_ ? turn_hook_() : 0;
     flush_dirty();
     if (exit_ready()) break;
 
@@ -683,9 +750,15 @@ void Shard::run() {
     for (const auto& inbox : inbox_) {
       if (!inbox->empty()) wait_ms = 0;
     }
+    uint64_t wait_ns = wait_ms * 1'000'000;
+    if (hook_wake_ns != 0) {
+      const uint64_t now_ns = monotonic_ns();
+      const uint64_t until = hook_wake_ns > now_ns ? hook_wake_ns - now_ns : 0;
+      if (until < wait_ns) wait_ns = until;
+    }
     __kernel_timespec ts{};
-    ts.tv_sec = static_cast<long long>(wait_ms / 1000);
-    ts.tv_nsec = static_cast<long long>((wait_ms % 1000) * 1'000'000);
+    ts.tv_sec = static_cast<long long>(wait_ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long long>(wait_ns % 1'000'000'000);
     io_uring_cqe* cqe = nullptr;
     const int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdint>
@@ -71,6 +72,20 @@ class Shard {
   // Same, but fails instead of using the backlog when the mailbox is full.
   bool try_post(unsigned to, const ShardMessage& msg);
 
+  // Starts an outbound TCP connection to `addr` (IPv4 or IPv6), driven by
+  // `handler` (on_open when connected, on_connect_failed otherwise). The
+  // connection lives on this shard like an accepted one. Returns null when
+  // the slab is full or no socket could be created (errno says why).
+  // `context` is set before any callback.
+  Connection* connect(const sockaddr* addr, socklen_t len, ConnectionHandler* handler,
+                      void* context = nullptr);
+
+  // Runs once per loop turn, before output is flushed; returns the
+  // CLOCK_MONOTONIC time in ns at which it wants the next turn (0: no
+  // wish). Lets a load generator pace sends more finely than the 1 ms timer
+  // wheel. One hook per shard; call on the shard's thread.
+  void set_turn_hook(std::function<uint64_t()> hook) { turn_hook_ = std::move(hook); }
+
   // The open connection in `slot` if it still has `generation` (a handle
   // taken earlier may refer to a connection that has since closed).
   Connection* find_connection(uint32_t slot, uint32_t generation);
@@ -107,6 +122,7 @@ class Shard {
   void on_accept(io_uring_cqe* cqe);
   void on_recv(Connection& c, io_uring_cqe* cqe);
   void on_send(Connection& c, int res);
+  void on_connect(Connection& c, int res);
   void on_op_done(Connection& c);
   void arm_accept();
   void arm_recv(Connection& c);
@@ -155,6 +171,10 @@ class Shard {
   std::unique_ptr<ConnectionHandler> handler_;
   size_t open_connections_ = 0;
   Connection* dirty_head_ = nullptr;
+  std::function<uint64_t()> turn_hook_;
+  // Addresses of connects in flight, by slot (the kernel reads them
+  // asynchronously, so they must outlive the SQE).
+  std::vector<sockaddr_storage> connect_addr_;
 
   // Mailboxes: inbox_[from] is written only by shard `from`.
   std::vector<std::unique_ptr<SpscRing<ShardMessage>>> inbox_;

@@ -1,0 +1,187 @@
+#include "bench/load/load_options.h"
+
+#include <charconv>
+#include <cstring>
+
+namespace ringshard::load {
+
+namespace {
+
+bool parse_u64(std::string_view s, uint64_t& out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// "10s", "250ms", "2m", bare number = seconds.
+bool parse_duration_ms(std::string_view s, uint64_t& out) {
+  uint64_t mult = 1000;
+  if (s.ends_with("ms")) {
+    mult = 1;
+    s.remove_suffix(2);
+  } else if (s.ends_with("s")) {
+    s.remove_suffix(1);
+  } else if (s.ends_with("m")) {
+    mult = 60'000;
+    s.remove_suffix(1);
+  }
+  uint64_t v = 0;
+  if (!parse_u64(s, v)) return false;
+  out = v * mult;
+  return true;
+}
+
+bool parse_url(std::string_view url, LoadOptions& o) {
+  if (!url.starts_with("http://")) return false;
+  url.remove_prefix(7);
+  const size_t slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  o.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  std::string_view host = authority;
+  uint64_t port = 80;
+  if (authority.starts_with("[")) {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    host = authority.substr(1, close - 1);
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (!rest.starts_with(":") || !parse_u64(rest.substr(1), port)) return false;
+    }
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    if (!parse_u64(authority.substr(colon + 1), port)) return false;
+  }
+  if (host.empty() || port == 0 || port > 65535) return false;
+  o.host = std::string(host);
+  o.port = static_cast<uint16_t>(port);
+  return true;
+}
+
+}  // namespace
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::kKeepAlive: return "keepalive";
+    case Mode::kPipeline: return "pipeline";
+    case Mode::kClose: return "close";
+  }
+  return "?";
+}
+
+std::string load_usage() {
+  return R"(usage: ringshard-load URL [options]
+  URL                 http://HOST:PORT/PATH (HOST: IPv4, [IPv6] or localhost)
+  --connections N     connections, over all threads (64)
+  --threads N         load-generator threads (shards) (1)
+  --duration D        run time: 10s, 500ms, 1m (10s)
+  --requests N        stop after N responses instead of a duration
+  --mode M            keepalive | pipeline | close (a new connection per request)
+  --depth N           requests per pipelined batch (16)
+  --rate R            constant rate, requests/s over all connections; latency
+                      is measured from each request's intended send time
+  --method M          request method (GET)
+  --header "K: V"     extra request header (repeatable)
+  --body S            request body (sent with Content-Length)
+  --expect-status N   any other status is an error (200)
+  --timeout D         a response slower than this is an error (5s)
+  --max-errors N      exit 1 when errors exceed N (0)
+  --pin               pin threads to CPUs of the affinity mask
+  --json              print the result as JSON
+Exit: 0 ok, 1 too many errors, 64 bad arguments, 69 cannot run.
+)";
+}
+
+std::variant<LoadOptions, LoadOptionsError> parse_load_options(int argc, const char* const* argv) {
+  LoadOptions o;
+  bool have_url = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool has_inline = false;
+    if (arg.starts_with("--")) {
+      if (const size_t eq = arg.find('='); eq != std::string_view::npos) {
+        value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+        has_inline = true;
+      }
+    }
+    auto need = [&](std::string_view& v) -> bool {
+      if (has_inline) {
+        v = value;
+        return true;
+      }
+      if (i + 1 >= argc) return false;
+      v = argv[++i];
+      return true;
+    };
+    auto bad = [&](std::string_view what) {
+      return LoadOptionsError{"bad value for " + std::string(arg) + ": " + std::string(what)};
+    };
+    std::string_view v;
+    uint64_t n = 0;
+    if (arg == "--json") {
+      o.json = true;
+    } else if (arg == "--pin") {
+      o.pin = true;
+    } else if (arg == "--help" || arg == "-h") {
+      return LoadOptionsError{""};
+    } else if (!arg.starts_with("--")) {
+      if (have_url || !parse_url(arg, o)) return LoadOptionsError{"bad URL: " + std::string(arg)};
+      have_url = true;
+    } else if (!need(v)) {
+      return LoadOptionsError{"missing value for " + std::string(arg)};
+    } else if (arg == "--connections") {
+      if (!parse_u64(v, n) || n == 0 || n > 1'000'000) return bad(v);
+      o.connections = static_cast<unsigned>(n);
+    } else if (arg == "--threads") {
+      if (!parse_u64(v, n) || n == 0 || n > 1024) return bad(v);
+      o.threads = static_cast<unsigned>(n);
+    } else if (arg == "--duration") {
+      if (!parse_duration_ms(v, o.duration_ms) || o.duration_ms == 0) return bad(v);
+    } else if (arg == "--requests") {
+      if (!parse_u64(v, o.requests) || o.requests == 0) return bad(v);
+    } else if (arg == "--mode") {
+      if (v == "keepalive" || v == "keep-alive") {
+        o.mode = Mode::kKeepAlive;
+      } else if (v == "pipeline" || v == "pipelined") {
+        o.mode = Mode::kPipeline;
+      } else if (v == "close") {
+        o.mode = Mode::kClose;
+      } else {
+        return bad(v);
+      }
+    } else if (arg == "--depth") {
+      if (!parse_u64(v, n) || n == 0 || n > 1024) return bad(v);
+      o.depth = static_cast<unsigned>(n);
+    } else if (arg == "--rate") {
+      if (!parse_u64(v, n) || n == 0) return bad(v);
+      o.rate = static_cast<double>(n);
+    } else if (arg == "--method") {
+      o.method = std::string(v);
+    } else if (arg == "--header") {
+      if (v.find(':') == std::string_view::npos || v.find_first_of("\r\n") != std::string_view::npos) {
+        return bad(v);
+      }
+      o.headers.emplace_back(v);
+    } else if (arg == "--body") {
+      o.body = std::string(v);
+    } else if (arg == "--expect-status") {
+      if (!parse_u64(v, n) || n < 100 || n > 999) return bad(v);
+      o.expect_status = static_cast<int>(n);
+    } else if (arg == "--timeout") {
+      if (!parse_duration_ms(v, o.timeout_ms) || o.timeout_ms == 0) return bad(v);
+    } else if (arg == "--max-errors") {
+      if (!parse_u64(v, o.max_errors)) return bad(v);
+    } else {
+      return LoadOptionsError{"unknown option " + std::string(arg)};
+    }
+  }
+  if (!have_url) return LoadOptionsError{"missing URL"};
+  if (o.connections < o.threads) o.threads = o.connections;
+  if (o.rate > 0 && o.mode == Mode::kPipeline) {
+    return LoadOptionsError{"--rate works with --mode keepalive or close"};
+  }
+  return o;
+}
+
+}  // namespace ringshard::load
