@@ -393,18 +393,23 @@ void Shard::on_recv(Connection& c, io_uring_cqe* cqe) {
 }
 
 void Shard::send_now(Connection& c) {
-  SendContext* ctx = slab_->acquire_send();
-  const size_t n = c.out_.gather(ctx->iov, kMaxIov);
-  slab_->in_flight_sends()[c.slot_] = ctx;
+  iovec iov[kMaxIov];
+  const size_t n = c.out_.gather(iov, kMaxIov);
   io_uring_sqe* sqe = get_sqe();
   if (n == 1) {
-    // The common case (a response head and a small body in one chunk):
-    // a plain send spares the kernel copying and importing a msghdr.
-    io_uring_prep_send(sqe, c.fd_, ctx->iov[0].iov_base, ctx->iov[0].iov_len, MSG_NOSIGNAL);
+    // The common case (a response head and a small body in one chunk): a
+    // plain send needs no msghdr, so nothing to keep alive for the kernel
+    // and nothing for it to copy in and import.
+    io_uring_prep_send(sqe, c.fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
   } else {
+    // Scatter sends keep their msghdr and iovecs in a pooled context until
+    // the completion: the kernel may read them after submission.
+    SendContext* ctx = slab_->acquire_send();
+    std::memcpy(ctx->iov, iov, n * sizeof(iovec));
     ctx->msg = msghdr{};
     ctx->msg.msg_iov = ctx->iov;
     ctx->msg.msg_iovlen = n;
+    slab_->in_flight_sends()[c.slot_] = ctx;
     io_uring_prep_sendmsg(sqe, c.fd_, &ctx->msg, MSG_NOSIGNAL);
   }
   io_uring_sqe_set_data64(sqe, UserData{Op::kSend, c.generation_, c.slot_}.pack());
@@ -464,9 +469,10 @@ void Shard::on_connect(Connection& c, int res) {
 
 void Shard::on_send(Connection& c, int res) {
   c.send_in_flight_ = false;
-  SendContext*& ctx = slab_->in_flight_sends()[c.slot_];
-  slab_->release_send(ctx);
-  ctx = nullptr;
+  if (SendContext*& ctx = slab_->in_flight_sends()[c.slot_]; ctx != nullptr) {
+    slab_->release_send(ctx);
+    ctx = nullptr;
+  }
   if (c.state_ == Connection::State::kClosing) {
     on_op_done(c);
     return;

@@ -5,6 +5,7 @@
 // 71 the listening socket could not be set up; 130/143 a second
 // SIGINT/SIGTERM during the drain.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -36,6 +37,14 @@ int main(int argc, char** argv) {
       return 0;
     case server::Action::kRun:
       break;
+  }
+
+  // Every connection is a file descriptor: take the hard limit, so the
+  // default soft limit (often 1024) does not cap connections silently.
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
   // Shard threads inherit this mask: signals are taken only by sigwait here.
