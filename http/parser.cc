@@ -30,6 +30,7 @@ namespace {
 constexpr uint8_t kTchar = 1;   // token character (RFC 9110 5.6.2)
 constexpr uint8_t kTarget = 2;  // request-target character: %x21-7E
 constexpr uint8_t kValue = 4;   // field-value character: VCHAR obs-text SP HTAB
+constexpr uint8_t kRegName = 8; // unreserved / sub-delims (RFC 3986 3.2.2)
 
 constexpr std::array<uint8_t, 256> make_classes() {
   std::array<uint8_t, 256> t{};
@@ -42,6 +43,9 @@ constexpr std::array<uint8_t, 256> make_classes() {
     if (alnum || tsym) v |= kTchar;
     if (c >= 0x21 && c <= 0x7e) v |= kTarget;
     if (c == '\t' || (c >= 0x20 && c != 0x7f)) v |= kValue;
+    bool sub = false;
+    for (char s : std::string_view("-._~!$&'()*+,;=")) sub |= (c == s);
+    if (alnum || sub) v |= kRegName;
     t[c] = v;
   }
   return t;
@@ -54,6 +58,9 @@ inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 inline bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+inline bool is_hex(char c) {
+  return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
 // First byte in [p, end) that is not a request-target character, or end.
@@ -267,6 +274,123 @@ bool valid_authority_form(std::string_view t) {
   }
   for (char c : t.substr(0, colon)) {
     if (c == '/' || c == '?' || c == '#' || c == '@') return false;
+  }
+  return true;
+}
+
+// First byte in [p, end) that does not continue a reg-name (RFC 3986
+// 3.2.2: unreserved / pct-encoded / sub-delims), or end. An IPv4address is
+// a reg-name too, so no separate check is needed for it.
+const char* skip_reg_name(const char* p, const char* end) {
+  while (p < end) {
+    if (cls(*p) & kRegName) {
+      ++p;
+    } else if (*p == '%' && end - p >= 3 && is_hex(p[1]) && is_hex(p[2])) {
+      p += 3;
+    } else {
+      break;
+    }
+  }
+  return p;
+}
+
+// dec-octet "." dec-octet "." dec-octet "." dec-octet, no leading zeros.
+bool valid_ipv4(std::string_view s) {
+  size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i == s.size() || s[i] != '.') return false;
+      ++i;
+    }
+    const size_t begin = i;
+    unsigned value = 0;
+    while (i < s.size() && is_digit(s[i]) && i - begin < 3) {
+      value = value * 10 + static_cast<unsigned>(s[i] - '0');
+      ++i;
+    }
+    const size_t len = i - begin;
+    if (len == 0 || value > 255 || (len > 1 && s[begin] == '0')) return false;
+  }
+  return i == s.size();
+}
+
+// IPv6address (RFC 3986 3.2.2): eight h16 pieces, or fewer with exactly one
+// "::" standing for at least one; the last two may be an IPv4 address.
+bool valid_ipv6(std::string_view s) {
+  const size_t n = s.size();
+  size_t i = 0;
+  size_t pieces = 0;
+  bool compressed = false;
+  if (n >= 2 && s[0] == ':' && s[1] == ':') {
+    compressed = true;
+    i = 2;
+  }
+  while (i < n) {
+    size_t j = i;
+    while (j < n && is_hex(s[j])) ++j;
+    if (j < n && s[j] == '.') {  // ls32 as an IPv4 address: must end it
+      if (!valid_ipv4(s.substr(i))) return false;
+      pieces += 2;
+      break;
+    }
+    if (j == i || j - i > 4) return false;
+    ++pieces;
+    i = j;
+    if (i == n) break;
+    if (s[i] != ':') return false;
+    ++i;
+    if (i < n && s[i] == ':') {
+      if (compressed) return false;
+      compressed = true;
+      ++i;
+    } else if (i == n) {
+      return false;  // a single trailing ':'
+    }
+  }
+  return compressed ? pieces <= 7 : pieces == 8;
+}
+
+// IP-literal without its brackets: IPv6address / IPvFuture, where
+// IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ).
+bool valid_ip_literal(std::string_view s) {
+  if (!s.empty() && (s[0] | 0x20) == 'v') {
+    size_t i = 1;
+    while (i < s.size() && is_hex(s[i])) ++i;
+    if (i == 1 || i == s.size() || s[i] != '.') return false;
+    if (++i == s.size()) return false;
+    for (; i < s.size(); ++i) {
+      if (!(cls(s[i]) & kRegName) && s[i] != ':') return false;
+    }
+    return true;
+  }
+  return valid_ipv6(s);
+}
+
+// Host = uri-host [ ":" port ] (RFC 9110 7.2); uri-host is an IP-literal
+// in brackets or a reg-name (which covers IPv4), port is *DIGIT. An empty
+// value is valid (RFC 9112 3.2: the target URI has no authority); a port
+// without a host is not, as it names no host. No userinfo, path, query or
+// fragment, so no SP, '/', '@', '?' or '#'.
+bool valid_host(std::string_view v) {
+  if (v.empty()) return true;
+  const char* p = v.data();
+  const char* const end = p + v.size();
+  if (*p == '[') {
+    const char* close = p + 1;
+    while (close < end && *close != ']') ++close;
+    if (close == end) return false;
+    if (!valid_ip_literal(std::string_view(p + 1, static_cast<size_t>(close - p - 1)))) {
+      return false;
+    }
+    p = close + 1;
+  } else {
+    p = skip_reg_name(p, end);
+    if (p == v.data()) return false;
+  }
+  if (p == end) return true;
+  if (*p != ':') return false;
+  for (++p; p < end; ++p) {
+    if (!is_digit(*p)) return false;
   }
   return true;
 }
@@ -540,6 +664,7 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
       case 4:
         if (name_is(name, "host", 4)) {
           if (f.host) return error(400, "repeated Host header");
+          if (!valid_host(v)) return error(400, "invalid Host header");
           f.host = true;
           f.host_value = v;
         }

@@ -35,7 +35,11 @@
 // characters, more or less than one SP between request-line parts, a version
 // other than exactly "HTTP/1.1" or "HTTP/1.0" (a well-formed "HTTP/d.d" is
 // 505, anything else 400), missing or repeated Host in HTTP/1.1 (repeated
-// Host is refused in HTTP/1.0 too), Content-Length that is empty, signed,
+// Host is refused in HTTP/1.0 too), a Host value that is not
+// uri-host [ ":" port ] (RFC 9110 7.2 with RFC 3986's grammar: a reg-name,
+// which covers IPv4, or an IPv6 / IPvFuture literal in brackets; port is
+// *DIGIT; no userinfo, so no '@'; a port without a host is refused, an
+// empty value is allowed), Content-Length that is empty, signed,
 // list-valued, not all digits or does not fit in 64 bits, Content-Length
 // sent more than once even with identical values (RFC 9110 allows identical
 // duplicates; we refuse them so that no two hops can disagree), Content-Length
