@@ -366,6 +366,16 @@ bool valid_ip_literal(std::string_view s) {
   return valid_ipv6(s);
 }
 
+// userinfo = *( unreserved / pct-encoded / sub-delims / ":" )
+bool valid_userinfo(const char* p, const char* end) {
+  for (;;) {
+    p = skip_reg_name(p, end);
+    if (p == end) return true;
+    if (*p != ':') return false;
+    ++p;
+  }
+}
+
 // Host = uri-host [ ":" port ] (RFC 9110 7.2); uri-host is an IP-literal
 // in brackets or a reg-name (which covers IPv4), port is *DIGIT. An empty
 // value is valid (RFC 9112 3.2: the target URI has no authority); a port
@@ -585,6 +595,8 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
   const char* const target_end = t + target_len;
   std::string_view path;
   std::string_view query;
+  std::string_view target_host;  // absolute-form: host [ ":" port ]
+  bool absolute_form = false;
   if (*t == '/') {
     if (method == Method::kConnect) {
       return error(400, "CONNECT needs an authority-form target");
@@ -612,9 +624,26 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
       return error(400, "invalid request-target");
     }
     q += 3;
+    // authority = [ userinfo "@" ] host [ ":" port ]. RFC 9112 3.2.2: the
+    // server uses this host, not the Host header, so it must be as valid
+    // as a Host value would have to be.
     const char* authority = q;
-    while (q < target_end && *q != '/' && *q != '?' && *q != '#') ++q;
-    if (q == authority) return error(400, "absolute-form target without host");
+    const char* host = authority;
+    while (q < target_end && *q != '/' && *q != '?' && *q != '#') {
+      if (*q == '@' && host == authority) host = q + 1;
+      ++q;
+    }
+    if (host != authority && !valid_userinfo(authority, host - 1)) {
+      return error(400, "invalid userinfo in request-target");
+    }
+    target_host = std::string_view(host, static_cast<size_t>(q - host));
+    if (target_host.empty() || target_host.front() == ':') {
+      return error(400, "absolute-form target without host");
+    }
+    if (!valid_host(target_host)) {
+      return error(400, "invalid host in request-target");
+    }
+    absolute_form = true;
     split_path(q, target_end, path, query);
     if (path.empty()) path = "/";
   }
@@ -742,7 +771,7 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
     out.body_kind = BodyKind::kNone;
     out.content_length = 0;
   }
-  out.host = f.host_value;
+  out.host = absolute_form ? target_host : f.host_value;
   out.header_count = count;
   return {ParseStatus::kComplete, end, 0, {}};
 }

@@ -28,6 +28,16 @@
 // authority-form ("host:port", CONNECT only; path is the whole target) and
 // asterisk-form ("*", OPTIONS only).
 //
+// Request::host is the Host header's value, except for an absolute-form
+// target: there RFC 9112 3.2.2 says the server uses the target's authority
+// and ignores Host, so host is the authority's host [ ":" port ] (a
+// "user@" prefix dropped) and the Host field stays only in `headers`. The
+// Host rules below still hold as for any other target (required in
+// HTTP/1.1, at most once, valid): a request that breaks them is refused
+// whatever its target says. The authority must be a valid Host
+// value too, with a non-empty host (400 otherwise); userinfo, if present,
+// must be *( unreserved / pct-encoded / sub-delims / ":" ).
+//
 // Strictness (each is kError with status 400 unless noted): bare CR, bare LF
 // where CRLF is required, NUL, DEL and other control characters (HTAB is
 // allowed inside field values), bytes >= 0x80 anywhere but in field values,

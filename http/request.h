@@ -49,7 +49,9 @@ struct Request {
   bool upgrade = false;          // Connection: upgrade present (for ws/)
   BodyKind body_kind = BodyKind::kNone;
   uint64_t content_length = 0;   // valid when body_kind == kContentLength
-  std::string_view host;         // the single Host header value
+  std::string_view host;         // the single Host header value, or for an
+                                 // absolute-form target its host[:port]
+                                 // (RFC 9112 3.2.2; see parser.h)
   size_t header_count = 0;
   std::array<Header, kMaxHeadersCeiling> headers;
 
