@@ -136,19 +136,23 @@ ChunkedResult ChunkedDecoder::step(std::string_view in,
   while (pos < n) {
     switch (state_) {
       case State::kSize: {
-        const void* hit = std::memchr(d + pos, '\n', n - pos);
+        // Look for the LF only where a line within the limit can have it:
+        // without the bound, 64 MiB with no LF would all be scanned (again
+        // on every call) before the answer that its first max_chunk_line
+        // bytes already give.
+        const size_t avail = n - pos;
+        const size_t window =
+            avail < limits_.max_chunk_line ? avail : limits_.max_chunk_line;
+        const void* hit = std::memchr(d + pos, '\n', window);
         if (hit == nullptr) {
           // The finished line will be at least one byte longer than this.
-          if (n - pos >= limits_.max_chunk_line) {
+          if (avail >= limits_.max_chunk_line) {
             return fail(pos, 400, "chunk size line too long");
           }
           return {ChunkedStatus::kNeedMore, pos};
         }
         const char* lf = static_cast<const char*>(hit);
         const size_t line_len = static_cast<size_t>(lf - (d + pos)) + 1;
-        if (line_len > limits_.max_chunk_line) {
-          return fail(pos, 400, "chunk size line too long");
-        }
         if (line_len < 2 || lf[-1] != '\r') {
           return fail(pos, 400, "bare LF in chunk size line");
         }
@@ -189,19 +193,18 @@ ChunkedResult ChunkedDecoder::step(std::string_view in,
         state_ = State::kSize;
         break;
       case State::kTrailer: {
-        const void* hit = std::memchr(d + pos, '\n', n - pos);
+        // As for size lines: only the bytes the trailer section may still
+        // use are searched (trailer_bytes_ never exceeds the limit).
+        const size_t avail = n - pos;
+        const size_t room = limits_.max_trailer_bytes - trailer_bytes_;
+        const void* hit = std::memchr(d + pos, '\n', avail < room ? avail : room);
         if (hit == nullptr) {
-          if (trailer_bytes_ + (n - pos) >= limits_.max_trailer_bytes) {
-            return fail(pos, 400, "trailer section too large");
-          }
+          if (avail >= room) return fail(pos, 400, "trailer section too large");
           return {ChunkedStatus::kNeedMore, pos};
         }
         const char* lf = static_cast<const char*>(hit);
         const size_t line_len = static_cast<size_t>(lf - (d + pos)) + 1;
         trailer_bytes_ += line_len;
-        if (trailer_bytes_ > limits_.max_trailer_bytes) {
-          return fail(pos, 400, "trailer section too large");
-        }
         if (line_len < 2 || lf[-1] != '\r') {
           return fail(pos, 400, "bare LF in trailer section");
         }

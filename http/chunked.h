@@ -29,8 +29,10 @@
 // line) and looked at again, whole, when the caller presents it with more
 // bytes appended. This is bounded: as soon as the unconsumed part is long
 // enough that the finished line must exceed max_chunk_line (or the trailer
-// section max_trailer_bytes), the result is kError. Chunk data and the CRLF
-// after it are consumed as they arrive, byte by byte if need be.
+// section max_trailer_bytes), the result is kError, and the search for a
+// line's end never looks further than those limits allow, however many
+// bytes `in` holds. Chunk data and the CRLF after it are consumed as they
+// arrive, byte by byte if need be.
 //
 // After kDone or kError further calls consume nothing and repeat the result;
 // reset() starts a new body.

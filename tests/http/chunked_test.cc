@@ -7,7 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <string>
@@ -324,6 +329,102 @@ TEST(ChunkedDecoder, AcceptsAConstSink) {
   ChunkedResult r = dec.feed(H("3\nabc\n0\n\n"), sink);
   EXPECT_EQ(r.status, ChunkedStatus::kDone);
   EXPECT_EQ(total, 3u);
+}
+
+// `size` bytes of address space of which only the first `readable` (whole
+// pages) can be read: the rest is mapped with no access, so reading a
+// single byte past `readable` kills the process. This counts the bytes a
+// decoder looks at without timing anything.
+class GuardedBytes {
+ public:
+  GuardedBytes(size_t readable, size_t size) : size_(size) {
+    void* p = mmap(nullptr, size, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return;
+    if (mprotect(p, readable, PROT_READ | PROT_WRITE) != 0) {
+      munmap(p, size);
+      return;
+    }
+    data_ = static_cast<char*>(p);
+  }
+  ~GuardedBytes() {
+    if (data_ != nullptr) munmap(data_, size_);
+  }
+  GuardedBytes(const GuardedBytes&) = delete;
+  GuardedBytes& operator=(const GuardedBytes&) = delete;
+
+  char* data() { return data_; }
+  std::string_view view() const { return {data_, size_}; }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_;
+};
+
+size_t page_size() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+
+// Feeds 64 MiB of which only the first `readable` bytes may be read (the
+// rest would be scanned for an LF by a decoder that did not stop at its
+// limit) and exits 0 if the result is a 400 at `want_consumed`. Run inside
+// EXPECT_EXIT so that a read past the limit fails the test, not the binary.
+void feed_guarded(GuardedBytes& buf, const ChunkedLimits& limits,
+                  size_t want_consumed) {
+  ChunkedDecoder dec(limits);
+  ChunkedResult r = dec.feed(buf.view(), [](std::string_view) {});
+  const bool ok = r.status == ChunkedStatus::kError && r.error_status == 400 &&
+                  r.consumed == want_consumed;
+  std::exit(ok ? 0 : 1);
+}
+
+constexpr size_t kHuge = 64u << 20;
+
+// The test suite name ends in DeathTest so that gtest runs it first, while
+// the process has one thread (EXPECT_EXIT forks).
+TEST(ChunkedDecoderDeathTest, SizeLineWithoutLfReadsAtMostMaxChunkLine) {
+  const size_t page = page_size();
+  GuardedBytes buf(page, kHuge);
+  ASSERT_NE(buf.data(), nullptr);
+  std::memset(buf.data(), 'a', page);  // hex digits, and no LF
+  ChunkedLimits limits;
+  limits.max_chunk_line = page;
+  EXPECT_EXIT(feed_guarded(buf, limits, 0), ::testing::ExitedWithCode(0), "");
+}
+
+TEST(ChunkedDecoderDeathTest, TrailerWithoutLfReadsAtMostMaxTrailerBytes) {
+  const size_t page = page_size();
+  GuardedBytes buf(2 * page, kHuge);
+  ASSERT_NE(buf.data(), nullptr);
+  const std::string head = H("5\nhello\n0\nA: b\n");
+  const size_t after_last_chunk = H("5\nhello\n0\n").size();
+  std::memcpy(buf.data(), head.data(), head.size());
+  std::memset(buf.data() + head.size(), 'X', 2 * page - head.size());
+  ChunkedLimits limits;
+  // Trailer bytes are counted from the end of the last-chunk line, so the
+  // second trailer line may run exactly to the end of the readable pages.
+  limits.max_trailer_bytes = 2 * page - after_last_chunk;
+  EXPECT_EXIT(feed_guarded(buf, limits, head.size()),
+              ::testing::ExitedWithCode(0), "");
+}
+
+// The same inputs in ordinary memory: the results the guarded runs check.
+TEST(ChunkedDecoder, HugeInputWithoutLfIsTheLimitError) {
+  std::string raw(kHuge, 'a');
+  ChunkedDecoder dec;
+  ChunkedResult r = dec.feed(raw, [](std::string_view) {});
+  EXPECT_EQ(r.status, ChunkedStatus::kError);
+  EXPECT_EQ(r.error_status, 400);
+  EXPECT_EQ(r.consumed, 0u);
+  EXPECT_EQ(r.reason, "chunk size line too long");
+
+  const std::string head = H("0\nA: b\n");
+  std::memcpy(raw.data(), head.data(), head.size());
+  std::memset(raw.data() + head.size(), 'X', raw.size() - head.size());
+  dec.reset();
+  r = dec.feed(raw, [](std::string_view) {});
+  EXPECT_EQ(r.status, ChunkedStatus::kError);
+  EXPECT_EQ(r.error_status, 400);
+  EXPECT_EQ(r.consumed, head.size());
+  EXPECT_EQ(r.reason, "trailer section too large");
 }
 
 }  // namespace
