@@ -34,9 +34,8 @@ char* Connection::reserve_contiguous(size_t n) {
 }
 
 void Connection::commit(size_t used) {
-  if (used == 0) return;
-  out_.commit(used);
-  mark_dirty();
+  out_.commit(shard_->buffers(), used);
+  if (used > 0) mark_dirty();
 }
 
 void Connection::write_borrowed(std::string_view bytes, OutputQueue::Release release,

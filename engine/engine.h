@@ -94,6 +94,16 @@ class Engine {
   // The ring setup the shards got, in words ("single-issuer+defer-taskrun").
   const char* ring_mode() const;
   // True once every shard's loop has returned (any thread).
+  // Shard side of the exit barrier: counts one more shard ready to exit;
+  // true (and every shard woken) when it was the last.
+  bool shard_ready_to_exit() {
+    if (ready_to_exit_.fetch_add(1, std::memory_order_acq_rel) + 1 < shards_.size()) return false;
+    wake_all();
+    return true;
+  }
+  bool all_ready_to_exit() const {
+    return ready_to_exit_.load(std::memory_order_acquire) == shards_.size();
+  }
   bool finished() const {
     return exited_.load(std::memory_order_acquire) == shards_.size();
   }
@@ -108,6 +118,7 @@ class Engine {
   uint16_t port_ = 0;
   bool running_ = false;
   std::atomic<size_t> exited_{0};
+  std::atomic<size_t> ready_to_exit_{0};
 };
 
 }  // namespace ringshard::engine

@@ -37,6 +37,24 @@ void OutputQueue::commit(size_t used) {
   bytes_ += used;
 }
 
+void OutputQueue::commit(BufferPool& pool, size_t used) {
+  if (used > 0) {
+    commit(used);
+    return;
+  }
+  if (head_ < segments_.size()) {
+    const Segment& tail = segments_.back();
+    if (tail.owned && tail.begin == tail.end && tail.end == 0) {
+      pool.release(tail.data);
+      segments_.pop_back();
+      if (head_ == segments_.size()) {
+        segments_.clear();
+        head_ = 0;
+      }
+    }
+  }
+}
+
 void OutputQueue::append(BufferPool& pool, std::string_view bytes) {
   while (!bytes.empty()) {
     size_t got = 0;

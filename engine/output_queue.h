@@ -41,6 +41,9 @@ class OutputQueue {
   // serializers write in place instead of through a temporary.
   char* reserve(BufferPool& pool, size_t want, size_t& got);
   void commit(size_t used);
+  // Same, and gives back a tail chunk that ends up empty (reserve() then
+  // nothing written), so an idle connection never keeps a chunk.
+  void commit(BufferPool& pool, size_t used);
   // `n` contiguous writable bytes (n <= BufferPool::kChunkSize), starting
   // a new chunk when the tail has less room; null if n is too large.
   char* reserve_contiguous(BufferPool& pool, size_t n);

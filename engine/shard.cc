@@ -277,7 +277,11 @@ void Shard::connection_dirty(Connection& c) {
 void Shard::start_close(Connection& c) {
   c.state_ = Connection::State::kClosing;
   timers_.disarm(c.timer_);
-  c.out_.clear(pool_);
+  // Queued output is dropped now only if no send is in flight: a send the
+  // cancel cannot stop any more (its socket was already writable) still
+  // reads those chunks and slices, so they stay until its completion and
+  // finish_close() drops them.
+  if (!c.send_in_flight_) c.out_.clear(pool_);
   if (c.recv_armed_ || c.send_in_flight_ || c.connect_in_flight_) {
     // One request cancels every operation on the fd; the fd stays open until
     // the last of their completions has arrived.
@@ -648,7 +652,11 @@ void Shard::run_mailboxes() {
   // Clear the flag before draining: a producer that pushes after our drain
   // sees it clear and sends a new wake-up.
   if (wake_pending_.load(std::memory_order_relaxed)) {
-    wake_pending_.store(false, std::memory_order_seq_cst);
+    wake_pending_.store(false, std::memory_order_relaxed);
+    // The store must be visible before we read the rings' tails (a
+    // store-load order, which acquire/release alone does not give on
+    // weakly ordered CPUs); the producer's exchange pairs with it.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
   }
   for (auto& inbox : inbox_) {
     // Bounded per turn so one busy sender cannot starve the I/O.
@@ -727,6 +735,19 @@ bool Shard::exit_ready() const {
   return draining_ && open_connections_ == 0 && !accept_armed_ && backlog_total_ == 0;
 }
 
+bool Shard::may_exit() {
+  // Shards leave together: one that left early would strand messages other
+  // shards still hold for it (their backlogs never drain, so they never
+  // exit, and whatever the messages own leaks). A ready shard keeps running
+  // its mailboxes until every shard is ready.
+  if (!exit_ready()) return false;
+  if (!counted_ready_) {
+    counted_ready_ = true;
+    if (engine_.shard_ready_to_exit()) return true;
+  }
+  return engine_.all_ready_to_exit();
+}
+
 void Shard::create_handler() { handler_ = config_.make_handler(*this); }
 
 void Shard::run() {
@@ -744,7 +765,7 @@ void Shard::run() {
     const bool backlog = flush_backlog();
     const uint64_t hook_wake_ns = turn_hook_ ? turn_hook_() : 0;
     flush_dirty();
-    if (exit_ready()) break;
+    if (may_exit()) break;
 
     uint64_t wait_ms = kMaxWaitMs;
     if (auto t = timers_.next_wakeup_in(now_ms_); t && *t < wait_ms) wait_ms = *t;

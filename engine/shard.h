@@ -138,6 +138,7 @@ class Shard {
   void run_external();
   bool flush_backlog();
   bool exit_ready() const;
+  bool may_exit();
   void return_buffer(unsigned bid);
   static void connection_timer_fired(TimerEntry& e);
   static void drain_deadline_fired(TimerEntry& e);
@@ -187,6 +188,7 @@ class Shard {
   std::vector<std::function<void(Shard&)>> external_;
   bool draining_ = false;
   bool drain_expired_ = false;
+  bool counted_ready_ = false;
 };
 
 }  // namespace ringshard::engine
