@@ -55,6 +55,9 @@ class Router {
   void add(Method method, std::string_view pattern, HandlerFn handler,
            RouteOptions options = {});
 
+  // On a match, `params` holds the route's {param} captures (views into
+  // `path`; count 0 for a literal route). On 404 or 405 its count is 0 and
+  // the arrays hold nothing meaningful.
   RouteMatch match(Method method, std::string_view path, PathParams& params) const;
 
  private:
