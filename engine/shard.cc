@@ -125,6 +125,7 @@ Shard::Shard(Engine& engine, unsigned index, const EngineConfig& config)
     : engine_(engine),
       config_(config),
       index_(index),
+      send_queue_limit_(config.send_queue_limit),
       now_ms_(engine.clock().now_ms()),
       timers_(now_ms_),
       slab_(std::make_unique<Slab>(*this, config.max_connections)) {
@@ -203,7 +204,6 @@ Connection* Shard::find_connection(uint32_t slot, uint32_t generation) {
   return c;
 }
 
-uint32_t Shard::send_queue_limit() const { return config_.send_queue_limit; }
 
 io_uring_sqe* Shard::get_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);

@@ -97,7 +97,7 @@ class Shard {
   // Arms or cancels the multishot receive to match the connection's state,
   // handler pause and backpressure.
   void update_reading(Connection& c);
-  uint32_t send_queue_limit() const;
+  uint32_t send_queue_limit() const { return send_queue_limit_; }
 
   // --- used by Engine -----------------------------------------------------
   // Creates the ring (on the shard thread). Returns 0 or -errno.
@@ -146,6 +146,7 @@ class Shard {
   Engine& engine_;
   const EngineConfig& config_;
   const unsigned index_;
+  const uint32_t send_queue_limit_;
   io_uring ring_{};
   unsigned setup_flags_ = 0;
   bool ring_ready_ = false;

@@ -1,6 +1,8 @@
 #include "http/server.h"
 
 #include <charconv>
+#include <cstring>
+#include <memory>
 #include <ctime>
 #include <exception>
 #include <string>
@@ -69,6 +71,7 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // Strips "http://host" from an absolute-form target, leaving the path.
 std::string_view origin_path(std::string_view path) {
+  if (!path.empty() && path.front() == '/') return path;  // origin-form
   for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
     if (path.size() >= scheme.size() && iequals(path.substr(0, scheme.size()), scheme)) {
       const size_t slash = path.find('/', scheme.size());
@@ -138,6 +141,10 @@ void HttpServer::on_close(engine::Connection& conn) {
 }
 
 std::string_view HttpServer::date() {
+  // The wall clock is read at most once per millisecond of shard time (the
+  // shard reads its clock once per loop turn anyway).
+  if (shard_.now_ms() == date_checked_ms_) return date_buf_;
+  date_checked_ms_ = shard_.now_ms();
   timespec ts;
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
   if (ts.tv_sec != date_second_) {
@@ -160,7 +167,7 @@ void HttpServer::count_status(uint16_t status) {
 
 void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16_t status,
                             std::string_view content_type, const uint64_t* length,
-                            bool chunked, const Response* extra) {
+                            bool chunked, const Response* extra, std::string_view body) {
   ResponseHead head;
   head.status = status;
   head.server = config_.server_name;
@@ -175,16 +182,24 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
   } else if (hc.http10) {
     head.connection = ResponseHead::Connection::kKeepAlive;
   }
-  if (extra != nullptr) head.extra = std::span(extra->extra_.data(), extra->extra_count_);
-  // Written in place into the connection's output queue: one copy, corked
-  // with the body and the rest of the batch.
+  if (extra != nullptr && extra->extra_count_ > 0) {
+    head.extra = std::span<const HeaderField>(extra->extra_, extra->extra_count_);
+  }
+  // Head and a small body are written in place with one reservation: one
+  // copy, corked with the rest of the batch.
   const size_t size = response_head_size(head);
-  if (char* dst = conn.reserve_contiguous(size)) {
-    conn.commit(serialize_response_head(head, dst));
+  if (char* dst = conn.reserve_contiguous(size + body.size())) {
+    const size_t n = serialize_response_head(head, dst);
+    if (!body.empty()) std::memcpy(dst + n, body.data(), body.size());
+    conn.commit(n + body.size());
+  } else if (char* dst2 = conn.reserve_contiguous(size)) {
+    conn.commit(serialize_response_head(head, dst2));
+    conn.write(body);
   } else {
     std::string tmp(size, '\0');
     serialize_response_head(head, tmp.data());
     conn.write(tmp);
+    conn.write(body);
   }
   count_status(status);
 }
@@ -209,8 +224,7 @@ void HttpServer::refuse(engine::Connection& conn, HttpConnection& hc, uint16_t s
   hc.keep_alive = false;
   const std::string body = error_body(status, reason);
   const uint64_t len = body.size();
-  write_head(conn, hc, status, "application/json", &len, false, nullptr);
-  conn.write(body);
+  write_head(conn, hc, status, "application/json", &len, false, nullptr, body);
   hc.phase = HttpConnection::Phase::kDone;
   hc.carry.release(shard_.buffers());
   conn.close_after_flush();
@@ -536,7 +550,9 @@ void HttpServer::run_producer(engine::Connection& conn, HttpConnection& hc) {
 // --- Response ---------------------------------------------------------------
 
 Response& Response::header(std::string_view name, std::string_view value) {
-  if (extra_count_ < extra_.size()) extra_[extra_count_++] = {name, value};
+  if (extra_count_ < std::size(extra_)) {
+    std::construct_at(&extra_[extra_count_++], HeaderField{name, value});
+  }
   return *this;
 }
 
@@ -548,8 +564,8 @@ void Response::send(uint16_t status, std::string_view content_type, std::string_
     server_->write_head(*conn_, hc, status, {}, nullptr, false, this);
   } else {
     const uint64_t len = body.size();
-    server_->write_head(*conn_, hc, status, content_type, &len, false, this);
-    if (!hc.head_only) conn_->write(body);
+    server_->write_head(*conn_, hc, status, content_type, &len, false, this,
+                        hc.head_only ? std::string_view() : body);
   }
   server_->finish_response(*conn_, hc);
 }

@@ -111,6 +111,10 @@ class AsyncResponse {
 
 class Response {
  public:
+  // extra_ is deliberately left uninitialised (only extra_count_ entries
+  // are ever read): zeroing it cost more than the rest of send().
+  Response() {}
+
   // Adds a header to the response about to be sent. Name and value must
   // stay valid until send()/stream() (string literals, or the request's
   // own views). Up to 16 per response.
@@ -135,7 +139,9 @@ class Response {
   HttpServer* server_ = nullptr;
   HttpConnection* hc_ = nullptr;
   engine::Connection* conn_ = nullptr;
-  std::array<HeaderField, 16> extra_{};
+  union {
+    HeaderField extra_[16];
+  };
   size_t extra_count_ = 0;
   bool done_ = false;
   bool deferred_ = false;
@@ -182,7 +188,7 @@ class HttpServer final : public engine::ConnectionHandler {
               std::string_view reason);
   void write_head(engine::Connection& conn, HttpConnection& hc, uint16_t status,
                   std::string_view content_type, const uint64_t* length, bool chunked,
-                  const Response* extra);
+                  const Response* extra, std::string_view body = {});
   void finish_response(engine::Connection& conn, HttpConnection& hc);
   void resume(engine::Connection& conn, HttpConnection& hc);
   void run_producer(engine::Connection& conn, HttpConnection& hc);
@@ -200,6 +206,7 @@ class HttpServer final : public engine::ConnectionHandler {
   HttpMetrics metrics_;
   // Cached Date header value, refreshed when the second changes.
   int64_t date_second_ = -1;
+  uint64_t date_checked_ms_ = ~uint64_t{0};  // shard time of the last check
   char date_buf_[32] = {};
   // Free per-connection state blocks, reused.
   std::vector<HttpConnection*> free_states_;

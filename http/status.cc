@@ -4,7 +4,8 @@
 
 namespace ringshard::http {
 
-std::string_view reason_phrase(uint16_t status) {
+namespace {
+constexpr std::string_view reason_of(uint16_t status) {
   switch (status) {
     case 100: return "Continue";
     case 101: return "Switching Protocols";
@@ -44,26 +45,36 @@ std::string_view reason_phrase(uint16_t status) {
   }
 }
 
-namespace {
-// Status lines for 100..599, built once.
+// Every status line 100..599, encoded at compile time: status_line() is an
+// index, with no initialisation guard and no indirection through strings.
 struct StatusLines {
-  std::array<std::string, 500> lines;
-  StatusLines() {
+  static constexpr size_t kWidth = 48;
+  std::array<std::array<char, kWidth>, 500> text{};
+  std::array<uint8_t, 500> size{};
+  constexpr StatusLines() {
     for (uint16_t s = 100; s < 600; ++s) {
-      lines[s - 100] = "HTTP/1.1 " + std::to_string(s) + " " +
-                       std::string(reason_phrase(s)) + "\r\n";
+      auto& t = text[s - 100];
+      size_t n = 0;
+      for (char c : std::string_view("HTTP/1.1 ")) t[n++] = c;
+      t[n++] = static_cast<char>('0' + s / 100);
+      t[n++] = static_cast<char>('0' + s / 10 % 10);
+      t[n++] = static_cast<char>('0' + s % 10);
+      t[n++] = ' ';
+      for (char c : reason_of(s)) t[n++] = c;
+      t[n++] = '\r';
+      t[n++] = '\n';
+      size[s - 100] = static_cast<uint8_t>(n);
     }
   }
 };
-const StatusLines& status_lines() {
-  static const StatusLines table;
-  return table;
-}
+constexpr StatusLines kStatusLines{};
 }  // namespace
+
+std::string_view reason_phrase(uint16_t status) { return reason_of(status); }
 
 std::string_view status_line(uint16_t status) {
   if (status < 100 || status > 599) status = 500;
-  return status_lines().lines[status - 100];
+  return {kStatusLines.text[status - 100].data(), kStatusLines.size[status - 100]};
 }
 
 std::string_view error_code(uint16_t status) {
