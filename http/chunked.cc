@@ -8,45 +8,14 @@
 // is present goes to the sink at once.
 #include "http/chunked.h"
 
-#include <array>
 #include <cstring>
+
+#include "http/chars.h"
 
 namespace ringshard::http {
 namespace {
 
-constexpr uint8_t kTchar = 1;  // token character (RFC 9110 5.6.2)
-constexpr uint8_t kValue = 2;  // VCHAR obs-text SP HTAB
-
-constexpr std::array<uint8_t, 256> make_classes() {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    uint8_t v = 0;
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                 (c >= 'A' && c <= 'Z');
-    bool tsym = false;
-    for (char s : std::string_view("!#$%&'*+-.^_`|~")) tsym |= (c == s);
-    if (alnum || tsym) v |= kTchar;
-    if (c == '\t' || (c >= 0x20 && c != 0x7f)) v |= kValue;
-    t[c] = v;
-  }
-  return t;
-}
-constexpr std::array<uint8_t, 256> kClass = make_classes();
-
-inline bool is_tchar(char c) {
-  return kClass[static_cast<unsigned char>(c)] & kTchar;
-}
-inline bool is_value(char c) {
-  return kClass[static_cast<unsigned char>(c)] & kValue;
-}
-inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-inline int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using namespace chars;
 
 // Parses a chunk-size line without its CRLF. Returns an empty reason on
 // success.
@@ -109,10 +78,9 @@ std::string_view check_trailer_line(const char* p, const char* end) {
     return "invalid character in trailer name";
   }
   if (p == name) return "empty trailer name";
-  for (++p; p < end; ++p) {
-    if (!is_value(*p)) {
-      return *p == '\r' ? "bare CR in trailer" : "invalid character in trailer";
-    }
+  p = skip_value(p + 1, end);
+  if (p != end) {
+    return *p == '\r' ? "bare CR in trailer" : "invalid character in trailer";
   }
   return {};
 }

@@ -15,10 +15,16 @@
 // than max_target_bytes bytes, before anything after it; a bare LF as soon
 // as it arrives; everything pass 2 finds when the head is complete; 431 when
 // max_head_bytes + 1 bytes are buffered without a complete head.
+//
+// The character classes, the field-value scan and the Content-Length,
+// Transfer-Encoding and Connection readers are shared with the response
+// parser through http/chars.h; what only requests need (target and Host
+// syntax) stays here.
 #include "http/parser.h"
 
-#include <array>
 #include <cstring>
+
+#include "http/chars.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -27,41 +33,7 @@
 namespace ringshard::http {
 namespace {
 
-constexpr uint8_t kTchar = 1;   // token character (RFC 9110 5.6.2)
-constexpr uint8_t kTarget = 2;  // request-target character: %x21-7E
-constexpr uint8_t kValue = 4;   // field-value character: VCHAR obs-text SP HTAB
-constexpr uint8_t kRegName = 8; // unreserved / sub-delims (RFC 3986 3.2.2)
-
-constexpr std::array<uint8_t, 256> make_classes() {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    uint8_t v = 0;
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                 (c >= 'A' && c <= 'Z');
-    bool tsym = false;
-    for (char s : std::string_view("!#$%&'*+-.^_`|~")) tsym |= (c == s);
-    if (alnum || tsym) v |= kTchar;
-    if (c >= 0x21 && c <= 0x7e) v |= kTarget;
-    if (c == '\t' || (c >= 0x20 && c != 0x7f)) v |= kValue;
-    bool sub = false;
-    for (char s : std::string_view("-._~!$&'()*+,;=")) sub |= (c == s);
-    if (alnum || sub) v |= kRegName;
-    t[c] = v;
-  }
-  return t;
-}
-constexpr std::array<uint8_t, 256> kClass = make_classes();
-
-inline uint8_t cls(char c) { return kClass[static_cast<unsigned char>(c)]; }
-inline bool is_tchar(char c) { return cls(c) & kTchar; }
-inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-inline bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-inline bool is_hex(char c) {
-  return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
+using namespace chars;
 
 // First byte in [p, end) that is not a request-target character, or end.
 inline const char* skip_target(const char* p, const char* end) {
@@ -78,29 +50,6 @@ inline const char* skip_target(const char* p, const char* end) {
   }
 #endif
   while (p < end && (cls(*p) & kTarget)) ++p;
-  return p;
-}
-
-// First byte in [p, end) that is not a field-value character, or end.
-inline const char* skip_value(const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i ctl = _mm_set1_epi8(0x1f);
-  const __m128i del = _mm_set1_epi8(0x7f);
-  while (end - p >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl);  // v <= 0x1f
-    __m128i bad = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
-    int mask = _mm_movemask_epi8(bad);
-    if (mask == 0) {
-      p += 16;
-      continue;
-    }
-    p += __builtin_ctz(static_cast<unsigned>(mask));
-    if (*p != '\t') return p;
-    ++p;  // HTAB is allowed; the vector test flags it with the controls
-  }
-#endif
-  while (p < end && (cls(*p) & kValue)) ++p;
   return p;
 }
 
@@ -142,32 +91,6 @@ Method lookup_method(const char* m, size_t n) {
   return Method::kUnknown;
 }
 
-// Field names are tokens, so OR-ing 0x20 folds letters and changes no other
-// token character into a lowercase letter or '-'.
-bool name_is(const char* name, const char* lower, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if ((name[i] | 0x20) != lower[i]) return false;
-  }
-  return true;
-}
-
-// p points at '"'. Returns the byte after the closing quote, or nullptr.
-const char* skip_quoted(const char* p, const char* end) {
-  ++p;
-  while (p < end) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    if (c == '"') return p + 1;
-    if (c == '\\') {
-      if (p + 1 >= end || !(cls(p[1]) & kValue)) return nullptr;
-      p += 2;
-      continue;
-    }
-    if (!(cls(*p) & kValue)) return nullptr;
-    ++p;
-  }
-  return nullptr;
-}
-
 ParseResult error(uint16_t status, std::string_view reason) {
   return {ParseStatus::kError, 0, status, reason};
 }
@@ -177,91 +100,12 @@ struct Framing {
   bool host = false;
   bool content_length = false;
   bool te = false;
-  bool te_chunked = false;  // chunked seen (always the last coding so far)
-  bool te_other = false;    // a coding other than chunked seen
-  bool conn_close = false;
-  bool conn_keep_alive = false;
-  bool conn_upgrade = false;
   bool expect_continue = false;
+  TransferCoding codings;
+  ConnectionTokens connection;
   uint64_t length = 0;
   std::string_view host_value;
 };
-
-// Transfer-Encoding = #transfer-coding; transfer-coding = token *( OWS ";"
-// OWS token "=" ( token / quoted-string ) ). Lists from several fields are
-// one list. Returns an empty reason on success.
-std::string_view parse_transfer_encoding(const char* p, const char* end,
-                                         Framing& f) {
-  bool any = false;
-  while (p < end) {
-    if (is_ows(*p) || *p == ',') {  // empty list elements are allowed
-      ++p;
-      continue;
-    }
-    const char* s = p;
-    while (p < end && is_tchar(*p)) ++p;
-    if (p == s) return "malformed Transfer-Encoding";
-    std::string_view coding(s, static_cast<size_t>(p - s));
-    bool params = false;
-    for (;;) {
-      const char* r = p;
-      while (r < end && is_ows(*r)) ++r;
-      if (r == end || *r == ',') {
-        p = r;
-        break;
-      }
-      if (*r != ';') return "malformed Transfer-Encoding";
-      ++r;
-      while (r < end && is_ows(*r)) ++r;
-      const char* n = r;
-      while (r < end && is_tchar(*r)) ++r;
-      if (r == n) return "malformed Transfer-Encoding";
-      while (r < end && is_ows(*r)) ++r;
-      if (r == end || *r != '=') return "malformed Transfer-Encoding";
-      ++r;
-      while (r < end && is_ows(*r)) ++r;
-      if (r < end && *r == '"') {
-        r = skip_quoted(r, end);
-        if (r == nullptr) return "malformed Transfer-Encoding";
-      } else {
-        const char* v = r;
-        while (r < end && is_tchar(*r)) ++r;
-        if (r == v) return "malformed Transfer-Encoding";
-      }
-      params = true;
-      p = r;
-    }
-    if (iequals(coding, "chunked")) {
-      if (params) return "malformed Transfer-Encoding";
-      if (f.te_chunked) return "chunked applied more than once";
-      f.te_chunked = true;
-    } else {
-      if (f.te_chunked) return "chunked is not the final transfer coding";
-      f.te_other = true;
-    }
-    any = true;
-  }
-  if (!any) return "empty Transfer-Encoding";
-  return {};
-}
-
-void parse_connection(const char* p, const char* end, Framing& f) {
-  while (p < end) {
-    while (p < end && (is_ows(*p) || *p == ',')) ++p;
-    const char* s = p;
-    while (p < end && *p != ',') ++p;
-    const char* e = p;
-    while (e > s && is_ows(e[-1])) --e;
-    std::string_view tok(s, static_cast<size_t>(e - s));
-    if (iequals(tok, "close")) {
-      f.conn_close = true;
-    } else if (iequals(tok, "keep-alive")) {
-      f.conn_keep_alive = true;
-    } else if (iequals(tok, "upgrade")) {
-      f.conn_upgrade = true;
-    }
-  }
-}
 
 // authority-form = uri-host ":" port (CONNECT only).
 bool valid_authority_form(std::string_view t) {
@@ -708,30 +552,22 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
         break;
       case 10:
         if (name_is(name, "connection", 10)) {
-          parse_connection(value, value_end, f);
+          parse_connection(value, value_end, f.connection);
         }
         break;
       case 14:
         if (name_is(name, "content-length", 14)) {
           if (f.content_length) return error(400, "repeated Content-Length");
-          if (v.empty()) return error(400, "empty Content-Length");
-          uint64_t len = 0;
-          for (char c : v) {
-            if (!is_digit(c)) return error(400, "invalid Content-Length");
-            uint64_t digit = static_cast<uint64_t>(c - '0');
-            if (len > (UINT64_MAX - digit) / 10) {
-              return error(400, "Content-Length overflow");
-            }
-            len = len * 10 + digit;
-          }
+          std::string_view bad = parse_content_length(v, f.length);
+          if (!bad.empty()) return error(400, bad);
           f.content_length = true;
-          f.length = len;
         }
         break;
       case 17:
         if (name_is(name, "transfer-encoding", 17)) {
           f.te = true;
-          std::string_view bad = parse_transfer_encoding(value, value_end, f);
+          std::string_view bad =
+              parse_transfer_encoding(value, value_end, f.codings);
           if (!bad.empty()) return error(400, bad);
         }
         break;
@@ -746,10 +582,10 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
       return error(400, "Content-Length with Transfer-Encoding");
     }
     if (minor == 0) return error(400, "Transfer-Encoding in HTTP/1.0");
-    if (!f.te_chunked) {
+    if (!f.codings.chunked) {
       return error(400, "Transfer-Encoding does not end in chunked");
     }
-    if (f.te_other) return error(501, "unsupported transfer coding");
+    if (f.codings.other) return error(501, "unsupported transfer coding");
   }
 
   out.method = method;
@@ -758,9 +594,10 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
   out.path = path;
   out.query = query;
   out.version_minor = minor;
-  out.keep_alive = !f.conn_close && (minor == 1 || f.conn_keep_alive);
+  out.keep_alive =
+      !f.connection.close && (minor == 1 || f.connection.keep_alive);
   out.expect_continue = f.expect_continue && minor == 1;
-  out.upgrade = f.conn_upgrade;
+  out.upgrade = f.connection.upgrade;
   if (f.te) {
     out.body_kind = BodyKind::kChunked;
     out.content_length = 0;

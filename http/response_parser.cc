@@ -17,14 +17,14 @@
 // head is complete, the size limit when max_head_bytes + 1 bytes are
 // buffered), so the reason does not depend on how the bytes were split.
 //
-// The character classes, the field-value scan and the Transfer-Encoding /
-// Connection readers repeat parser.cc's (chunked.cc has a third copy of the
-// classes). They belong in one internal header shared by the three parsers;
-// that move changes parser.cc and chunked.cc and is left to its own commit.
+// The character classes, the field-value scan and the Content-Length,
+// Transfer-Encoding and Connection readers are the request parser's, from
+// http/chars.h.
 #include "http/response_parser.h"
 
-#include <array>
 #include <cstring>
+
+#include "http/chars.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -33,79 +33,9 @@
 namespace ringshard::http {
 namespace {
 
+using namespace chars;
+
 constexpr std::string_view kPrefix = "HTTP/";
-
-constexpr uint8_t kTchar = 1;  // token character (RFC 9110 5.6.2)
-constexpr uint8_t kValue = 2;  // field value / reason: VCHAR obs-text SP HTAB
-
-constexpr std::array<uint8_t, 256> make_classes() {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    uint8_t v = 0;
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                 (c >= 'A' && c <= 'Z');
-    bool tsym = false;
-    for (char s : std::string_view("!#$%&'*+-.^_`|~")) tsym |= (c == s);
-    if (alnum || tsym) v |= kTchar;
-    if (c == '\t' || (c >= 0x20 && c != 0x7f)) v |= kValue;
-    t[c] = v;
-  }
-  return t;
-}
-constexpr std::array<uint8_t, 256> kClass = make_classes();
-
-inline uint8_t cls(char c) { return kClass[static_cast<unsigned char>(c)]; }
-inline bool is_tchar(char c) { return cls(c) & kTchar; }
-inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// First byte in [p, end) that is not a field-value character, or end.
-inline const char* skip_value(const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i ctl = _mm_set1_epi8(0x1f);
-  const __m128i del = _mm_set1_epi8(0x7f);
-  while (end - p >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl);  // v <= 0x1f
-    __m128i bad = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
-    int mask = _mm_movemask_epi8(bad);
-    if (mask == 0) {
-      p += 16;
-      continue;
-    }
-    p += __builtin_ctz(static_cast<unsigned>(mask));
-    if (*p != '\t') return p;
-    ++p;  // HTAB is allowed; the vector test flags it with the controls
-  }
-#endif
-  while (p < end && (cls(*p) & kValue)) ++p;
-  return p;
-}
-
-// Field names are tokens, so OR-ing 0x20 folds letters and changes no other
-// token character into a lowercase letter or '-'.
-bool name_is(const char* name, const char* lower, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if ((name[i] | 0x20) != lower[i]) return false;
-  }
-  return true;
-}
-
-// p points at '"'. Returns the byte after the closing quote, or nullptr.
-const char* skip_quoted(const char* p, const char* end) {
-  ++p;
-  while (p < end) {
-    if (*p == '"') return p + 1;
-    if (*p == '\\') {
-      if (p + 1 >= end || !(cls(p[1]) & kValue)) return nullptr;
-      p += 2;
-      continue;
-    }
-    if (!(cls(*p) & kValue)) return nullptr;
-    ++p;
-  }
-  return nullptr;
-}
 
 ParseResult error(std::string_view reason) {
   return {ParseStatus::kError, 0, 502, reason};
@@ -115,89 +45,10 @@ ParseResult error(std::string_view reason) {
 struct Framing {
   bool content_length = false;
   bool te = false;
-  bool te_chunked = false;  // chunked seen (always the last coding so far)
-  bool te_other = false;    // a coding other than chunked seen
-  bool conn_close = false;
-  bool conn_keep_alive = false;
-  bool conn_upgrade = false;
+  TransferCoding codings;
+  ConnectionTokens connection;
   uint64_t length = 0;
 };
-
-// Transfer-Encoding = #transfer-coding; transfer-coding = token *( OWS ";"
-// OWS token "=" ( token / quoted-string ) ). Lists from several fields are
-// one list. Returns an empty reason on success.
-std::string_view parse_transfer_encoding(const char* p, const char* end,
-                                         Framing& f) {
-  bool any = false;
-  while (p < end) {
-    if (is_ows(*p) || *p == ',') {  // empty list elements are allowed
-      ++p;
-      continue;
-    }
-    const char* s = p;
-    while (p < end && is_tchar(*p)) ++p;
-    if (p == s) return "malformed Transfer-Encoding";
-    std::string_view coding(s, static_cast<size_t>(p - s));
-    bool params = false;
-    for (;;) {
-      const char* r = p;
-      while (r < end && is_ows(*r)) ++r;
-      if (r == end || *r == ',') {
-        p = r;
-        break;
-      }
-      if (*r != ';') return "malformed Transfer-Encoding";
-      ++r;
-      while (r < end && is_ows(*r)) ++r;
-      const char* n = r;
-      while (r < end && is_tchar(*r)) ++r;
-      if (r == n) return "malformed Transfer-Encoding";
-      while (r < end && is_ows(*r)) ++r;
-      if (r == end || *r != '=') return "malformed Transfer-Encoding";
-      ++r;
-      while (r < end && is_ows(*r)) ++r;
-      if (r < end && *r == '"') {
-        r = skip_quoted(r, end);
-        if (r == nullptr) return "malformed Transfer-Encoding";
-      } else {
-        const char* v = r;
-        while (r < end && is_tchar(*r)) ++r;
-        if (r == v) return "malformed Transfer-Encoding";
-      }
-      params = true;
-      p = r;
-    }
-    if (iequals(coding, "chunked")) {
-      if (params) return "malformed Transfer-Encoding";
-      if (f.te_chunked) return "chunked applied more than once";
-      f.te_chunked = true;
-    } else {
-      if (f.te_chunked) return "chunked is not the final transfer coding";
-      f.te_other = true;
-    }
-    any = true;
-  }
-  if (!any) return "empty Transfer-Encoding";
-  return {};
-}
-
-void parse_connection(const char* p, const char* end, Framing& f) {
-  while (p < end) {
-    while (p < end && (is_ows(*p) || *p == ',')) ++p;
-    const char* s = p;
-    while (p < end && *p != ',') ++p;
-    const char* e = p;
-    while (e > s && is_ows(e[-1])) --e;
-    std::string_view tok(s, static_cast<size_t>(e - s));
-    if (iequals(tok, "close")) {
-      f.conn_close = true;
-    } else if (iequals(tok, "keep-alive")) {
-      f.conn_keep_alive = true;
-    } else if (iequals(tok, "upgrade")) {
-      f.conn_upgrade = true;
-    }
-  }
-}
 
 }  // namespace
 
@@ -366,30 +217,22 @@ ParseResult ResponseParser::parse_head(const char* d, size_t end,
     switch (name_len) {
       case 10:
         if (name_is(name, "connection", 10)) {
-          parse_connection(value, value_end, f);
+          parse_connection(value, value_end, f.connection);
         }
         break;
       case 14:
         if (name_is(name, "content-length", 14)) {
           if (f.content_length) return error("repeated Content-Length");
-          if (v.empty()) return error("empty Content-Length");
-          uint64_t len = 0;
-          for (char c : v) {
-            if (!is_digit(c)) return error("invalid Content-Length");
-            uint64_t digit = static_cast<uint64_t>(c - '0');
-            if (len > (UINT64_MAX - digit) / 10) {
-              return error("Content-Length overflow");
-            }
-            len = len * 10 + digit;
-          }
+          std::string_view bad = parse_content_length(v, f.length);
+          if (!bad.empty()) return error(bad);
           f.content_length = true;
-          f.length = len;
         }
         break;
       case 17:
         if (name_is(name, "transfer-encoding", 17)) {
           f.te = true;
-          std::string_view bad = parse_transfer_encoding(value, value_end, f);
+          std::string_view bad =
+              parse_transfer_encoding(value, value_end, f.codings);
           if (!bad.empty()) return error(bad);
         }
         break;
@@ -401,15 +244,16 @@ ParseResult ResponseParser::parse_head(const char* d, size_t end,
   if (f.te) {
     if (f.content_length) return error("Content-Length with Transfer-Encoding");
     if (minor == 0) return error("Transfer-Encoding in HTTP/1.0");
-    if (!f.te_chunked) return error("Transfer-Encoding does not end in chunked");
+    if (!f.codings.chunked) return error("Transfer-Encoding does not end in chunked");
   }
 
   out.version_minor = minor;
   out.status = status;
   out.reason = reason_text;
-  out.keep_alive = !f.conn_close && (minor == 1 || f.conn_keep_alive);
-  out.upgrade = f.conn_upgrade;
-  out.transfer_coded = f.te && f.te_other;
+  out.keep_alive =
+      !f.connection.close && (minor == 1 || f.connection.keep_alive);
+  out.upgrade = f.connection.upgrade;
+  out.transfer_coded = f.te && f.codings.other;
   out.content_length = f.content_length ? f.length : 0;
   if (response_has_no_body(status, head_request)) {
     out.body_kind = ResponseBodyKind::kNone;
