@@ -519,7 +519,10 @@ void HttpServer::on_timeout(engine::Connection& conn) {
 void HttpServer::on_drain(engine::Connection& conn) {
   HttpConnection& hc = *state(conn);
   if (hc.phase == HttpConnection::Phase::kIdle && hc.carry.empty()) {
-    conn.close();
+    // Idle, but a response finished in this very loop turn may still be
+    // queued (output leaves at the end of the turn): flush, then close.
+    hc.phase = HttpConnection::Phase::kDone;
+    conn.close_after_flush();
   }
   // Otherwise the request in progress finishes; its response says
   // "Connection: close" (write_head checks draining) and the connection

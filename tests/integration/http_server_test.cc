@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/engine.h"
 #include "tests/integration/routes.h"
 #include "tests/support/http_client.h"
 #include "tests/support/test_server.h"
@@ -274,6 +275,34 @@ TEST(HttpServer, ClientHalfCloseAfterRequestStillGetsAnswer) {
   auto r = c.read_response();
   ASSERT_TRUE(r) << c.error();
   EXPECT_EQ(r->body, "async:x");
+  EXPECT_TRUE(c.wait_closed());
+}
+
+}  // namespace
+}  // namespace ringshard::test
+
+namespace ringshard::test {
+namespace {
+
+// A response queued in the loop turn just before the shard starts draining
+// must still be delivered: the drain closes idle connections, and this one
+// looks idle while its answer waits for the end-of-turn flush.
+TEST(HttpServer, ResponseQueuedJustBeforeDrainIsDelivered) {
+  TestServerOptions o;
+  o.shards = 1;
+  o.routes = [](http::Router& r) {
+    r.add(http::Method::kGet, "/drain", [](http::ServerRequest& req, http::Response& res) {
+      res.send(200, "text/plain", "bye");
+      req.shard().engine().drain();
+    });
+  };
+  TestServer server(o);
+  TestConnection c(server.port());
+  ASSERT_TRUE(c.send("GET /drain HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "bye");
   EXPECT_TRUE(c.wait_closed());
 }
 

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -22,6 +25,23 @@ std::vector<std::string> server_args(std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "2"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
+}
+
+// Polls until connecting to 127.0.0.1:port is refused (up to 10 s).
+bool refuses_connections(uint16_t port) {
+  for (int i = 0; i < 10'000; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0 && err == ECONNREFUSED) return true;
+    usleep(1000);
+  }
+  return false;
 }
 
 // A request whose head the server has provably parsed (it answered
@@ -51,6 +71,9 @@ TEST(Process, SigtermDrainsInFlightRequestsClosesIdleAndExitsZero) {
 
   server.signal(SIGTERM);
   ASSERT_TRUE(server.wait_for_line("draining")) << server.output();
+  // The main thread has asked; every shard has begun draining once no
+  // listener accepts any more (each closes its own as it starts).
+  ASSERT_TRUE(refuses_connections(*port));
   EXPECT_TRUE(idle.wait_closed()) << "idle keep-alive connection not closed";
 
   // Every in-flight request completes, with Connection: close.
