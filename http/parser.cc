@@ -101,10 +101,11 @@ struct Framing {
   bool content_length = false;
   bool te = false;
   bool expect_continue = false;
+  bool absolute_form = false;  // host_value is the target's authority
   TransferCoding codings;
   ConnectionTokens connection;
   uint64_t length = 0;
-  std::string_view host_value;
+  std::string_view host_value;  // what Request::host will be
 };
 
 // authority-form = uri-host ":" port (CONNECT only).
@@ -224,12 +225,11 @@ bool valid_userinfo(const char* p, const char* end) {
 // in brackets or a reg-name (which covers IPv4), port is *DIGIT. An empty
 // value is valid (RFC 9112 3.2: the target URI has no authority); a port
 // without a host is not, as it names no host. No userinfo, path, query or
-// fragment, so no SP, '/', '@', '?' or '#'.
-bool valid_host(std::string_view v) {
-  if (v.empty()) return true;
-  const char* p = v.data();
-  const char* const end = p + v.size();
-  if (*p == '[') {
+// fragment, so no SP, '/', '@', '?' or '#'. `p` is where the run of
+// unreserved / sub-delims bytes at the start of `v` ends.
+bool valid_host_after(std::string_view v, const char* p) {
+  const char* const end = v.data() + v.size();
+  if (p == v.data() && *p == '[') {
     const char* close = p + 1;
     while (close < end && *close != ']') ++close;
     if (close == end) return false;
@@ -247,6 +247,15 @@ bool valid_host(std::string_view v) {
     if (!is_digit(*p)) return false;
   }
   return true;
+}
+
+// Most Host values are a plain name: those are checked inline, one table
+// lookup per byte; ports, IP literals and %-escapes take the call.
+[[gnu::always_inline]] inline bool valid_host(std::string_view v) {
+  const char* p = v.data();
+  const char* const end = p + v.size();
+  while (p < end && (cls(*p) & kRegName)) ++p;
+  return p == end || valid_host_after(v, p);
 }
 
 // Splits [p, end) at '?' and '#' into path and query.
@@ -439,8 +448,7 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
   const char* const target_end = t + target_len;
   std::string_view path;
   std::string_view query;
-  std::string_view target_host;  // absolute-form: host [ ":" port ]
-  bool absolute_form = false;
+  Framing f;
   if (*t == '/') {
     if (method == Method::kConnect) {
       return error(400, "CONNECT needs an authority-form target");
@@ -480,14 +488,15 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
     if (host != authority && !valid_userinfo(authority, host - 1)) {
       return error(400, "invalid userinfo in request-target");
     }
-    target_host = std::string_view(host, static_cast<size_t>(q - host));
+    const std::string_view target_host(host, static_cast<size_t>(q - host));
     if (target_host.empty() || target_host.front() == ':') {
       return error(400, "absolute-form target without host");
     }
     if (!valid_host(target_host)) {
       return error(400, "invalid host in request-target");
     }
-    absolute_form = true;
+    f.absolute_form = true;
+    f.host_value = target_host;
     split_path(q, target_end, path, query);
     if (path.empty()) path = "/";
   }
@@ -497,7 +506,6 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
                                  ? limits_.max_headers
                                  : kMaxHeadersCeiling;
   size_t count = 0;
-  Framing f;
   for (;;) {
     if (*p == '\r') {
       // Only the final empty line starts with CR: an earlier "\r\n\r\n"
@@ -539,7 +547,7 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
           if (f.host) return error(400, "repeated Host header");
           if (!valid_host(v)) return error(400, "invalid Host header");
           f.host = true;
-          f.host_value = v;
+          if (!f.absolute_form) f.host_value = v;
         }
         break;
       case 6:
@@ -608,7 +616,7 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
     out.body_kind = BodyKind::kNone;
     out.content_length = 0;
   }
-  out.host = absolute_form ? target_host : f.host_value;
+  out.host = f.host_value;
   out.header_count = count;
   return {ParseStatus::kComplete, end, 0, {}};
 }
