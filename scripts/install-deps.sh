@@ -11,7 +11,7 @@ build_pkgs=(
   libtomlplusplus-dev
   curl python3
 )
-bench_pkgs=(nginx-light wrk gnuplot-nox)
+bench_pkgs=(nginx-light wrk h2o gnuplot-nox)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-build}" == "bench" ]]; then
