@@ -3,13 +3,14 @@
 #   make test  installs what is needed, builds, and runs the whole suite:
 #              the release build, then an ASan+UBSan build (clang) with the
 #              fuzz targets, each fuzzer run briefly over its seed corpus.
+# Benchmarks: make bench (micro), make bench-compare (servers side by side).
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 LISTEN ?= 0.0.0.0:8080
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 300
 
-.PHONY: deps build run test test-release test-asan bench clean
+.PHONY: deps build run test test-release test-asan bench bench-compare clean
 
 deps:
 	@./scripts/install-deps.sh build
@@ -39,6 +40,14 @@ bench: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
 	./bench/run_micro.sh $(BUILD)
+
+# ringshard, nginx, h2o and the io_uring floor side by side (see
+# bench/README.md). COMPARE_FLAGS: --quick, --only NAME,..., --skip-peers.
+bench-compare: deps
+	@./scripts/install-deps.sh bench
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS) --target ringshard ringshard-floor ringshard-load
+	./bench/compare.sh --build $(BUILD) $(COMPARE_FLAGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
