@@ -33,21 +33,6 @@ void Router::add(Method method, std::string_view pattern, HandlerFn handler,
       throw std::invalid_argument("duplicate route: " + r.pattern);
     }
   }
-  // The Allow list of the pattern, kept ready for 405 answers.
-  PathEntry* entry = nullptr;
-  for (PathEntry& p : paths_) {
-    if (p.pattern == r.pattern) entry = &p;
-  }
-  if (entry == nullptr) {
-    paths_.push_back({r.pattern, ""});
-    entry = &paths_.back();
-  }
-  auto add_allow = [&](std::string_view m) {
-    if (!entry->allow.empty()) entry->allow += ", ";
-    entry->allow += m;
-  };
-  add_allow(method_name(method));
-  if (method == Method::kGet) add_allow("HEAD");
   routes_.push_back(std::move(r));
 }
 
@@ -78,12 +63,29 @@ bool Router::matches(const Route& r, std::string_view path, PathParams& params) 
   return true;
 }
 
-const std::string& Router::allow_for(std::string_view pattern) const {
-  for (const PathEntry& p : paths_) {
-    if (p.pattern == pattern) return p.allow;
+// Only on the 405 path: walks every route again, which is fine for an error.
+void Router::collect_allow(std::string_view path, RouteMatch& out) const {
+  auto add = [&](Method m) {
+    for (size_t i = 0; i < out.allow_count; ++i) {
+      if (out.allow[i] == m) return;
+    }
+    if (out.allow_count < out.allow.size()) out.allow[out.allow_count++] = m;
+  };
+  PathParams scratch;
+  for (const Route& r : routes_) {
+    if (!matches(r, path, scratch)) continue;
+    add(r.method);
+    if (r.method == Method::kGet) add(Method::kHead);
   }
-  static const std::string kEmpty;
-  return kEmpty;
+}
+
+std::string allow_header(const RouteMatch& m) {
+  std::string out;
+  for (size_t i = 0; i < m.allow_count; ++i) {
+    if (i > 0) out += ", ";
+    out += method_name(m.allow[i]);
+  }
+  return out;
 }
 
 RouteMatch Router::match(Method method, std::string_view path, PathParams& params) const {
@@ -123,7 +125,7 @@ RouteMatch Router::match(Method method, std::string_view path, PathParams& param
   params.count = 0;
   if (path_hit != nullptr) {
     out.path_matched = true;
-    out.allow = allow_for(path_hit->pattern);
+    collect_allow(path, out);
   }
   return out;
 }

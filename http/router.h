@@ -45,9 +45,16 @@ struct PathParams {
 struct RouteMatch {
   const HandlerFn* handler = nullptr;  // null: 404 or 405
   const RouteOptions* options = nullptr;
-  std::string_view allow;  // for 405: "GET, HEAD"
   bool path_matched = false;
+  // For a 405: the methods of every route whose pattern matches the path
+  // (across patterns: a literal /users/me and a /users/{id} both count), in
+  // the order the routes were added, each once; HEAD follows GET.
+  std::array<Method, 16> allow{};
+  size_t allow_count = 0;
 };
+
+// The Allow header value of a 405 match: "GET, HEAD, PUT".
+std::string allow_header(const RouteMatch& m);
 
 class Router {
  public:
@@ -73,15 +80,10 @@ class Router {
     HandlerFn handler;
     RouteOptions options;
   };
-  struct PathEntry {  // all routes sharing one pattern
-    std::string pattern;
-    std::string allow;
-  };
   bool matches(const Route& r, std::string_view path, PathParams& params) const;
-  const std::string& allow_for(std::string_view pattern) const;
+  void collect_allow(std::string_view path, RouteMatch& out) const;
 
   std::vector<Route> routes_;
-  std::vector<PathEntry> paths_;
 };
 
 }  // namespace ringshard::http

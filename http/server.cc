@@ -384,7 +384,8 @@ void HttpServer::dispatch(engine::Connection& conn, HttpConnection& hc, const Re
   res.conn_ = &conn;
   if (match.handler == nullptr) {
     if (match.path_matched) {
-      res.header("Allow", match.allow);
+      const std::string allow = allow_header(match);
+      res.header("Allow", allow);
       res.send_error(405, "method not allowed on this path");
     } else {
       res.send_error(404, "no route for this path");

@@ -356,8 +356,10 @@ LoadResult run_load(const LoadOptions& options) {
     return total;
   }
   std::string& req = plan->request;
-  req = options.method + " " + options.path + " HTTP/1.1\r\nHost: " + options.host + ":" +
-        std::to_string(options.port) + "\r\n";
+  // An IPv6 literal goes back in brackets in the Host header.
+  const bool v6 = options.host.find(':') != std::string::npos;
+  req = options.method + " " + options.path + " HTTP/1.1\r\nHost: " + (v6 ? "[" : "") +
+        options.host + (v6 ? "]" : "") + ":" + std::to_string(options.port) + "\r\n";
   for (const std::string& h : options.headers) req += h + "\r\n";
   if (options.mode == Mode::kClose) req += "Connection: close\r\n";
   if (!options.body.empty()) req += "Content-Length: " + std::to_string(options.body.size()) + "\r\n";

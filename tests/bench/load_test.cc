@@ -2,6 +2,10 @@
 // constant-rate pacing, and its histogram and flags.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <random>
 #include <string>
 
@@ -236,6 +240,36 @@ TEST(LoadOptions, ParsesAndRefuses) {
         parse_load_options(static_cast<int>(bad.size()), bad.data())))
         << bad.back();
   }
+}
+
+}  // namespace
+}  // namespace ringshard::load
+
+namespace ringshard::load {
+namespace {
+
+TEST(Load, Ipv6TargetSendsABracketedHost) {
+  test::TestServerOptions so;
+  so.shards = 1;
+  so.tweak = [](server::Options& o) { o.listen.host = "::1"; };
+  std::unique_ptr<test::TestServer> server;
+  {
+    // Skip where the machine has no IPv6 loopback (some containers).
+    const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!ok) GTEST_SKIP() << "no IPv6 loopback";
+  }
+  server = std::make_unique<test::TestServer>(so);
+  LoadOptions o = against(server->port());
+  o.host = "::1";
+  o.requests = 100;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 100u);
+  EXPECT_EQ(r.errors.total(), 0u);  // the server refuses an unbracketed Host
 }
 
 }  // namespace
