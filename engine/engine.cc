@@ -62,7 +62,8 @@ StartError Engine::start() {
   // thread exists, and port 0 resolves to one port shared by every shard.
   uint16_t port = config_.listen_port;
   for (unsigned i = 0; i < config_.shards && config_.listen; ++i) {
-    ListenResult l = open_listener(config_.listen_host, port, config_.listen_backlog);
+    ListenResult l = open_listener(config_.listen_host, port, config_.listen_backlog,
+                                   config_.defer_accept);
     if (l.fd < 0) {
       for (int fd : listen_fds_) ::close(fd);
       listen_fds_.clear();

@@ -11,7 +11,8 @@
 
 namespace ringshard::engine {
 
-ListenResult open_listener(const std::string& host, uint16_t port, int backlog) {
+ListenResult open_listener(const std::string& host, uint16_t port, int backlog,
+                           bool defer_accept) {
   ListenResult r;
   sockaddr_storage addr{};
   socklen_t len = 0;
@@ -46,6 +47,10 @@ ListenResult open_listener(const std::string& host, uint16_t port, int backlog) 
   // setsockopt per connection. Responses are corked by the engine already,
   // so Nagle has nothing left to coalesce.
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (defer_accept) {
+    const int defer_s = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof(defer_s));
+  }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     r.error = "bind " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
     ::close(fd);

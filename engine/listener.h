@@ -16,6 +16,7 @@ struct ListenResult {
   std::string error;  // set on failure
 };
 
-ListenResult open_listener(const std::string& host, uint16_t port, int backlog);
+ListenResult open_listener(const std::string& host, uint16_t port, int backlog,
+                           bool defer_accept = false);
 
 }  // namespace ringshard::engine

@@ -141,6 +141,9 @@ constexpr Setting kSettings[] = {
      .metavar = "N", .kind = Kind::kCount, .min = 16, .max = 32768,
      .power_of_two = true, RINGSHARD_FIELD(recv_buffer_count),
      .help = "receive buffers in each shard's ring (power of two)"},
+    {.section = "engine", .key = "defer_accept", .flag = "--defer-accept",
+     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(defer_accept),
+     .help = "accept a connection only once its first bytes arrive (TCP_DEFER_ACCEPT)"},
 };
 
 #undef RINGSHARD_FIELD
@@ -1187,7 +1190,7 @@ std::string usage_text() {
     std::string default_text =
         s.kind == Kind::kListen  ? format_listen_address(defaults.listen)
         : s.kind == Kind::kPath  ? defaults.data_dir
-        : s.kind == Kind::kBool  ? (defaults.access_log ? "on" : "off")
+        : s.kind == Kind::kBool  ? (s.get(defaults) != 0 ? "on" : "off")
                                  : format_value(s, s.get(defaults));
     line(left, s.help, default_text);
   }

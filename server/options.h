@@ -67,6 +67,7 @@ struct Options {
   uint32_t recv_buffer_size = 16 * 1024; // --recv-buffer-size N  / [engine] recv_buffer_size (power of 2, 1 KiB..1 MiB)
   uint32_t recv_buffer_count = 1024;     // --recv-buffers N      / [engine] recv_buffers (power of 2, 16..32768)
   bool access_log = false;               // --access-log          / [server] access_log
+  bool defer_accept = true;              // --defer-accept[=BOOL] / [engine] defer_accept
 
   friend bool operator==(const Options&, const Options&) = default;
 };

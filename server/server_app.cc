@@ -23,6 +23,7 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
   ec.recv_buffer_size = options.recv_buffer_size;
   ec.recv_buffer_count = options.recv_buffer_count;
   ec.drain_timeout_ms = options.drain_timeout_ms;
+  ec.defer_accept = options.defer_accept;
   ec.clock = clock;
   engine_ = std::make_unique<engine::Engine>(std::move(ec));
   servers_.assign(engine_->config().shards, nullptr);
