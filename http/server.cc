@@ -187,7 +187,35 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
   }
   // Head and a small body are written in place with one reservation: one
   // copy, corked with the rest of the batch.
+  HeadCache& hcache = head_cache_;
+  const bool cacheable = head.extra.empty() && content_type.size() <= sizeof(hcache.type);
+  if (cacheable && hcache.valid && hcache.status == status && hcache.date_second == date_second_ &&
+      hcache.has_length == head.has_length && hcache.length == head.length &&
+      hcache.chunked == head.chunked &&
+      hcache.connection == static_cast<uint8_t>(head.connection) &&
+      hcache.type_size == content_type.size() &&
+      std::memcmp(hcache.type, content_type.data(), content_type.size()) == 0) {
+    if (char* dst = conn.reserve_contiguous(hcache.size + body.size())) {
+      std::memcpy(dst, hcache.bytes, hcache.size);
+      if (!body.empty()) std::memcpy(dst + hcache.size, body.data(), body.size());
+      conn.commit(hcache.size + body.size());
+      count_status(status);
+      return;
+    }
+  }
   const size_t size = response_head_size(head);
+  if (cacheable && size <= sizeof(hcache.bytes)) {
+    hcache.size = static_cast<uint16_t>(serialize_response_head(head, hcache.bytes));
+    hcache.valid = true;
+    hcache.status = status;
+    hcache.date_second = date_second_;
+    hcache.has_length = head.has_length;
+    hcache.length = head.length;
+    hcache.chunked = head.chunked;
+    hcache.connection = static_cast<uint8_t>(head.connection);
+    hcache.type_size = static_cast<uint8_t>(content_type.size());
+    std::memcpy(hcache.type, content_type.data(), content_type.size());
+  }
   if (char* dst = conn.reserve_contiguous(size + body.size())) {
     const size_t n = serialize_response_head(head, dst);
     if (!body.empty()) std::memcpy(dst + n, body.data(), body.size());

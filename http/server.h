@@ -208,6 +208,22 @@ class HttpServer final : public engine::ConnectionHandler {
   int64_t date_second_ = -1;
   uint64_t date_checked_ms_ = ~uint64_t{0};  // shard time of the last check
   char date_buf_[32] = {};
+  // The last response head without extra headers, kept encoded: a server
+  // answering the same shape (status, type, length, framing) again copies it
+  // instead of serialising. Keyed by every input; the Date second too.
+  struct HeadCache {
+    bool valid = false;
+    uint16_t status = 0;
+    uint8_t connection = 0;
+    bool has_length = false;
+    bool chunked = false;
+    uint64_t length = 0;
+    int64_t date_second = -1;
+    uint8_t type_size = 0;
+    uint16_t size = 0;
+    char type[64];
+    char bytes[320];
+  } head_cache_;
   // Free per-connection state blocks, reused.
   std::vector<HttpConnection*> free_states_;
 };
