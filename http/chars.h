@@ -17,6 +17,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #if defined(__SSE2__)
@@ -226,6 +227,53 @@ inline void parse_connection(const char* p, const char* end,
       c.upgrade = true;
     }
   }
+}
+
+// Where a message head ends. Scans d[from, lim) for LFs: every LF must
+// follow a CR, and the first "\r\n\r\n" ends the head. Stops at the end of
+// the head (end = one past it) or at the first bare LF (bare_lf); neither
+// means more bytes are needed. The caller guarantees that d[j - 1] is
+// readable for any LF at j >= from, and d[j - 3] whenever d[j - 2..j] is
+// "\n\r\n" (true when the scan starts past the first byte of a line).
+struct HeadEnd {
+  size_t end = 0;
+  bool bare_lf = false;
+};
+
+inline HeadEnd find_head_end(const char* d, size_t from, size_t lim) {
+  HeadEnd r;
+  auto check_lf = [&](size_t j) {
+    if (d[j - 1] != '\r') {
+      r.bare_lf = true;
+      return true;
+    }
+    if (d[j - 2] == '\n' && d[j - 3] == '\r') {
+      r.end = j + 1;
+      return true;
+    }
+    return false;
+  };
+  size_t i = from;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n');
+  while (i + 16 <= lim) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+    while (mask != 0) {
+      if (check_lf(i + static_cast<size_t>(__builtin_ctz(mask)))) return r;
+      mask &= mask - 1;
+    }
+    i += 16;
+  }
+#endif
+  while (i < lim) {
+    const void* hit = std::memchr(d + i, '\n', lim - i);
+    if (hit == nullptr) break;
+    const size_t j = static_cast<size_t>(static_cast<const char*>(hit) - d);
+    if (check_lf(j)) return r;
+    i = j + 1;
+  }
+  return r;
 }
 
 }  // namespace ringshard::http::chars

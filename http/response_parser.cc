@@ -78,47 +78,11 @@ ParseResult ResponseParser::parse(std::string_view data, ParsedResponse& out,
     }
   }
 
-  // Every LF must follow a CR; the first "\r\n\r\n" ends the head. The
-  // prefix check put "HTTP/" in d[0..5), so an LF is at j >= 5 and
-  // d[j - 3] is in range.
-  size_t end = 0;
-  bool bare_lf = false;
-  auto check_lf = [&](size_t j) {
-    if (d[j - 1] != '\r') {
-      bare_lf = true;
-      return true;
-    }
-    if (d[j - 2] == '\n' && d[j - 3] == '\r') {
-      end = j + 1;
-      return true;
-    }
-    return false;
-  };
-  size_t i = scanned_;
-  bool stop = false;
-#if defined(__SSE2__)
-  const __m128i lf = _mm_set1_epi8('\n');
-  while (!stop && i + 16 <= lim) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
-    unsigned mask = static_cast<unsigned>(
-        _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
-    while (mask != 0) {
-      if (check_lf(i + static_cast<size_t>(__builtin_ctz(mask)))) {
-        stop = true;
-        break;
-      }
-      mask &= mask - 1;
-    }
-    i += 16;
-  }
-#endif
-  while (!stop && i < lim) {
-    const void* hit = std::memchr(d + i, '\n', lim - i);
-    if (hit == nullptr) break;
-    size_t j = static_cast<size_t>(static_cast<const char*>(hit) - d);
-    if (check_lf(j)) stop = true;
-    i = j + 1;
-  }
+  // The prefix check put "HTTP/" in d[0..5), so an LF is at j >= 5 and its
+  // predecessors are in range: find_head_end's precondition.
+  const chars::HeadEnd he = chars::find_head_end(d, scanned_, lim);
+  const size_t end = he.end;
+  const bool bare_lf = he.bare_lf;
 
   if (end != 0) {
     reset();
