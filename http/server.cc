@@ -36,6 +36,7 @@ class HttpConnection {
     chunked = ChunkedDecoder(ChunkedLimits{max_body});
     chunk_scan = 0;
     stream_left = 0;
+    body_need = 0;
     producer = nullptr;
     phase = Phase::kIdle;
     timer = Timer::kNone;
@@ -51,6 +52,7 @@ class HttpConnection {
   size_t chunk_scan = 0;        // bytes after the head already decoded
   uint64_t sequence = 0;        // requests dispatched on this connection
   uint64_t stream_left = 0;     // Content-Length stream: bytes still owed
+  size_t body_need = 0;         // kBody with Content-Length: head + body bytes
   Producer producer;
   Phase phase = Phase::kIdle;
   Timer timer = Timer::kNone;
@@ -316,6 +318,9 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     }
     const std::string_view rest = in.substr(pos);
     if (hc.phase == P::kIdle) hc.phase = P::kHead;
+    // A Content-Length body still short of its end: nothing to parse again
+    // (the head is re-parsed once, when the body is complete).
+    if (hc.phase == P::kBody && rest.size() < hc.body_need) break;
     const ParseResult r = hc.parser.parse(rest, request_);
     if (r.status == ParseStatus::kPartial) break;
     if (r.status == ParseStatus::kError) {
@@ -347,6 +352,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
           hc.continue_sent = true;
         }
         hc.phase = P::kBody;
+        hc.body_need = need;
         break;
       }
       body = rest.substr(head_len, request_.content_length);
@@ -378,6 +384,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     // The request is complete: reset per-request parsing state first, so a
     // handler that answers synchronously leaves a clean connection.
     hc.parser.reset();
+    hc.body_need = 0;
     hc.chunk_scan = 0;
     hc.continue_sent = false;
     hc.phase = P::kIdle;
