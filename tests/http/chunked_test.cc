@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/http/wire_text.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -24,14 +26,7 @@ namespace {
 using namespace std::string_literals;
 
 // "\n" -> "\r\n"; cases about bare LF or CR spell their bytes out.
-std::string H(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out += '\r';
-    out += c;
-  }
-  return out;
-}
+using ringshard::http::test::H;
 
 struct Want {
   ChunkedStatus status = ChunkedStatus::kDone;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/http/wire_text.h"
+
 #include <optional>
 #include <random>
 #include <string>
@@ -18,14 +20,7 @@ using namespace std::string_literals;
 
 // "\n" -> "\r\n", for writing well-formed heads readably. Cases about bare
 // LF or bare CR spell their bytes out instead.
-std::string H(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out += '\r';
-    out += c;
-  }
-  return out;
-}
+using ringshard::http::test::H;
 
 struct Want {
   ParseStatus status = ParseStatus::kComplete;
@@ -780,21 +775,7 @@ TEST(RequestParser, MethodNamesAndIequals) {
 }
 
 std::string head_of_size(size_t size, size_t value_len = 1000) {
-  std::string head = H("GET / HTTP/1.1\nHost: a\n");
-  size_t field = 0;
-  // Fields of value_len bytes, then one that fills the rest.
-  while (true) {
-    std::string prefix = "X-" + std::to_string(field++) + ": ";
-    size_t room = size - head.size() - 2;  // keep the final CRLF
-    size_t line = prefix.size() + 2;
-    if (room < line + value_len + line + 1) {
-      head += prefix + std::string(room - line, 'v') + "\r\n";
-      break;
-    }
-    head += prefix + std::string(value_len, 'v') + "\r\n";
-  }
-  head += "\r\n";
-  return head;
+  return ringshard::http::test::head_of_size(H("GET / HTTP/1.1\nHost: a\n"), size, value_len);
 }
 
 TEST(RequestParser, HeadOfExactly16KiBCompletesFedByteByByte) {
