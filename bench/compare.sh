@@ -61,7 +61,7 @@ need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 not found (run: sc
 need wrk; need taskset; need python3
 has nginx && need nginx
 has h2o && need h2o
-rs_bin="$build/server/ringshard"
+rs_bin="$build/ringshard"
 floor_bin="$build/bench/floor/ringshard-floor"
 has ringshard && { [[ -x "$rs_bin" ]] || { echo "compare.sh: $rs_bin not built" >&2; exit 69; }; }
 has floor && { [[ -x "$floor_bin" ]] || { echo "compare.sh: $floor_bin not built" >&2; exit 69; }; }
