@@ -175,6 +175,15 @@ TEST(Process, BadConfigExits78) {
   EXPECT_EQ(check.wait_exit(), 78);
 }
 
+// `make run` (the README's first command) starts $(BUILD)/ringshard.
+TEST(Process, BinaryIsWhereMakeRunStartsIt) {
+  const std::string expected = std::string(RINGSHARD_BUILD_DIR) + "/ringshard";
+  EXPECT_EQ(std::string(RINGSHARD_BINARY), expected);
+  std::ifstream makefile(std::string(RINGSHARD_SOURCE_DIR) + "/Makefile");
+  std::string text((std::istreambuf_iterator<char>(makefile)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("./$(BUILD)/ringshard --listen"), std::string::npos);
+}
+
 TEST(Process, HelpAndVersion) {
   ChildProcess help({RINGSHARD_BINARY, "--help"});
   EXPECT_EQ(help.wait_exit(), 0);
