@@ -132,7 +132,7 @@ Shard::Shard(Engine& engine, unsigned index, const EngineConfig& config)
   const unsigned n = config.shards;
   inbox_.reserve(n);
   for (unsigned i = 0; i < n; ++i) {
-    inbox_.push_back(std::make_unique<SpscRing<ShardMessage>>(config.mailbox_capacity));
+    inbox_.push_back(std::make_unique<Inbox>(config.mailbox_capacity));
   }
   backlog_.resize(n);
   drain_timer_.callback = &Shard::drain_deadline_fired;
@@ -622,18 +622,29 @@ void Shard::post(unsigned to, const ShardMessage& msg) {
 
 bool Shard::try_post(unsigned to, const ShardMessage& msg) {
   Shard& target = engine_.shard(to);
+  Inbox& inbox = *target.inbox_[index_];
   ShardMessage copy = msg;
-  if (!target.inbox_[index_]->try_push(std::move(copy))) return false;
-  if (to == index_) return true;  // the loop drains its own inbox every turn
-  if (!target.wake_pending_.exchange(true, std::memory_order_acq_rel)) {
-    io_uring_sqe* sqe = get_sqe();
-    io_uring_prep_msg_ring(sqe, target.ring_fd(), 0,
-                           UserData{Op::kWake, 0, index_}.pack(), 0);
-    // The sender needs no completion for the wake-up itself.
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data64(sqe, UserData{Op::kNone, 0, 0}.pack());
+  if (!inbox.ring.try_push(std::move(copy))) {
+    if (to == index_) return false;
+    // Full: ask the consumer to wake us when it has made room, then look
+    // once more, because it may have drained the ring before it could see
+    // the flag. The fences order flag and ring on both sides (store-load).
+    inbox.sender_blocked.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    ShardMessage again = msg;
+    if (!inbox.ring.try_push(std::move(again))) return false;
   }
+  if (to != index_) wake_shard(target);  // a shard drains its own inbox every turn
   return true;
+}
+
+void Shard::wake_shard(Shard& target) {
+  if (target.wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_msg_ring(sqe, target.ring_fd(), 0, UserData{Op::kWake, 0, index_}.pack(), 0);
+  // The sender needs no completion for the wake-up itself.
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data64(sqe, UserData{Op::kNone, 0, 0}.pack());
 }
 
 bool Shard::flush_backlog() {
@@ -658,13 +669,22 @@ void Shard::run_mailboxes() {
     // weakly ordered CPUs); the producer's exchange pairs with it.
     std::atomic_thread_fence(std::memory_order_seq_cst);
   }
-  for (auto& inbox : inbox_) {
+  for (unsigned from = 0; from < inbox_.size(); ++from) {
+    Inbox& inbox = *inbox_[from];
     // Bounded per turn so one busy sender cannot starve the I/O.
-    for (unsigned i = 0; i < 4096; ++i) {
-      auto m = inbox->try_pop();
+    unsigned popped = 0;
+    for (; popped < 4096; ++popped) {
+      auto m = inbox.ring.try_pop();
       if (!m) break;
       metrics_.mailbox_in.add();
       m->fn(*this, *m);
+    }
+    if (popped == 0 || from == index_) continue;
+    // Room was made: a sender waiting on this ring gets its wake-up now.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (inbox.sender_blocked.load(std::memory_order_relaxed) &&
+        inbox.sender_blocked.exchange(false, std::memory_order_acq_rel)) {
+      wake_shard(engine_.shard(from));
     }
   }
 }
@@ -762,20 +782,22 @@ void Shard::run() {
     timers_.advance(now_ms_);
     run_mailboxes();
     run_external();
-    const bool backlog = flush_backlog();
+    flush_backlog();
     const uint64_t hook_wake_ns = turn_hook_ ? turn_hook_() : 0;
     flush_dirty();
     if (may_exit()) break;
 
     uint64_t wait_ms = kMaxWaitMs;
     if (auto t = timers_.next_wakeup_in(now_ms_); t && *t < wait_ms) wait_ms = *t;
-    if (backlog) wait_ms = 1;
+    // No timed retry for a backlog: a full ring's consumer wakes the sender
+    // as soon as it has made room (see try_post and run_mailboxes), and a
+    // backlog to this shard itself keeps its own inbox non-empty (below).
     // Messages already queued for this shard must not wait for the idle
     // timeout: one it posted to itself outside its mailbox pass (from a
     // handler, a timer or Engine::execute work) or one left over by the
     // per-turn bound gets no wake-up, so nothing else would end the wait.
     for (const auto& inbox : inbox_) {
-      if (!inbox->empty()) wait_ms = 0;
+      if (!inbox->ring.empty()) wait_ms = 0;
     }
     uint64_t wait_ns = wait_ms * 1'000'000;
     if (hook_wake_ns != 0) {

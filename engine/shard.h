@@ -137,6 +137,8 @@ class Shard {
   void run_mailboxes();
   void run_external();
   bool flush_backlog();
+  // MSG_RING wake-up of another shard (at most one outstanding per target).
+  void wake_shard(Shard& target);
   bool exit_ready() const;
   bool may_exit();
   void return_buffer(unsigned bid);
@@ -178,8 +180,16 @@ class Shard {
   // asynchronously, so they must outlive the SQE).
   std::vector<sockaddr_storage> connect_addr_;
 
-  // Mailboxes: inbox_[from] is written only by shard `from`.
-  std::vector<std::unique_ptr<SpscRing<ShardMessage>>> inbox_;
+  // Mailboxes: inbox_[from] is written only by shard `from`. A sender
+  // whose ring was full sets sender_blocked; the consumer, having made
+  // room, clears it and wakes the sender so its backlog moves on at once
+  // instead of at its next timed loop turn.
+  struct Inbox {
+    explicit Inbox(size_t capacity) : ring(capacity) {}
+    SpscRing<ShardMessage> ring;
+    alignas(64) std::atomic<bool> sender_blocked{false};
+  };
+  std::vector<std::unique_ptr<Inbox>> inbox_;
   std::vector<std::deque<ShardMessage>> backlog_;  // per target shard
   size_t backlog_total_ = 0;
   alignas(64) std::atomic<bool> wake_pending_{false};
