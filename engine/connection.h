@@ -148,7 +148,6 @@ class Connection {
   bool backpressured_ = false;    // the send queue is over its limit
   bool want_writable_ = false;
   bool dirty_ = false;
-  bool shut_wr_ = false;
   bool linger_ = true;
   bool peer_eof_ = false;
 };

@@ -303,7 +303,7 @@ void Shard::finish_close(Connection& c) {
   c.recv_armed_ = c.send_in_flight_ = c.read_paused_ = c.backpressured_ = false;
   c.recv_cancel_pending_ = false;
   c.connect_in_flight_ = false;
-  c.want_writable_ = c.shut_wr_ = c.peer_eof_ = false;
+  c.want_writable_ = c.peer_eof_ = false;
   c.linger_ = true;
   --open_connections_;
   metrics_.open.sub();
@@ -533,7 +533,6 @@ void Shard::flushed(Connection& c) {
     return;
   }
   ::shutdown(c.fd_, SHUT_WR);
-  c.shut_wr_ = true;
   c.state_ = Connection::State::kLinger;
   timers_.arm(c.timer_, now_ms_ + config_.linger_ms);
 }
@@ -580,7 +579,6 @@ void Shard::dispatch(io_uring_cqe* cqe) {
       if (cqe->res != -ECANCELED) arm_event_read();
       return;
     case Op::kNone:
-    case Op::kShutdown:
       return;
     default:
       break;
@@ -743,7 +741,6 @@ void Shard::begin_drain() {
 }
 
 void Shard::force_close_all() {
-  drain_expired_ = true;
   slab_->for_each_live([&](Connection& c) { c.close(); });
 }
 

@@ -198,7 +198,6 @@ class Shard {
   std::mutex external_mu_;
   std::vector<std::function<void(Shard&)>> external_;
   bool draining_ = false;
-  bool drain_expired_ = false;
   bool counted_ready_ = false;
 };
 

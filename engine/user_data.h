@@ -16,7 +16,6 @@ enum class Op : uint8_t {
   kRecv,       // slot = connection
   kSend,       // slot = connection
   kCancel,     // completion of a cancel request; ignored
-  kShutdown,   // slot = connection (half-close after the last byte)
   kWake,       // MSG_RING from another shard
   kEventRead,  // read on the shard's eventfd (external wake-up)
   kConnect,    // slot = connection (outbound)

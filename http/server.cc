@@ -206,7 +206,8 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
     }
   }
   const size_t size = response_head_size(head);
-  if (cacheable && size <= sizeof(hcache.bytes)) {
+  const bool cached = cacheable && size <= sizeof(hcache.bytes);
+  if (cached) {
     hcache.size = static_cast<uint16_t>(serialize_response_head(head, hcache.bytes));
     hcache.valid = true;
     hcache.status = status;
@@ -219,7 +220,13 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
     std::memcpy(hcache.type, content_type.data(), content_type.size());
   }
   if (char* dst = conn.reserve_contiguous(size + body.size())) {
-    const size_t n = serialize_response_head(head, dst);
+    // Serialised once: a head just written to the cache is copied from it.
+    size_t n = size;
+    if (cached) {
+      std::memcpy(dst, hcache.bytes, size);
+    } else {
+      n = serialize_response_head(head, dst);
+    }
     if (!body.empty()) std::memcpy(dst + n, body.data(), body.size());
     conn.commit(n + body.size());
   } else if (char* dst2 = conn.reserve_contiguous(size)) {

@@ -9,7 +9,7 @@ namespace ringshard::engine {
 namespace {
 
 constexpr Op kAllOps[] = {Op::kNone,     Op::kAccept, Op::kRecv,
-                          Op::kSend,     Op::kCancel, Op::kShutdown,
+                          Op::kSend,     Op::kCancel,
                           Op::kWake,     Op::kEventRead, Op::kConnect};
 
 TEST(UserData, RoundTripsEveryOp) {
