@@ -86,10 +86,14 @@ class LoadShard final : public engine::ConnectionHandler {
 
   void on_open(engine::Connection& conn) override {
     Client& c = *static_cast<Client*>(conn.context());
+    connect_failures_in_row_ = 0;
     if (plan_.interval_ns == 0) send(c, now_ns());
   }
 
-  void on_connect_failed(engine::Connection&, int) override { ++result.errors.connect; }
+  void on_connect_failed(engine::Connection&, int) override {
+    ++result.errors.connect;
+    ++connect_failures_in_row_;
+  }
 
   void on_data(engine::Connection& conn, std::span<const char> data) override {
     Client& c = *static_cast<Client*>(conn.context());
@@ -192,6 +196,9 @@ class LoadShard final : public engine::ConnectionHandler {
   }
 
   bool running() const {
+    // An unreachable server ends the run: a request quota would otherwise
+    // never be reached and the run would reconnect forever.
+    if (connect_failures_in_row_ >= 3 * clients_.size()) return false;
     if (plan_.opt.requests > 0) return issued_ < quota_;
     return now_ns() < plan_.end_ns;
   }
@@ -205,6 +212,7 @@ class LoadShard final : public engine::ConnectionHandler {
                                               plan_.addr_len, this, &c);
     if (conn == nullptr) {
       ++result.errors.connect;
+      ++connect_failures_in_row_;
       return;
     }
     c.conn = conn;
@@ -320,6 +328,7 @@ class LoadShard final : public engine::ConnectionHandler {
   uint64_t quota_;
   uint64_t issued_ = 0;
   unsigned live_ = 0;
+  size_t connect_failures_in_row_ = 0;  // since the last successful connect
   bool reopen_later_ = false;
   bool stopping_ = false;
   bool done_ = false;

@@ -174,6 +174,21 @@ TEST(Load, ConnectRefusedIsAConnectError) {
   EXPECT_GT(r.errors.connect, 0u);
 }
 
+TEST(Load, RequestQuotaAgainstAnUnreachableServerStopsByItself) {
+  uint16_t port;
+  {
+    test::TestServer gone;
+    port = gone.port();
+  }
+  LoadOptions o = against(port);
+  o.requests = 1'000;  // can never be reached
+  o.connections = 2;
+  o.threads = 1;
+  const LoadResult r = run_load(o);  // returns: the test would hang otherwise
+  EXPECT_EQ(r.requests, 0u);
+  EXPECT_GE(r.errors.connect, 6u);
+}
+
 TEST(Load, ConstantRateKeepsItsRate) {
   test::TestServer server;
   LoadOptions o = against(server.port());
