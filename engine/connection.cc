@@ -49,7 +49,24 @@ void Connection::write_borrowed(std::string_view bytes, OutputQueue::Release rel
 }
 
 bool Connection::over_send_limit() const {
-  return out_.size() > shard_->send_queue_limit();
+  return queued_bytes() > shard_->send_queue_limit();
+}
+
+void Connection::write_wire(std::string_view bytes) {
+  if ((state_ != State::kOpen && state_ != State::kFlushing) || bytes.empty()) return;
+  wire_.append(shard_->buffers(), bytes);
+  mark_dirty();
+}
+
+char* Connection::reserve_wire(size_t want, size_t& got) {
+  got = 0;
+  if (state_ != State::kOpen && state_ != State::kFlushing) return nullptr;
+  return wire_.reserve(shard_->buffers(), want, got);
+}
+
+void Connection::commit_wire(size_t used) {
+  wire_.commit(shard_->buffers(), used);
+  if (used > 0) mark_dirty();
 }
 
 void Connection::request_writable() { want_writable_ = true; }

@@ -23,6 +23,10 @@
 // linger) half-closes and waits briefly for the peer's FIN so the peer reads
 // the last response instead of a reset.
 //
+// A connection may carry a Transport (engine/transport.h, e.g. TLS): then
+// on_data() sees plaintext and write() queues plaintext, which the transport
+// seals into the wire queue before each send; the handler cannot tell.
+//
 // Thread: every member may be called only from the owning shard's thread.
 #pragma once
 
@@ -33,6 +37,7 @@
 
 #include "engine/output_queue.h"
 #include "engine/timer_wheel.h"
+#include "engine/transport.h"
 
 namespace ringshard::engine {
 
@@ -81,6 +86,12 @@ class Connection {
   bool is_open() const { return state_ == State::kOpen; }
 
   ConnectionHandler* handler() const { return handler_; }
+  // The listener that accepted it (index into the engine's listeners);
+  // 0 for outbound connections.
+  unsigned listener() const { return listener_; }
+  Transport* transport() const { return transport_; }
+  void* transport_context() const { return transport_context_; }
+  void set_transport_context(void* c) { transport_context_ = c; }
   void set_handler(ConnectionHandler* h) { handler_ = h; }
   void* context() const { return context_; }
   void set_context(void* c) { context_ = c; }
@@ -96,11 +107,18 @@ class Connection {
   char* reserve_contiguous(size_t n);
   void write_borrowed(std::string_view bytes, OutputQueue::Release release,
                       void* context);
-  size_t queued_bytes() const { return out_.size(); }
+  size_t queued_bytes() const { return out_.size() + wire_.size(); }
   // True while the queue is over the shard's send_queue_limit.
   bool over_send_limit() const;
   // Ask for one on_writable() once the queue is under half the limit.
   void request_writable();
+
+  // For the transport: bytes that go on the wire as they are (handshake
+  // messages, records), while open or flushing. reserve_wire()/commit_wire()
+  // fill in place like reserve()/commit().
+  void write_wire(std::string_view bytes);
+  char* reserve_wire(size_t want, size_t& got);
+  void commit_wire(size_t used);
 
   // Input flow control, for protocol-level backpressure (e.g. a handler
   // that is waiting on an async response stops reading pipelined requests).
@@ -124,6 +142,8 @@ class Connection {
   friend class ConnectionSlab;
 
   void mark_dirty();
+  // The queue the socket sends from.
+  OutputQueue& sendq() { return transport_ != nullptr ? wire_ : out_; }
   bool ops_pending() const {
     return recv_armed_ || send_in_flight_ || connect_in_flight_ || cancel_in_flight_ != 0;
   }
@@ -131,7 +151,10 @@ class Connection {
   Shard* shard_ = nullptr;
   ConnectionHandler* handler_ = nullptr;
   void* context_ = nullptr;
-  OutputQueue out_;
+  Transport* transport_ = nullptr;
+  void* transport_context_ = nullptr;
+  OutputQueue out_;   // what the handler wrote (plaintext under a transport)
+  OutputQueue wire_;  // under a transport: what goes on the wire
   TimerEntry timer_;
   Connection* next_dirty_ = nullptr;  // intrusive list of connections to flush
   int fd_ = -1;
@@ -139,6 +162,7 @@ class Connection {
   uint32_t generation_ = 0;
   uint32_t next_free_ = 0;
   uint8_t cancel_in_flight_ = 0;
+  uint8_t listener_ = 0;
   State state_ = State::kFree;
   bool recv_armed_ = false;
   bool connect_in_flight_ = false;

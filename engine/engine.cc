@@ -46,8 +46,10 @@ Engine::~Engine() {
     drain();
     wait();
   }
-  for (int fd : listen_fds_) {
-    if (fd >= 0) ::close(fd);
+  for (const auto& fds : listen_fds_) {
+    for (int fd : fds) {
+      if (fd >= 0) ::close(fd);
+    }
   }
 }
 
@@ -60,19 +62,30 @@ StartError Engine::start() {
   if (probe_rc < 0) return StartError{kExitNoIoUring, describe_ring_failure(probe_rc)};
   // Listeners first, on this thread: a bind error is reported before any
   // thread exists, and port 0 resolves to one port shared by every shard.
-  uint16_t port = config_.listen_port;
-  for (unsigned i = 0; i < config_.shards && config_.listen; ++i) {
-    ListenResult l = open_listener(config_.listen_host, port, config_.listen_backlog,
-                                   config_.defer_accept);
-    if (l.fd < 0) {
-      for (int fd : listen_fds_) ::close(fd);
-      listen_fds_.clear();
-      return StartError{71, "ringshard: " + l.error};
-    }
-    listen_fds_.push_back(l.fd);
-    port = l.port;
+  std::vector<ListenSpec> specs;
+  if (config_.listen) {
+    specs.push_back(ListenSpec{config_.listen_host, config_.listen_port});
+    specs.insert(specs.end(), config_.more_listeners.begin(), config_.more_listeners.end());
   }
-  port_ = port;
+  for (const ListenSpec& spec : specs) {
+    uint16_t port = spec.port;
+    std::vector<int>& fds = listen_fds_.emplace_back();
+    for (unsigned i = 0; i < config_.shards; ++i) {
+      ListenResult l = open_listener(spec.host, port, config_.listen_backlog,
+                                     config_.defer_accept);
+      if (l.fd < 0) {
+        for (const auto& all : listen_fds_) {
+          for (int fd : all) ::close(fd);
+        }
+        listen_fds_.clear();
+        ports_.clear();
+        return StartError{71, "ringshard: " + l.error};
+      }
+      fds.push_back(l.fd);
+      port = l.port;
+    }
+    ports_.push_back(port);
+  }
 
   for (unsigned i = 0; i < config_.shards; ++i) {
     shards_.push_back(std::make_unique<Shard>(*this, i, config_));
@@ -103,7 +116,7 @@ StartError Engine::start() {
       const std::string name = "shard-" + std::to_string(i);
       pthread_setname_np(pthread_self(), name.c_str());
       const int rc = shard.init_ring();
-      if (rc == 0) shard.create_handler();
+      if (rc == 0) shard.create_handler(static_cast<unsigned>(listen_fds_.size()));
       {
         std::unique_lock lock(sync->mu);
         if (rc < 0 && sync->first_error == 0) sync->first_error = rc;
@@ -123,9 +136,11 @@ StartError Engine::start() {
     first_error = sync->first_error;
     if (first_error == 0) {
       // Listener ownership moves to the shards only once all can run.
-      for (unsigned i = 0; i < listen_fds_.size(); ++i) {
-        shards_[i]->set_listener(listen_fds_[i]);
-        listen_fds_[i] = -1;
+      for (auto& fds : listen_fds_) {
+        for (unsigned i = 0; i < fds.size(); ++i) {
+          shards_[i]->set_listener_fd(static_cast<unsigned>(&fds - listen_fds_.data()), fds[i]);
+          fds[i] = -1;
+        }
       }
     }
     sync->go = true;

@@ -32,12 +32,20 @@
 
 namespace ringshard::engine {
 
+// A further listening address (listener 1, 2...; listener 0 is
+// EngineConfig::listen_host/listen_port).
+struct ListenSpec {
+  std::string host = "0.0.0.0";
+  uint16_t port = 0;  // 0: any free port
+};
+
 struct EngineConfig {
   unsigned shards = 0;                    // 0: CPUs in the affinity mask
   bool pin_threads = true;
   bool listen = true;                     // false: outbound only (load generator, client)
   std::string listen_host = "0.0.0.0";    // IPv4 or IPv6 literal
   uint16_t listen_port = 8080;            // 0: any free port
+  std::vector<ListenSpec> more_listeners; // e.g. HTTPS beside HTTP
   int listen_backlog = 4096;
   // TCP_DEFER_ACCEPT: a connection is accepted once its first bytes have
   // arrived, so the first receive completes at once instead of arming a
@@ -55,6 +63,10 @@ struct EngineConfig {
   const Clock* clock = nullptr;           // null: a SteadyClock owned by the engine
   // Called once per shard, on that shard's thread, before start() returns.
   std::function<std::unique_ptr<ConnectionHandler>(Shard&)> make_handler;
+  // Called once per shard and listener (after make_handler, on the shard's
+  // thread): the transport for the listener's connections, or null for
+  // plain TCP. Unset: every listener is plain.
+  std::function<std::unique_ptr<Transport>(Shard&, unsigned listener)> make_transport;
 };
 
 struct StartError {
@@ -81,7 +93,14 @@ class Engine {
   }
   void set_pin_threads(bool pin) { config_.pin_threads = pin; }
   StartError start();
-  uint16_t port() const { return port_; }
+  // The bound port of listener i (0: the main one).
+  uint16_t port(unsigned listener = 0) const {
+    return listener < ports_.size() ? ports_[listener] : 0;
+  }
+  void set_transport_factory(
+      std::function<std::unique_ptr<Transport>(Shard&, unsigned)> make_transport) {
+    config_.make_transport = std::move(make_transport);
+  }
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
   Shard& shard(unsigned i) { return *shards_[i]; }
   const Clock& clock() const { return *clock_; }
@@ -119,8 +138,8 @@ class Engine {
   const Clock* clock_ = nullptr;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
-  std::vector<int> listen_fds_;
-  uint16_t port_ = 0;
+  std::vector<std::vector<int>> listen_fds_;  // [listener][shard]
+  std::vector<uint16_t> ports_;
   bool running_ = false;
   std::atomic<size_t> exited_{0};
   std::atomic<size_t> ready_to_exit_{0};

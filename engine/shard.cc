@@ -142,13 +142,16 @@ Shard::Shard(Engine& engine, unsigned index, const EngineConfig& config)
 Shard::~Shard() {
   slab_->for_each_live([&](Connection& c) {
     c.out_.clear(pool_);
+    c.wire_.clear(pool_);
     if (c.fd_ >= 0) ::close(c.fd_);
   });
   if (ring_ready_) io_uring_queue_exit(&ring_);
   if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
   if (buf_base_ != nullptr) munmap(buf_base_, buf_bytes_);
   if (event_fd_ >= 0) ::close(event_fd_);
-  if (listen_fd_ >= 0) ::close(listen_fd_);
+  for (const Listener& l : listeners_) {
+    if (l.fd >= 0) ::close(l.fd);
+  }
 }
 
 int Shard::init_ring() {
@@ -224,12 +227,13 @@ void Shard::return_buffer(unsigned bid) {
   ++buf_returned_;
 }
 
-void Shard::arm_accept() {
-  if (listen_fd_ < 0 || draining_) return;
+void Shard::arm_accept(unsigned i) {
+  Listener& l = listeners_[i];
+  if (l.fd < 0 || draining_) return;
   io_uring_sqe* sqe = get_sqe();
-  io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(sqe, UserData{Op::kAccept, 0, 0}.pack());
-  accept_armed_ = true;
+  io_uring_prep_multishot_accept(sqe, l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, UserData{Op::kAccept, 0, i}.pack());
+  l.accept_armed = true;
 }
 
 void Shard::arm_event_read() {
@@ -281,7 +285,10 @@ void Shard::start_close(Connection& c) {
   // cancel cannot stop any more (its socket was already writable) still
   // reads those chunks and slices, so they stay until its completion and
   // finish_close() drops them.
-  if (!c.send_in_flight_) c.out_.clear(pool_);
+  if (!c.send_in_flight_) {
+    c.out_.clear(pool_);
+    c.wire_.clear(pool_);
+  }
   if (c.recv_armed_ || c.send_in_flight_ || c.connect_in_flight_) {
     // One request cancels every operation on the fd; the fd stays open until
     // the last of their completions has arrived.
@@ -294,12 +301,20 @@ void Shard::start_close(Connection& c) {
 }
 
 void Shard::finish_close(Connection& c) {
-  if (c.handler_ != nullptr) c.handler_->on_close(c);
+  if (c.transport_ != nullptr) {
+    c.transport_->on_close(c);
+  } else if (c.handler_ != nullptr) {
+    c.handler_->on_close(c);
+  }
   c.out_.clear(pool_);  // on_close() must not leave output behind
+  c.wire_.clear(pool_);
   ::close(c.fd_);
   c.fd_ = -1;
   c.handler_ = nullptr;
   c.context_ = nullptr;
+  c.transport_ = nullptr;
+  c.transport_context_ = nullptr;
+  c.listener_ = 0;
   c.recv_armed_ = c.send_in_flight_ = c.read_paused_ = c.backpressured_ = false;
   c.recv_cancel_pending_ = false;
   c.connect_in_flight_ = false;
@@ -319,17 +334,23 @@ void Shard::connection_timer_fired(TimerEntry& e) {
   Shard& s = *c.shard_;
   s.metrics_.timeouts.add();
   if (c.state_ == Connection::State::kOpen) {
-    c.handler_->on_timeout(c);
+    if (c.transport_ != nullptr) {
+      c.transport_->on_timeout(c);
+    } else {
+      c.handler_->on_timeout(c);
+    }
   } else {
     // Flushing or lingering past its deadline: give up on the peer.
     c.close();
   }
 }
 
-void Shard::on_accept(io_uring_cqe* cqe) {
+void Shard::on_accept(io_uring_cqe* cqe, unsigned index) {
+  if (index >= listeners_.size()) return;
+  Listener& l = listeners_[index];
   if (!(cqe->flags & IORING_CQE_F_MORE)) {
-    accept_armed_ = false;
-    if (!draining_ && listen_fd_ >= 0) arm_accept();
+    l.accept_armed = false;
+    if (!draining_ && l.fd >= 0) arm_accept(index);
   }
   if (cqe->res < 0) {
     if (cqe->res != -ECANCELED) metrics_.accept_errors.add();
@@ -345,13 +366,19 @@ void Shard::on_accept(io_uring_cqe* cqe) {
   c->fd_ = fd;
   c->state_ = Connection::State::kOpen;
   c->handler_ = handler_.get();
+  c->transport_ = l.transport.get();
+  c->listener_ = static_cast<uint8_t>(index);
   // dirty_ is left as it is: a slot closed and reused within one turn may
   // still be linked in the dirty list, and must not be linked twice.
   ++open_connections_;
   metrics_.accepted.add();
   metrics_.open.add();
   arm_recv(*c);
-  c->handler_->on_open(*c);
+  if (c->transport_ != nullptr) {
+    c->transport_->on_open(*c);
+  } else {
+    c->handler_->on_open(*c);
+  }
 }
 
 void Shard::on_recv(Connection& c, io_uring_cqe* cqe) {
@@ -364,9 +391,13 @@ void Shard::on_recv(Connection& c, io_uring_cqe* cqe) {
     const unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
     metrics_.bytes_in.add(static_cast<uint64_t>(res));
     if (c.state_ == Connection::State::kOpen) {
-      c.handler_->on_data(c, std::span<const char>(
-                                 buf_base_ + size_t{bid} * config_.recv_buffer_size,
-                                 static_cast<size_t>(res)));
+      const std::span<const char> data(buf_base_ + size_t{bid} * config_.recv_buffer_size,
+                                       static_cast<size_t>(res));
+      if (c.transport_ != nullptr) {
+        c.transport_->on_receive(c, data);
+      } else {
+        c.handler_->on_data(c, data);
+      }
     }
     // Flushing/lingering connections discard input: the peer may still be
     // sending a request we will not answer; reading it avoids a reset.
@@ -374,7 +405,11 @@ void Shard::on_recv(Connection& c, io_uring_cqe* cqe) {
   } else if (res == 0) {
     c.peer_eof_ = true;
     if (c.state_ == Connection::State::kOpen) {
-      c.handler_->on_peer_closed(c);
+      if (c.transport_ != nullptr) {
+        c.transport_->on_peer_closed(c);
+      } else {
+        c.handler_->on_peer_closed(c);
+      }
     } else if (c.state_ == Connection::State::kLinger ||
                c.state_ == Connection::State::kFlushing) {
       c.close();
@@ -398,7 +433,7 @@ void Shard::on_recv(Connection& c, io_uring_cqe* cqe) {
 
 void Shard::send_now(Connection& c) {
   iovec iov[kMaxIov];
-  const size_t n = c.out_.gather(iov, kMaxIov);
+  const size_t n = c.sendq().gather(iov, kMaxIov);
   io_uring_sqe* sqe = get_sqe();
   if (n == 1) {
     // The common case (a response head and a small body in one chunk): a
@@ -421,7 +456,7 @@ void Shard::send_now(Connection& c) {
 }
 
 Connection* Shard::connect(const sockaddr* addr, socklen_t len, ConnectionHandler* handler,
-                           void* context) {
+                           void* context, Transport* transport) {
   if (len > sizeof(sockaddr_storage)) {
     errno = EINVAL;
     return nullptr;
@@ -446,6 +481,7 @@ Connection* Shard::connect(const sockaddr* addr, socklen_t len, ConnectionHandle
   c->state_ = Connection::State::kConnecting;
   c->handler_ = handler;
   c->context_ = context;
+  c->transport_ = transport;
   ++open_connections_;
   metrics_.open.add();
   io_uring_sqe* sqe = get_sqe();
@@ -468,7 +504,11 @@ void Shard::on_connect(Connection& c, int res) {
   }
   c.state_ = Connection::State::kOpen;
   update_reading(c);
-  c.handler_->on_open(c);
+  if (c.transport_ != nullptr) {
+    c.transport_->on_open(c);
+  } else {
+    c.handler_->on_open(c);
+  }
 }
 
 void Shard::on_send(Connection& c, int res) {
@@ -491,14 +531,16 @@ void Shard::on_send(Connection& c, int res) {
     return;
   }
   const size_t sent = static_cast<size_t>(res);
+  OutputQueue& q = c.sendq();
   metrics_.bytes_out.add(sent);
-  if (sent < c.out_.size()) metrics_.short_sends.add();
-  c.out_.consume(pool_, sent);
+  if (sent < q.size()) metrics_.short_sends.add();
+  q.consume(pool_, sent);
 
   if (c.state_ == Connection::State::kFlushing) {
     timers_.arm(c.timer_, now_ms_ + config_.flush_timeout_ms);
   }
-  if (!c.out_.empty()) {
+  // Under a transport, plaintext may be waiting to be sealed as well.
+  if (!q.empty() || !c.out_.empty()) {
     if (!c.dirty_) {
       c.dirty_ = true;
       connection_dirty(c);
@@ -510,7 +552,7 @@ void Shard::on_send(Connection& c, int res) {
 
   // Backpressure lifts at half the limit, so a connection hovering at the
   // limit does not flap between paused and reading.
-  if (c.out_.size() <= config_.send_queue_limit / 2) {
+  if (c.queued_bytes() <= config_.send_queue_limit / 2) {
     if (c.backpressured_) {
       c.backpressured_ = false;
       update_reading(c);
@@ -549,15 +591,19 @@ void Shard::flush_dirty() {
       c->dirty_ = false;
       const bool active = c->state_ == Connection::State::kOpen ||
                           c->state_ == Connection::State::kFlushing;
+      if (active && c->transport_ != nullptr) {
+        // Seal this turn's plaintext (and, when closing, the close alert).
+        c->transport_->on_flush(*c, c->out_, c->state_ == Connection::State::kFlushing);
+      }
       if (active && !c->send_in_flight_) {
-        if (!c->out_.empty()) {
+        if (!c->sendq().empty()) {
           send_now(*c);
         } else if (c->state_ == Connection::State::kFlushing) {
           flushed(*c);
         }
       }
       if (active && c->state_ == Connection::State::kOpen && !c->backpressured_ &&
-          c->out_.size() > config_.send_queue_limit) {
+          c->queued_bytes() > config_.send_queue_limit) {
         c->backpressured_ = true;
         metrics_.backpressure_pauses.add();
         update_reading(*c);
@@ -571,7 +617,7 @@ void Shard::dispatch(io_uring_cqe* cqe) {
   const UserData ud = UserData::unpack(cqe->user_data);
   switch (ud.op) {
     case Op::kAccept:
-      on_accept(cqe);
+      on_accept(cqe, ud.slot);
       return;
     case Op::kWake:
       return;  // the loop drains the mailboxes every turn
@@ -719,16 +765,18 @@ void Shard::wake() {
 
 void Shard::begin_drain() {
   draining_ = true;
-  if (listen_fd_ >= 0) {
+  for (unsigned i = 0; i < listeners_.size(); ++i) {
+    const Listener& l = listeners_[i];
+    if (l.fd < 0) continue;
     // Closing the listener would not stop the armed multishot accept; cancel
     // it. Connections still in the kernel's accept queue are refused with
     // a reset when the socket closes below.
-    if (accept_armed_) {
+    if (l.accept_armed) {
       io_uring_sqe* sqe = get_sqe();
-      io_uring_prep_cancel64(sqe, UserData{Op::kAccept, 0, 0}.pack(), 0);
+      io_uring_prep_cancel64(sqe, UserData{Op::kAccept, 0, i}.pack(), 0);
       io_uring_sqe_set_data64(sqe, UserData{Op::kNone, 0, 0}.pack());
     }
-    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::shutdown(l.fd, SHUT_RDWR);
   }
   if (config_.drain_timeout_ms == 0) {
     force_close_all();
@@ -736,7 +784,12 @@ void Shard::begin_drain() {
   }
   timers_.arm(drain_timer_, now_ms_ + config_.drain_timeout_ms);
   slab_->for_each_live([&](Connection& c) {
-    if (c.state_ == Connection::State::kOpen) c.handler_->on_drain(c);
+    if (c.state_ != Connection::State::kOpen) return;
+    if (c.transport_ != nullptr) {
+      c.transport_->on_drain(c);
+    } else {
+      c.handler_->on_drain(c);
+    }
   });
 }
 
@@ -749,7 +802,10 @@ void Shard::drain_deadline_fired(TimerEntry& e) {
 }
 
 bool Shard::exit_ready() const {
-  return draining_ && open_connections_ == 0 && !accept_armed_ && backlog_total_ == 0;
+  for (const Listener& l : listeners_) {
+    if (l.accept_armed) return false;
+  }
+  return draining_ && open_connections_ == 0 && backlog_total_ == 0;
 }
 
 bool Shard::may_exit() {
@@ -765,11 +821,17 @@ bool Shard::may_exit() {
   return engine_.all_ready_to_exit();
 }
 
-void Shard::create_handler() { handler_ = config_.make_handler(*this); }
+void Shard::create_handler(unsigned listeners) {
+  handler_ = config_.make_handler(*this);
+  listeners_.resize(listeners);
+  for (unsigned i = 0; i < listeners; ++i) {
+    if (config_.make_transport) listeners_[i].transport = config_.make_transport(*this, i);
+  }
+}
 
 void Shard::run() {
   arm_event_read();
-  arm_accept();
+  for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
 
   const Clock& clock = engine_.clock();
   while (true) {

@@ -77,8 +77,10 @@ class Shard {
   // connection lives on this shard like an accepted one. Returns null when
   // the slab is full or no socket could be created (errno says why).
   // `context` is set before any callback.
+  // With a `transport` (e.g. TLS), it runs the handshake first and the
+  // handler's on_open follows it.
   Connection* connect(const sockaddr* addr, socklen_t len, ConnectionHandler* handler,
-                      void* context = nullptr);
+                      void* context = nullptr, Transport* transport = nullptr);
 
   // Runs once per loop turn, before output is flushed; returns the
   // CLOCK_MONOTONIC time in ns at which it wants the next turn (0: no
@@ -102,9 +104,11 @@ class Shard {
   // --- used by Engine -----------------------------------------------------
   // Creates the ring (on the shard thread). Returns 0 or -errno.
   int init_ring();
-  // Runs the handler factory (on the shard thread, before start() returns).
-  void create_handler();
-  void set_listener(int fd) { listen_fd_ = fd; }
+  // Runs the handler and transport factories for `listeners` listeners (on
+  // the shard thread, before start() returns).
+  void create_handler(unsigned listeners);
+  // Hands the shard its socket for listener i (once all shards can run).
+  void set_listener_fd(unsigned listener, int fd) { listeners_[listener].fd = fd; }
   void run();
   void request_drain();  // any thread
   void wake();           // any thread
@@ -119,12 +123,12 @@ class Shard {
   class Slab;
 
   void dispatch(io_uring_cqe* cqe);
-  void on_accept(io_uring_cqe* cqe);
+  void on_accept(io_uring_cqe* cqe, unsigned listener);
   void on_recv(Connection& c, io_uring_cqe* cqe);
   void on_send(Connection& c, int res);
   void on_connect(Connection& c, int res);
   void on_op_done(Connection& c);
-  void arm_accept();
+  void arm_accept(unsigned listener);
   void arm_recv(Connection& c);
   void cancel_recv(Connection& c);
   void arm_event_read();
@@ -161,8 +165,12 @@ class Shard {
   unsigned buf_count_ = 0;
   unsigned buf_returned_ = 0;  // added since the last advance
 
-  int listen_fd_ = -1;
-  bool accept_armed_ = false;
+  struct Listener {
+    int fd = -1;
+    bool accept_armed = false;
+    std::unique_ptr<Transport> transport;
+  };
+  std::vector<Listener> listeners_;
   int event_fd_ = -1;
   uint64_t event_buf_ = 0;
 

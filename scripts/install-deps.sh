@@ -9,6 +9,7 @@ build_pkgs=(
   liburing-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   libtomlplusplus-dev
+  android-libboringssl-dev openssl testssl.sh
   curl python3
 )
 bench_pkgs=(nginx-light wrk h2o gnuplot-nox)
