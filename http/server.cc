@@ -527,7 +527,9 @@ void HttpServer::on_peer_closed(engine::Connection& conn) {
     if (hc.phase == P::kIdle) resume(conn, hc);
     return;
   }
-  conn.close();
+  // Not close(): under TLS the flush sends our close_notify first. With an
+  // empty queue this closes at the end of the loop turn.
+  conn.close_after_flush(/*linger=*/false);
 }
 
 void HttpServer::on_timeout(engine::Connection& conn) {

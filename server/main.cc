@@ -2,8 +2,9 @@
 //
 // Exit codes: 0 after a clean drain; 64 bad flags; 78 bad config file;
 // 69 io_uring unavailable (the message names the cause and the fix);
-// 71 the listening socket could not be set up; 130/143 a second
-// SIGINT/SIGTERM during the drain.
+// 71 the listening socket could not be set up; 78 also when a TLS
+// certificate or key cannot be loaded; 130/143 a second SIGINT/SIGTERM
+// during the drain. SIGHUP reloads the TLS certificates.
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -67,6 +68,12 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "ringshard %s: listening on %s, %u shards, io_uring %s\n",
                RINGSHARD_VERSION, server::format_listen_address(bound).c_str(),
                engine.shard_count(), engine.ring_mode());
+  for (const std::string& line : app.tls_log()) std::fprintf(stderr, "ringshard: tls: %s\n", line.c_str());
+  if (app.tls_enabled()) {
+    server::ListenAddress tls_bound = *po.options.tls_listen;
+    tls_bound.port = app.tls_port();
+    std::fprintf(stderr, "ringshard: https on %s\n", server::format_listen_address(tls_bound).c_str());
+  }
   std::fflush(stderr);
 
   bool draining = false;
@@ -75,7 +82,10 @@ int main(int argc, char** argv) {
     siginfo_t info;
     const int sig = sigtimedwait(&sigs, &info, &tick);
     if (sig == SIGHUP) {
-      std::fprintf(stderr, "ringshard: SIGHUP: nothing to reload in this build\n");
+      std::string message;
+      app.reload_tls(message);
+      std::fprintf(stderr, "ringshard: SIGHUP: %s\n", message.c_str());
+      std::fflush(stderr);
     } else if (sig == SIGTERM || sig == SIGINT) {
       if (draining) {
         std::fprintf(stderr, "ringshard: second signal, exiting now\n");

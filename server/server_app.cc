@@ -1,6 +1,9 @@
 #include "server/server_app.h"
 
+#include <ctime>
+
 #include "http/builtin_routes.h"
+#include "tls/certificate.h"
 
 namespace ringshard::server {
 
@@ -24,12 +27,82 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
   ec.recv_buffer_count = options.recv_buffer_count;
   ec.drain_timeout_ms = options.drain_timeout_ms;
   ec.defer_accept = options.defer_accept;
+  if (options.tls_listen) {
+    ec.more_listeners.push_back(engine::ListenSpec{options.tls_listen->host, options.tls_listen->port});
+  }
   ec.clock = clock;
   engine_ = std::make_unique<engine::Engine>(std::move(ec));
   servers_.assign(engine_->config().shards, nullptr);
+  tls_transports_.assign(engine_->config().shards, nullptr);
+}
+
+engine::StartError ServerApp::prepare_tls() {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  tls_options_.allow_tls12 = options_.tls_allow_12;
+  tls_options_.ticket_rotation_s = options_.tls_ticket_rotation_ms / 1000;
+  if (options_.tls_ticket_rotation_ms != 0 && tls_options_.ticket_rotation_s == 0) {
+    tls_options_.ticket_rotation_s = 1;
+  }
+  tls_options_.certificates.clear();
+  std::string error;
+  if (options_.tls_certs.empty()) {
+    auto dev = tls::ensure_dev_certificate(options_.data_dir + "/tls", now, error);
+    if (!dev) return engine::StartError{78, "ringshard: TLS development certificate: " + error};
+    tls_log_.push_back(std::string(dev->generated ? "generated" : "using") +
+                       " a self-signed development certificate for localhost: " +
+                       dev->cert_path + " (pass --cert/--key for a real one)");
+    tls_options_.certificates.push_back({dev->cert_path, dev->key_path});
+  } else {
+    for (size_t i = 0; i < options_.tls_certs.size() && i < options_.tls_keys.size(); ++i) {
+      tls_options_.certificates.push_back({options_.tls_certs[i], options_.tls_keys[i]});
+    }
+  }
+  ticket_keys_ = std::make_shared<tls::TicketKeys>(uint64_t{tls_options_.ticket_rotation_s} * 1000);
+  tls_context_ = tls::ServerContext::create(tls_options_, ticket_keys_, now, error);
+  if (tls_context_ == nullptr) return engine::StartError{78, "ringshard: " + error};
+  for (const std::string& line : tls_context_->describe()) tls_log_.push_back("certificate " + line);
+  return engine::StartError{};
+}
+
+bool ServerApp::reload_tls(std::string& message) {
+  if (!tls_enabled() || !engine_->running()) {
+    message = "TLS is off: nothing to reload";
+    return false;
+  }
+  std::string error;
+  auto next = tls::ServerContext::create(tls_options_, ticket_keys_,
+                                         static_cast<int64_t>(std::time(nullptr)), error);
+  if (next == nullptr) {
+    message = "certificate reload failed, keeping the current certificates: " + error;
+    return false;
+  }
+  for (unsigned i = 0; i < engine_->shard_count(); ++i) {
+    engine_->execute(i, [this, next](engine::Shard& shard) {
+      if (tls::TlsTransport* t = tls_transports_[shard.index()]) t->set_context(next);
+    });
+  }
+  tls_context_ = next;
+  message = "reloaded " + std::to_string(tls_options_.certificates.size()) + " certificate(s)";
+  for (const std::string& line : next->describe()) message += "; " + line;
+  return true;
+}
+
+const tls::TlsTransport* ServerApp::tls_transport(unsigned shard) const {
+  return shard < tls_transports_.size() ? tls_transports_[shard] : nullptr;
 }
 
 engine::StartError ServerApp::start() {
+  if (tls_enabled()) {
+    if (auto err = prepare_tls(); !err.ok()) return err;
+    const uint32_t timeout = options_.tls_handshake_timeout_ms;
+    engine_->set_transport_factory(
+        [this, timeout](engine::Shard& shard, unsigned listener) -> std::unique_ptr<engine::Transport> {
+          if (listener != 1) return nullptr;
+          auto t = std::make_unique<tls::TlsTransport>(shard, tls_context_, timeout);
+          tls_transports_[shard.index()] = t.get();
+          return t;
+        });
+  }
   // The factory runs on each shard's thread; each writes only its own slot.
   engine_->set_handler_factory(
       [this](engine::Shard& shard) -> std::unique_ptr<engine::ConnectionHandler> {

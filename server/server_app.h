@@ -13,11 +13,15 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/engine.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "server/options.h"
+#include "tls/server_context.h"
+#include "tls/transport.h"
 
 namespace ringshard::server {
 
@@ -29,15 +33,36 @@ class ServerApp {
   const http::ServerConfig& http_config() const { return http_config_; }
   engine::Engine& engine() { return *engine_; }
 
+  // Exit codes as the engine's, plus 78 when a TLS certificate or key
+  // cannot be loaded (or the development certificate cannot be written).
   engine::StartError start();
   // The HttpServer of shard i (its metrics), valid while the app runs.
   const http::HttpServer* http_server(unsigned shard) const;
+
+  // HTTPS: the bound port (0 when off), shard i's TLS transport (metrics),
+  // what start() said about the certificates (log lines).
+  bool tls_enabled() const { return options_.tls_listen.has_value(); }
+  uint16_t tls_port() const { return tls_enabled() ? engine_->port(1) : 0; }
+  const tls::TlsTransport* tls_transport(unsigned shard) const;
+  const std::vector<std::string>& tls_log() const { return tls_log_; }
+  // Reloads the certificates and keys from their files (SIGHUP): new
+  // handshakes use them, established connections keep theirs. On failure
+  // the old ones stay and `message` says why. Control plane; any thread.
+  bool reload_tls(std::string& message);
 
  private:
   Options options_;
   http::Router router_;
   http::ServerConfig http_config_;
   std::vector<const http::HttpServer*> servers_;
+  // TLS: the certificate files in use (the dev certificate's when none was
+  // given), the shared ticket keys, the current context, per-shard transports.
+  tls::ServerOptions tls_options_;
+  std::shared_ptr<const tls::TicketKeys> ticket_keys_;
+  std::shared_ptr<const tls::ServerContext> tls_context_;
+  std::vector<tls::TlsTransport*> tls_transports_;
+  std::vector<std::string> tls_log_;
+  engine::StartError prepare_tls();
   std::unique_ptr<engine::Engine> engine_;
 };
 

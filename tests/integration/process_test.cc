@@ -22,7 +22,8 @@ namespace ringshard::test {
 namespace {
 
 std::vector<std::string> server_args(std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "2"};
+  std::vector<std::string> a = {RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "2",
+                                "--tls-listen", "off"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -193,7 +194,8 @@ TEST(Process, HelpAndVersion) {
 
 TEST(Process, UnbindableAddressExits71) {
   // A TEST-NET address is on no local interface: bind() fails.
-  ChildProcess second({RINGSHARD_BINARY, "--listen", "192.0.2.1:1", "--shards", "1"});
+  ChildProcess second({RINGSHARD_BINARY, "--listen", "192.0.2.1:1", "--shards", "1",
+                       "--tls-listen", "off"});
   EXPECT_EQ(second.wait_exit(), 71) << second.output();
 }
 

@@ -12,6 +12,8 @@
 #include <cstring>
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace ringshard::test {
 
@@ -54,13 +56,131 @@ TestConnection::TestConnection(uint16_t port, int timeout_ms) {
 TestConnection::~TestConnection() { close(); }
 
 TestConnection::TestConnection(TestConnection&& other) noexcept
-    : fd_(other.fd_), buf_(std::move(other.buf_)) {
+    : fd_(other.fd_), ssl_(other.ssl_), alert_(other.alert_), buf_(std::move(other.buf_)) {
   other.fd_ = -1;
+  other.ssl_ = nullptr;
 }
 
 void TestConnection::close() {
+  if (ssl_ != nullptr) SSL_free(static_cast<SSL*>(ssl_));
+  ssl_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+}
+
+namespace {
+
+SSL* as_ssl(void* p) { return static_cast<SSL*>(p); }
+
+void note_alert(const SSL* ssl, int type, int value) {
+  if ((type & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT) {
+    auto* alert = static_cast<int*>(SSL_get_ex_data(ssl, 1));
+    if (alert != nullptr && (value & 0xff) != 0) *alert = value & 0xff;
+  }
+}
+
+// Client contexts keep the newest ticket per connection (ex_data 2).
+int keep_session(SSL* ssl, SSL_SESSION* session) {
+  auto* slot = static_cast<std::shared_ptr<void>*>(SSL_get_ex_data(ssl, 2));
+  if (slot == nullptr) return 0;
+  *slot = std::shared_ptr<void>(session, [](void* s) { SSL_SESSION_free(static_cast<SSL_SESSION*>(s)); });
+  return 1;
+}
+
+struct SessionSlot {
+  std::shared_ptr<void> newest;
+};
+
+}  // namespace
+
+bool TestConnection::start_tls(const TlsClientOptions& options) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, options.tls12_only ? TLS1_2_VERSION : TLS1_3_VERSION);
+  if (!options.offer_tls12 && !options.tls12_only) SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_info_callback(ctx, note_alert);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+  SSL_CTX_sess_set_new_cb(ctx, keep_session);
+  SSL* ssl = SSL_new(ctx);
+  SSL_CTX_free(ctx);  // the SSL holds its own reference
+  ssl_ = ssl;
+  SSL_set_fd(ssl, fd_);
+  SSL_set_ex_data(ssl, 1, &alert_);
+  auto* slot = new std::shared_ptr<void>();
+  SSL_set_ex_data(ssl, 2, slot);
+  if (!options.server_name.empty()) SSL_set_tlsext_host_name(ssl, options.server_name.c_str());
+  if (!options.alpn.empty()) {
+    std::string wire;
+    for (const auto& p : options.alpn) {
+      wire.push_back(static_cast<char>(p.size()));
+      wire += p;
+    }
+    SSL_set_alpn_protos(ssl, reinterpret_cast<const uint8_t*>(wire.data()), wire.size());
+  }
+  if (options.session) SSL_set_session(ssl, static_cast<SSL_SESSION*>(options.session.get()));
+  if (SSL_connect(ssl) != 1) {
+    const uint32_t e = ERR_get_error();
+    const char* reason = e != 0 ? ERR_reason_error_string(e) : nullptr;
+    error_ = std::string("handshake: ") + (reason != nullptr ? reason : std::strerror(errno));
+    ERR_clear_error();
+    return false;
+  }
+  return true;
+}
+
+std::string TestConnection::tls_version() const {
+  return ssl_ != nullptr ? SSL_get_version(as_ssl(ssl_)) : "";
+}
+
+std::string TestConnection::tls_alpn() const {
+  if (ssl_ == nullptr) return "";
+  const uint8_t* p = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(as_ssl(ssl_), &p, &len);
+  return std::string(reinterpret_cast<const char*>(p), len);
+}
+
+std::string TestConnection::tls_cipher() const {
+  const SSL_CIPHER* c = ssl_ != nullptr ? SSL_get_current_cipher(as_ssl(ssl_)) : nullptr;
+  return c != nullptr ? SSL_CIPHER_get_name(c) : "";
+}
+
+std::string TestConnection::tls_group() const {
+  if (ssl_ == nullptr) return "";
+  const char* name = SSL_get_curve_name(SSL_get_curve_id(as_ssl(ssl_)));
+  return name != nullptr ? name : "";
+}
+
+bool TestConnection::tls_resumed() const {
+  return ssl_ != nullptr && SSL_session_reused(as_ssl(ssl_)) == 1;
+}
+
+std::string TestConnection::tls_peer_cn() const {
+  if (ssl_ == nullptr) return "";
+  X509* cert = SSL_get_peer_certificate(as_ssl(ssl_));
+  if (cert == nullptr) return "";
+  char cn[256] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
+  X509_free(cert);
+  return cn;
+}
+
+std::shared_ptr<void> TestConnection::tls_session() const {
+  if (ssl_ == nullptr) return nullptr;
+  auto* slot = static_cast<std::shared_ptr<void>*>(SSL_get_ex_data(as_ssl(ssl_), 2));
+  return slot != nullptr ? *slot : nullptr;
+}
+
+void TestConnection::tls_close_notify() {
+  if (ssl_ != nullptr) SSL_shutdown(as_ssl(ssl_));
+}
+
+bool TestConnection::send_raw(std::string_view bytes) {
+  void* ssl = ssl_;
+  ssl_ = nullptr;
+  const bool ok = send(bytes);
+  ssl_ = ssl;
+  return ok;
 }
 
 void TestConnection::shutdown_write() {
@@ -68,6 +188,16 @@ void TestConnection::shutdown_write() {
 }
 
 bool TestConnection::send(std::string_view bytes) {
+  if (ssl_ != nullptr) {
+    if (bytes.empty()) return true;
+    const int n = SSL_write(as_ssl(ssl_), bytes.data(), static_cast<int>(bytes.size()));
+    if (n != static_cast<int>(bytes.size())) {
+      error_ = "tls write failed";
+      ERR_clear_error();
+      return false;
+    }
+    return true;
+  }
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n <= 0) {
@@ -82,6 +212,29 @@ bool TestConnection::send(std::string_view bytes) {
 
 bool TestConnection::fill() {
   char tmp[65536];
+  if (ssl_ != nullptr) {
+    while (true) {
+      const int n = SSL_read(as_ssl(ssl_), tmp, sizeof(tmp));
+      if (n > 0) {
+        buf_.append(tmp, static_cast<size_t>(n));
+        return true;
+      }
+      const int e = SSL_get_error(as_ssl(ssl_), n);
+      ERR_clear_error();
+      if (e == SSL_ERROR_ZERO_RETURN) {
+        error_ = "eof";  // close_notify
+      } else if (e == SSL_ERROR_SYSCALL && errno == EINTR) {
+        continue;
+      } else if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        error_ = "timeout";
+      } else if (e == SSL_ERROR_SYSCALL) {
+        error_ = errno == 0 ? "eof without close_notify" : std::string("recv: ") + std::strerror(errno);
+      } else {
+        error_ = "tls error " + std::to_string(e);
+      }
+      return false;
+    }
+  }
   while (true) {
     const ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
     if (n > 0) {

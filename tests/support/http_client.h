@@ -4,11 +4,16 @@
 // its own minimal framing code (Content-Length, chunked, close-delimited),
 // so a server bug cannot hide behind a shared parser bug. Every socket has
 // a receive/send timeout so a hung server fails a test instead of CI.
+//
+// start_tls() turns a connection into a TLS client (BoringSSL, blocking,
+// independent of the server's tls/ code paths) before any request.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -23,6 +28,14 @@ struct HttpResponse {
     auto it = headers.find(lower_name);
     return it == headers.end() ? std::string() : it->second;
   }
+};
+
+struct TlsClientOptions {
+  std::string server_name;                      // SNI; empty: none sent
+  std::vector<std::string> alpn = {"http/1.1"};  // empty: no ALPN
+  bool tls12_only = false;                      // offer TLS 1.2 and nothing else
+  bool offer_tls12 = true;                      // also offer 1.2 (the server decides)
+  std::shared_ptr<void> session;                // resume it (from tls_session())
 };
 
 class TestConnection {
@@ -49,9 +62,30 @@ class TestConnection {
   void shutdown_write();
   const std::string& error() const { return error_; }
 
+  // TLS: the handshake, blocking. false: error() says why, and
+  // tls_alert() is the alert the server sent (0: none).
+  bool start_tls(const TlsClientOptions& options = {});
+  std::string tls_version() const;  // "TLSv1.3"
+  std::string tls_alpn() const;
+  std::string tls_cipher() const;
+  std::string tls_group() const;    // "X25519"
+  bool tls_resumed() const;
+  // The server certificate's subject CN.
+  std::string tls_peer_cn() const;
+  // The newest session (ticket) received, for a later resumption. Tickets
+  // arrive after the handshake: read a response first.
+  std::shared_ptr<void> tls_session() const;
+  int tls_alert() const { return alert_; }
+  // Sends close_notify.
+  void tls_close_notify();
+  // Writes raw bytes on the socket under the TLS layer (garbage tests).
+  bool send_raw(std::string_view bytes);
+
  private:
   bool fill();  // reads more into buf_; false on EOF or error
   int fd_ = -1;
+  void* ssl_ = nullptr;  // SSL*, when TLS
+  int alert_ = 0;
   std::string buf_;
   std::string error_;
 };

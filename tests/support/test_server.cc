@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/certs.h"
+
 namespace ringshard::test {
 
 TestServer::TestServer(TestServerOptions opts) {
@@ -13,6 +15,13 @@ TestServer::TestServer(TestServerOptions opts) {
   o.listen.port = 0;
   o.shards = opts.shards;
   o.recv_buffer_count = 256;
+  o.tls_listen.reset();
+  if (opts.tls) {
+    o.tls_listen = server::ListenAddress{"127.0.0.1", 0};
+    // A development certificate is generated into a fresh data dir.
+    data_dir_ = make_temp_dir("ringshard-tls-");
+    o.data_dir = data_dir_;
+  }
   if (opts.tweak) opts.tweak(o);
   if (opts.manual_clock) clock_ = std::make_unique<engine::ManualClock>();
   app_ = std::make_unique<server::ServerApp>(o, clock_.get());
@@ -28,6 +37,7 @@ TestServer::~TestServer() {
     app_->engine().drain();
     app_->engine().wait();
   }
+  if (!data_dir_.empty()) remove_tree(data_dir_);
 }
 
 void TestServer::advance(uint64_t ms) {
@@ -45,6 +55,14 @@ uint64_t TestServer::http_sum(const std::function<uint64_t(const http::HttpMetri
   uint64_t sum = 0;
   for (unsigned i = 0; i < engine().shard_count(); ++i) {
     if (const auto* s = app_->http_server(i)) sum += f(s->metrics());
+  }
+  return sum;
+}
+
+uint64_t TestServer::tls_sum(const std::function<uint64_t(const tls::TlsMetrics&)>& f) {
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < engine().shard_count(); ++i) {
+    if (const auto* t = app_->tls_transport(i)) sum += f(t->metrics());
   }
   return sum;
 }
