@@ -62,7 +62,10 @@ TestConnection::TestConnection(TestConnection&& other) noexcept
 }
 
 void TestConnection::close() {
-  if (ssl_ != nullptr) SSL_free(static_cast<SSL*>(ssl_));
+  if (ssl_ != nullptr) {
+    delete static_cast<std::shared_ptr<void>*>(SSL_get_ex_data(static_cast<SSL*>(ssl_), 2));
+    SSL_free(static_cast<SSL*>(ssl_));
+  }
   ssl_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
@@ -86,10 +89,6 @@ int keep_session(SSL* ssl, SSL_SESSION* session) {
   *slot = std::shared_ptr<void>(session, [](void* s) { SSL_SESSION_free(static_cast<SSL_SESSION*>(s)); });
   return 1;
 }
-
-struct SessionSlot {
-  std::shared_ptr<void> newest;
-};
 
 }  // namespace
 
