@@ -49,7 +49,27 @@ constexpr uint64_t kHourMs = 60 * kMinuteMs;
 // from eating memory.
 constexpr size_t kMaxConfigBytes = 1 << 20;
 
-enum class Kind { kListen, kPath, kBool, kCount, kSize, kDuration };
+// Most --cert/--key pairs: one SNI lookup walks them all, and a config with
+// more names than this wants a wildcard certificate instead.
+constexpr uint64_t kMaxTlsPairs = 64;
+
+enum class Kind {
+  kListen,          // Options::listen
+  kOptionalListen,  // Options::tls_listen; "off" turns it off
+  kPath,            // Options::data_dir
+  kPathList,        // `list`; each flag appends, a TOML array replaces
+  kChoice,          // one of `choices`, stored through `set`
+  kBool,
+  kCount,
+  kSize,
+  kDuration,
+};
+
+// A kChoice value: the text the user writes and what `set` stores.
+struct Choice {
+  std::string_view text;
+  uint64_t value;
+};
 
 struct Setting {
   std::string_view section;  // TOML table
@@ -58,12 +78,20 @@ struct Setting {
   std::string_view metavar;  // shown in --help
   Kind kind;
   uint64_t min = 0;  // numeric kinds, in base units (count, bytes, ms)
-  uint64_t max = 0;
+  uint64_t max = 0;  // also the most entries of a kPathList
+  // Nonzero: values in 1..min_nonzero-1 are refused although min is 0
+  // ("0 turns it off, else at least min_nonzero").
+  uint64_t min_nonzero = 0;
   bool power_of_two = false;
-  uint64_t (*get)(const Options&) = nullptr;  // numeric and bool kinds
+  uint64_t (*get)(const Options&) = nullptr;  // numeric, bool and choice kinds
   void (*set)(Options&, uint64_t) = nullptr;
+  std::vector<std::string> Options::*list = nullptr;  // kPathList
+  std::span<const Choice> choices = {};                // kChoice, as --help lists them
+  std::string_view when_empty;  // kPathList: what no entry means, for --help
   std::string_view help;
 };
+
+constexpr Choice kTlsVersions[] = {{"1.2", 1}, {"1.3", 0}};  // stored in tls_allow_12
 
 template <auto Member>
 uint64_t get_field(const Options& o) {
@@ -144,11 +172,50 @@ constexpr Setting kSettings[] = {
     {.section = "engine", .key = "defer_accept", .flag = "--defer-accept",
      .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(defer_accept),
      .help = "accept a connection only once its first bytes arrive (TCP_DEFER_ACCEPT)"},
+    {.section = "tls", .key = "listen", .flag = "--tls-listen",
+     .metavar = "HOST:PORT|off", .kind = Kind::kOptionalListen,
+     .help = "address to serve HTTPS on; off: no HTTPS"},
+    {.section = "tls", .key = "certs", .flag = "--cert", .metavar = "FILE",
+     .kind = Kind::kPathList, .max = kMaxTlsPairs, .list = &Options::tls_certs,
+     .when_empty = "self-signed, in DATA_DIR/tls",
+     .help = "PEM certificate chain, repeatable; SNI picks one, else the first"},
+    {.section = "tls", .key = "keys", .flag = "--key", .metavar = "FILE",
+     .kind = Kind::kPathList, .max = kMaxTlsPairs, .list = &Options::tls_keys,
+     .help = "PEM private key for the --cert in the same position"},
+    {.section = "tls", .key = "min_version", .flag = "--tls-min-version",
+     .metavar = "1.2|1.3", .kind = Kind::kChoice, RINGSHARD_FIELD(tls_allow_12),
+     .choices = kTlsVersions,
+     .help = "oldest TLS version accepted (1.2: ECDHE with AEAD suites only)"},
+    {.section = "tls", .key = "ticket_rotation", .flag = "--tls-ticket-rotation",
+     .metavar = "DUR", .kind = Kind::kDuration, .min = 0, .max = 168 * kHourMs,
+     .min_nonzero = kSecondMs, RINGSHARD_FIELD(tls_ticket_rotation_ms),
+     .help = "lifetime of a session ticket key, shared by all shards (0: no "
+             "session tickets)"},
+    {.section = "tls", .key = "handshake_timeout", .flag = "--tls-handshake-timeout",
+     .metavar = "DUR", .kind = Kind::kDuration, .min = 1, .max = kHourMs,
+     RINGSHARD_FIELD(tls_handshake_timeout_ms),
+     .help = "time allowed to complete the TLS handshake"},
 };
 
 #undef RINGSHARD_FIELD
 
-constexpr std::string_view kSections[] = {"server", "http", "engine"};
+struct Section {
+  std::string_view name;   // TOML table
+  std::string_view title;  // --help group
+};
+
+constexpr Section kSections[] = {
+    {"server", "Server"}, {"http", "HTTP"}, {"engine", "Engine"}, {"tls", "TLS"}};
+
+// "[server], [http], [engine] and [tls]" (with `last` = "and").
+std::string section_list(std::string_view last) {
+  std::string out;
+  for (size_t i = 0; i < std::size(kSections); ++i) {
+    if (i != 0) out += i + 1 == std::size(kSections) ? " " + std::string(last) + " " : ", ";
+    out += "[" + std::string(kSections[i].name) + "]";
+  }
+  return out;
+}
 
 const Setting* find_by_flag(std::string_view flag) {
   for (const Setting& s : kSettings) {
@@ -274,6 +341,10 @@ std::string range_text(const Setting& s) {
   if (s.key == "max_target_bytes") {
     return format_value(s, s.min) + "..max_head_bytes";
   }
+  if (s.min_nonzero != 0) {
+    return format_value(s, s.min) + " or " + format_value(s, s.min_nonzero) +
+           ".." + format_value(s, s.max);
+  }
   return format_value(s, s.min) + ".." + format_value(s, s.max);
 }
 
@@ -282,7 +353,8 @@ std::string range_text(const Setting& s) {
 std::optional<std::string> store_number(const Setting& s, uint64_t v,
                                         std::string_view shown, Options& o) {
   bool pow2_ok = !s.power_of_two || (v != 0 && (v & (v - 1)) == 0);
-  if (v < s.min || v > s.max || !pow2_ok) {
+  bool gap_ok = v == 0 || v >= s.min_nonzero;
+  if (v < s.min || v > s.max || !pow2_ok || !gap_ok) {
     return quote(shown) + (s.power_of_two ? " is not a power of two in "
                                           : " is out of range ") +
            range_text(s);
@@ -304,27 +376,75 @@ std::string syntax_hint(Kind kind) {
   }
 }
 
+// What is wrong with a file or directory name, or nothing. Files are not
+// opened here: the server reports an unreadable one when it starts.
+std::optional<std::string> path_problem(std::string_view text) {
+  if (text.empty()) return std::string("must not be empty");
+  if (text.find('\0') != std::string_view::npos) {
+    return std::string("must not contain a NUL character");
+  }
+  return std::nullopt;
+}
+
+std::string choice_list(const Setting& s) {
+  std::string out;
+  for (size_t i = 0; i < s.choices.size(); ++i) {
+    if (i != 0) out += i + 1 == s.choices.size() ? " or " : ", ";
+    out += s.choices[i].text;
+  }
+  return out;
+}
+
+std::string_view choice_text(const Setting& s, const Options& o) {
+  for (const Choice& c : s.choices) {
+    if (c.value == s.get(o)) return c.text;
+  }
+  return "?";
+}
+
 // Parses and stores the text form of any setting: a flag's value or a TOML
-// string. Returns what is wrong, or nothing.
+// string (for kPathList: one entry, appended). Returns what is wrong, or
+// nothing.
 std::optional<std::string> apply_text(const Setting& s, std::string_view text,
                                       Options& o) {
   switch (s.kind) {
-    case Kind::kListen: {
+    case Kind::kListen:
+    case Kind::kOptionalListen: {
+      bool optional = s.kind == Kind::kOptionalListen;
+      if (optional && text == "off") {
+        o.tls_listen.reset();
+        return std::nullopt;
+      }
       auto address = parse_listen_address(text);
       if (!address) {
-        return quote(text) +
-               " is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, :8080)";
+        return quote(text) + (optional ? " is not HOST:PORT or off (e.g. "
+                                         "127.0.0.1:8443, [::1]:8443, :8443)"
+                                       : " is not HOST:PORT (e.g. 127.0.0.1:8080, "
+                                         "[::1]:8080, :8080)");
       }
-      o.listen = *address;
+      if (optional) {
+        o.tls_listen = *address;
+      } else {
+        o.listen = *address;
+      }
       return std::nullopt;
     }
     case Kind::kPath:
-      if (text.empty()) return std::string("must not be empty");
-      if (text.find('\0') != std::string_view::npos) {
-        return std::string("must not contain a NUL character");
-      }
+      if (auto problem = path_problem(text)) return problem;
       o.data_dir = std::string(text);
       return std::nullopt;
+    case Kind::kPathList:
+      if (auto problem = path_problem(text)) return problem;
+      (o.*s.list).emplace_back(text);
+      return std::nullopt;
+    case Kind::kChoice:
+      for (const Choice& c : s.choices) {
+        if (c.text == text) {
+          s.set(o, c.value);
+          return std::nullopt;
+        }
+      }
+      return quote(text) + " is not allowed; use " + choice_list(s);
     case Kind::kBool:
       if (text == "true" || text == "false") {
         s.set(o, text == "true");
@@ -634,6 +754,74 @@ GuardedText guard_toml(std::string_view in) {
   return out;
 }
 
+// ---- Checks across settings -------------------------------------------------
+//
+// These depend on two settings at once, so they run once everything that can
+// set them has been applied: the TOML reader runs them over its document
+// (CrossErrors), parse_options again after the flags, which may repair what
+// the file broke. The error names whoever set the offending value.
+
+// What the TLS listener's address collides with, or nothing. The engine
+// binds every listener with SO_REUSEPORT, so the kernel would accept the
+// same address twice and split its connections between HTTP and HTTPS, and
+// a wildcard beside a specific address would lose that address's clients to
+// the other protocol; hence an error here rather than a quiet bind. Port 0
+// (a free port each) never collides.
+std::optional<std::string> tls_listen_conflict(const Options& o) {
+  if (!o.tls_listen || o.tls_listen->port == 0 ||
+      o.tls_listen->port != o.listen.port) {
+    return std::nullopt;
+  }
+  struct Binary {
+    int family = AF_UNSPEC;
+    unsigned char bytes[16] = {};
+  };
+  auto binary = [](const std::string& host) {
+    Binary b;
+    const std::string& literal = host == "localhost" ? "127.0.0.1" : host;
+    if (inet_pton(AF_INET, literal.c_str(), b.bytes) == 1) {
+      b.family = AF_INET;
+    } else if (inet_pton(AF_INET6, literal.c_str(), b.bytes) == 1) {
+      b.family = AF_INET6;
+    }
+    return b;
+  };
+  auto is_any = [](const Binary& b) {
+    return std::all_of(std::begin(b.bytes), std::end(b.bytes),
+                       [](unsigned char c) { return c == 0; });
+  };
+  Binary http = binary(o.listen.host);
+  Binary https = binary(o.tls_listen->host);
+  std::string tls_text = format_listen_address(*o.tls_listen);
+  if (http.family == https.family &&
+      std::equal(std::begin(http.bytes), std::end(http.bytes), https.bytes)) {
+    return "tls listen address " + tls_text + " is the same as listen";
+  }
+  // 0.0.0.0 covers every IPv4 address; :: (dual-stack) covers everything.
+  bool overlap = (is_any(http) && (http.family == AF_INET6 || https.family == AF_INET)) ||
+                 (is_any(https) && (https.family == AF_INET6 || http.family == AF_INET));
+  if (!overlap) return std::nullopt;
+  return "tls listen address " + tls_text + " overlaps listen (" +
+         format_listen_address(o.listen) + ")";
+}
+
+// "(2 certificates, 1 key)" when the lists differ in length, or nothing.
+std::optional<std::string> tls_pair_counts(const Options& o) {
+  size_t certs = o.tls_certs.size();
+  size_t keys = o.tls_keys.size();
+  if (certs == keys) return std::nullopt;
+  return "(" + std::to_string(certs) + (certs == 1 ? " certificate, " : " certificates, ") +
+         std::to_string(keys) + (keys == 1 ? " key)" : " keys)");
+}
+
+// A document's cross-setting errors, each with its position, when the
+// document set one of the settings involved.
+struct CrossErrors {
+  std::optional<std::string> head_target;
+  std::optional<std::string> tls_listen;
+  std::optional<std::string> tls_pairs;
+};
+
 // ---- TOML -----------------------------------------------------------------
 
 std::string_view type_name(toml::node_type type) {
@@ -651,10 +839,13 @@ std::string_view type_name(toml::node_type type) {
   }
 }
 
-std::string_view expected_type(Kind kind) {
-  switch (kind) {
+std::string expected_type(const Setting& s) {
+  switch (s.kind) {
     case Kind::kListen: return "a string like \"127.0.0.1:8080\"";
+    case Kind::kOptionalListen: return "a string like \"0.0.0.0:8443\" or \"off\"";
     case Kind::kPath: return "a string";
+    case Kind::kPathList: return "an array of strings like [\"cert.pem\"]";
+    case Kind::kChoice: return "a string (" + choice_list(s) + ")";
     case Kind::kBool: return "a boolean (true or false)";
     case Kind::kCount: return "an integer";
     case Kind::kSize: return "an integer (bytes) or a string like \"16KiB\"";
@@ -683,8 +874,8 @@ class ConfigReader {
   void read(const toml::table& root) {
     for (const auto& [key, node] : root) {
       bool is_section = false;
-      for (std::string_view section : kSections) {
-        is_section = is_section || key.str() == section;
+      for (const Section& section : kSections) {
+        is_section = is_section || key.str() == section.name;
       }
       if (!is_section) {
         unknown_root_key(key, node);
@@ -698,23 +889,54 @@ class ConfigReader {
     }
   }
 
-  // max_target_bytes <= max_head_bytes, if this document set either.
-  std::optional<std::string> cross_check() const {
-    if (out_.max_target_bytes <= out_.max_head_bytes) return std::nullopt;
-    std::string head = format_size(out_.max_head_bytes);
-    std::string target = format_size(out_.max_target_bytes);
-    if (target_node_ != nullptr) {
-      return where(origin_, target_node_->source()) +
-             "[http] max_target_bytes: " + target +
-             " is larger than max_head_bytes (" + head + ")";
+  // The checks across settings that fail and involve a key of this document.
+  // `first` gets the one that comes first in the text.
+  CrossErrors cross_check(std::optional<std::string>* first) const {
+    CrossErrors out;
+    std::optional<Located> earliest;
+    auto report = [&](std::optional<std::string>& slot, const toml::node& node,
+                      std::string message) {
+      Located e{node.source().begin.line, node.source().begin.column,
+                where(origin_, node.source()) + message};
+      if (!earliest || std::tie(e.line, e.column) <
+                           std::tie(earliest->line, earliest->column)) {
+        earliest = e;
+      }
+      slot = std::move(e.message);
+    };
+    if (out_.max_target_bytes > out_.max_head_bytes) {
+      std::string head = format_size(out_.max_head_bytes);
+      std::string target = format_size(out_.max_target_bytes);
+      if (const toml::node* node = seen("http", "max_target_bytes")) {
+        report(out.head_target, *node,
+               "[http] max_target_bytes: " + target +
+                   " is larger than max_head_bytes (" + head + ")");
+      } else if (const toml::node* node = seen("http", "max_head_bytes")) {
+        report(out.head_target, *node,
+               "[http] max_head_bytes: " + head +
+                   " is smaller than max_target_bytes (" + target +
+                   "); lower max_target_bytes too");
+      }
     }
-    if (head_node_ != nullptr) {
-      return where(origin_, head_node_->source()) +
-             "[http] max_head_bytes: " + head +
-             " is smaller than max_target_bytes (" + target +
-             "); lower max_target_bytes too";
+    if (auto conflict = tls_listen_conflict(out_)) {
+      if (const toml::node* node = seen("tls", "listen")) {
+        report(out.tls_listen, *node, "[tls] listen: " + *conflict);
+      } else if (const toml::node* node = seen("server", "listen")) {
+        report(out.tls_listen, *node,
+               "[server] listen: " + *conflict +
+                   "; change [tls] listen or set it to \"off\"");
+      }
     }
-    return std::nullopt;
+    if (auto counts = tls_pair_counts(out_)) {
+      const toml::node* node = seen("tls", "certs");
+      if (node == nullptr) node = seen("tls", "keys");
+      if (node != nullptr) {
+        report(out.tls_pairs, *node,
+               "[tls] certs and keys must come in pairs " + *counts);
+      }
+    }
+    if (earliest) *first = std::move(earliest->message);
+    return out;
   }
 
   std::optional<std::string> error() const {
@@ -738,21 +960,30 @@ class ConfigReader {
     }
   }
 
+  // The sections that have a key of this name: "[server] or [tls]".
+  static std::string sections_with_key(std::string_view key) {
+    std::string out;
+    for (const Setting& s : kSettings) {
+      if (s.key == key) {
+        out += (out.empty() ? "[" : " or [") + std::string(s.section) + "]";
+      }
+    }
+    return out;
+  }
+
   void unknown_root_key(const toml::key& key, const toml::node& node) {
     if (node.is_table()) {
       fail(key.source(), "unknown section [" + printable(key.str()) +
-                             "]; sections are [server], [http] and [engine]");
+                             "]; sections are " + section_list("and"));
       return;
     }
-    for (const Setting& s : kSettings) {
-      if (s.key == key.str()) {
-        fail(key.source(), "key " + quote(key.str()) + " belongs in [" +
-                               std::string(s.section) + "]");
-        return;
-      }
+    std::string home = sections_with_key(key.str());
+    if (!home.empty()) {
+      fail(key.source(), "key " + quote(key.str()) + " belongs in " + home);
+      return;
     }
-    fail(key.source(), "unknown key " + quote(key.str()) +
-                           "; settings go in [server], [http] or [engine]");
+    fail(key.source(), "unknown key " + quote(key.str()) + "; settings go in " +
+                           section_list("or"));
   }
 
   void read_section(std::string_view section, const toml::table& table) {
@@ -761,27 +992,53 @@ class ConfigReader {
       if (s == nullptr) {
         std::string message = "unknown key " + quote(key.str()) + " in [" +
                               std::string(section) + "]";
-        for (const Setting& other : kSettings) {
-          if (other.key == key.str()) {
-            message += "; it belongs in [" + std::string(other.section) + "]";
-          }
-        }
+        std::string home = sections_with_key(key.str());
+        if (!home.empty()) message += "; it belongs in " + home;
         fail(key.source(), message);
         continue;
       }
-      if (s->key == "max_head_bytes") head_node_ = &node;
-      if (s->key == "max_target_bytes") target_node_ = &node;
-      if (auto problem = read_value(*s, node)) {
-        fail(node.source(), "[" + std::string(section) + "] " +
-                                std::string(s->key) + ": " + *problem);
+      seen_.push_back({s, &node});
+      std::string name = "[" + std::string(section) + "] " + std::string(s->key);
+      if (s->kind == Kind::kPathList && node.is_array()) {
+        read_list(*s, *node.as_array(), name);
+      } else if (auto problem = read_value(*s, node)) {
+        fail(node.source(), name + ": " + *problem);
       }
     }
+  }
+
+  // A TOML array replaces the list (flags append instead).
+  void read_list(const Setting& s, const toml::array& array,
+                 const std::string& name) {
+    if (array.size() > s.max) {
+      fail(array.source(), name + ": at most " + std::to_string(s.max) +
+                               " entries, got " + std::to_string(array.size()));
+      return;
+    }
+    std::vector<std::string> entries;
+    for (size_t i = 0; i < array.size(); ++i) {
+      const toml::node& entry = *array.get(i);
+      std::string label = name + ": entry " + std::to_string(i + 1) + ": ";
+      const auto* str = entry.as_string();
+      if (str == nullptr) {
+        fail(entry.source(), label + "expected a string, got " +
+                                 std::string(type_name(entry.type())));
+        return;
+      }
+      if (auto problem = path_problem(str->get())) {
+        fail(entry.source(), label + *problem);
+        return;
+      }
+      entries.push_back(str->get());
+    }
+    out_.*s.list = std::move(entries);
   }
 
   std::optional<std::string> read_value(const Setting& s,
                                         const toml::node& node) {
     if (const auto* str = node.as_string()) {
-      if (s.kind != Kind::kBool && s.kind != Kind::kCount) {
+      if (s.kind != Kind::kBool && s.kind != Kind::kCount &&
+          s.kind != Kind::kPathList) {
         return apply_text(s, str->get(), out_);
       }
     } else if (const auto* integer = node.as_integer()) {
@@ -802,22 +1059,29 @@ class ConfigReader {
         return std::nullopt;
       }
     }
-    return "expected " + std::string(expected_type(s.kind)) + ", got " +
+    return "expected " + expected_type(s) + ", got " +
            std::string(type_name(node.type()));
+  }
+
+  // The node this document gave a setting, or nullptr.
+  const toml::node* seen(std::string_view section, std::string_view key) const {
+    for (const auto& [setting, node] : seen_) {
+      if (setting->section == section && setting->key == key) return node;
+    }
+    return nullptr;
   }
 
   std::string_view origin_;
   Options& out_;
-  const toml::node* head_node_ = nullptr;
-  const toml::node* target_node_ = nullptr;
+  std::vector<std::pair<const Setting*, const toml::node*>> seen_;
   std::optional<Located> first_;
 };
 
-// apply_config_text, with the cross-field check optionally handed back to
-// the caller (parse_options runs it after the flags, which may fix it).
+// apply_config_text, with the checks across settings optionally handed back
+// to the caller (parse_options runs them after the flags, which may fix them).
 std::optional<OptionsError> apply_config(std::string_view text,
                                          std::string_view origin, Options& into,
-                                         std::optional<std::string>* deferred) {
+                                         CrossErrors* deferred) {
   GuardedText guarded = guard_toml(text);
   toml::table root;
   try {
@@ -844,9 +1108,10 @@ std::optional<OptionsError> apply_config(std::string_view text,
   if (auto error = reader.error()) {
     return OptionsError{OptionsError::kConfig, std::move(*error)};
   }
-  std::optional<std::string> cross = reader.cross_check();
-  if (cross && deferred == nullptr) {
-    return OptionsError{OptionsError::kConfig, std::move(*cross)};
+  std::optional<std::string> first_cross;
+  CrossErrors cross = reader.cross_check(&first_cross);
+  if (first_cross && deferred == nullptr) {
+    return OptionsError{OptionsError::kConfig, std::move(*first_cross)};
   }
   if (deferred != nullptr) *deferred = std::move(cross);
   into = std::move(copy);
@@ -984,7 +1249,7 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
   if (args.check_config) parsed.action = Action::kCheckConfig;
 
   Options& o = parsed.options;
-  std::optional<std::string> file_cross_error;
+  CrossErrors file_cross;
   if (args.config_path) {
     std::string text;
     if (auto problem = read_file(*args.config_path, text)) {
@@ -992,35 +1257,72 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
                           "cannot read config file " +
                               quote(*args.config_path, 256) + ": " + *problem};
     }
-    if (auto error = apply_config(text, *args.config_path, o, &file_cross_error)) {
+    if (auto error = apply_config(text, *args.config_path, o, &file_cross)) {
       return *error;
     }
     o.config_path = *args.config_path;
   }
 
-  std::string_view head_flag, target_flag;
+  // Any --cert or --key replaces both of the file's lists, so the pairs on
+  // the command line are exactly the ones given there.
+  auto is_list = [](const FlagUse& use) { return use.setting->kind == Kind::kPathList; };
+  bool list_flags = std::any_of(args.uses.begin(), args.uses.end(), is_list);
+  if (list_flags) {
+    for (const Setting& s : kSettings) {
+      if (s.kind == Kind::kPathList) (o.*s.list).clear();
+    }
+  }
   for (const FlagUse& use : args.uses) {
     if (auto problem = apply_text(*use.setting, use.value, o)) {
       return usage_error(std::string(use.flag) + ": " + *problem);
     }
-    if (use.setting->key == "max_head_bytes") head_flag = use.flag;
-    if (use.setting->key == "max_target_bytes") target_flag = use.flag;
+    if (is_list(use) && (o.*use.setting->list).size() > use.setting->max) {
+      return usage_error(std::string(use.flag) + ": given more than " +
+                         std::to_string(use.setting->max) + " times");
+    }
   }
+  // The flag as last spelled for a setting, or "" when no flag set it.
+  auto flag_used = [&args](std::string_view flag) {
+    std::string_view spelled;
+    for (const FlagUse& use : args.uses) {
+      if (use.setting->flag == flag) spelled = use.flag;
+    }
+    return spelled;
+  };
+  auto file_error = [](std::optional<std::string>& message) {
+    return OptionsError{OptionsError::kConfig, std::move(*message)};
+  };
+
   if (o.max_target_bytes > o.max_head_bytes) {
     std::string head = format_size(o.max_head_bytes);
     std::string target = format_size(o.max_target_bytes);
-    if (!target_flag.empty()) {
-      return usage_error(std::string(target_flag) + ": " + target +
+    if (std::string_view flag = flag_used("--max-target-bytes"); !flag.empty()) {
+      return usage_error(std::string(flag) + ": " + target +
                          " is larger than max-head-bytes (" + head + ")");
     }
-    if (!head_flag.empty()) {
-      return usage_error(std::string(head_flag) + ": " + head +
+    if (std::string_view flag = flag_used("--max-head-bytes"); !flag.empty()) {
+      return usage_error(std::string(flag) + ": " + head +
                          " is smaller than max-target-bytes (" + target +
                          "); lower --max-target-bytes too");
     }
-    if (file_cross_error) {
-      return OptionsError{OptionsError::kConfig, std::move(*file_cross_error)};
+    if (file_cross.head_target) return file_error(file_cross.head_target);
+  }
+  if (auto conflict = tls_listen_conflict(o)) {
+    if (std::string_view flag = flag_used("--tls-listen"); !flag.empty()) {
+      return usage_error(std::string(flag) + ": " + *conflict);
     }
+    if (std::string_view flag = flag_used("--listen"); !flag.empty()) {
+      return usage_error(std::string(flag) + ": " + *conflict +
+                         "; move HTTPS with --tls-listen or turn it off with "
+                         "--tls-listen off");
+    }
+    if (file_cross.tls_listen) return file_error(file_cross.tls_listen);
+  }
+  if (auto counts = tls_pair_counts(o)) {
+    if (list_flags) {
+      return usage_error("--cert and --key must come in pairs " + *counts);
+    }
+    if (file_cross.tls_pairs) return file_error(file_cross.tls_pairs);
   }
   return parsed;
 }
@@ -1135,10 +1437,12 @@ std::string usage_text() {
   std::string out =
       "Usage: ringshard [FLAGS]\n"
       "\n"
-      "ringshard serves HTTP on io_uring, one shard per core. Settings come\n"
-      "from built-in defaults, then the --config file, then the flags: a flag\n"
-      "always wins over the file, wherever --config stands. Valued flags take\n"
-      "'--flag VALUE' or '--flag=VALUE'.\n";
+      "ringshard serves HTTP and HTTPS on io_uring, one shard per core.\n"
+      "Settings come from built-in defaults, then the --config file, then the\n"
+      "flags: a flag always wins over the file, wherever --config stands.\n"
+      "Valued flags take '--flag VALUE' or '--flag=VALUE'; when a flag is\n"
+      "repeated the last one wins, except --cert and --key, which add up (and\n"
+      "then replace the file's lists).\n";
   // "  --flag VALUE" in a 30-column gutter, then the help and the default
   // wrapped to 80 columns.
   auto line = [&out](std::string left, std::string_view help,
@@ -1180,18 +1484,37 @@ std::string usage_text() {
   for (const Setting& s : kSettings) {
     if (s.section != section) {
       section = s.section;
-      out += section == "server" ? "\nServer:\n"
-             : section == "http" ? "\nHTTP:\n"
-                                 : "\nEngine:\n";
+      for (const Section& known : kSections) {
+        if (known.name == section) out += "\n" + std::string(known.title) + ":\n";
+      }
     }
     std::string left = "    " + std::string(s.flag);
     left += s.kind == Kind::kBool ? std::string(s.metavar)
                                   : " " + std::string(s.metavar);
-    std::string default_text =
-        s.kind == Kind::kListen  ? format_listen_address(defaults.listen)
-        : s.kind == Kind::kPath  ? defaults.data_dir
-        : s.kind == Kind::kBool  ? (s.get(defaults) != 0 ? "on" : "off")
-                                 : format_value(s, s.get(defaults));
+    std::string default_text;
+    switch (s.kind) {
+      case Kind::kListen:
+        default_text = format_listen_address(defaults.listen);
+        break;
+      case Kind::kOptionalListen:
+        default_text = defaults.tls_listen ? format_listen_address(*defaults.tls_listen)
+                                           : "off";
+        break;
+      case Kind::kPath:
+        default_text = defaults.data_dir;
+        break;
+      case Kind::kPathList:
+        default_text = s.when_empty;
+        break;
+      case Kind::kChoice:
+        default_text = choice_text(s, defaults);
+        break;
+      case Kind::kBool:
+        default_text = s.get(defaults) != 0 ? "on" : "off";
+        break;
+      default:
+        default_text = format_value(s, s.get(defaults));
+    }
     line(left, s.help, default_text);
   }
   out +=
@@ -1201,7 +1524,8 @@ std::string usage_text() {
       "             localhost:8080, *:8080 or :8080 (all IPv4 addresses);\n"
       "             port 0 picks a free port\n"
       "  DUR        whole number with ms, s, m or h (250ms, 10s, 2m, 1h);\n"
-      "             a bare number is seconds; 1ms..24h (drain: 0s..24h)\n"
+      "             a bare number is seconds; 1ms..24h (drain: 0s..24h;\n"
+      "             TLS handshake: 1ms..1h; ticket rotation: 0 or 1s..168h)\n"
       "  SIZE       bytes, or a whole number with k/K/KiB, m/M/MiB, g/G/GiB\n"
       "             (powers of 1024: 16k = 16384)\n"
       "  N          decimal digits\n"
@@ -1216,6 +1540,8 @@ std::string usage_text() {
       "  SIGTERM, SIGINT  stop accepting, finish in-flight requests, close\n"
       "                   connections cleanly, exit within --drain-timeout;\n"
       "                   a second signal exits at once\n"
+      "  SIGHUP           reload the TLS certificates and keys; on an error\n"
+      "                   the old ones stay in use\n"
       "\n"
       "See docs/configuration.md for the TOML keys.\n";
   return out;
@@ -1252,8 +1578,25 @@ std::string effective_config_text(const Options& options) {
       case Kind::kListen:
         out += toml_string(format_listen_address(options.listen));
         break;
+      case Kind::kOptionalListen:
+        out += toml_string(options.tls_listen
+                               ? format_listen_address(*options.tls_listen)
+                               : "off");
+        break;
       case Kind::kPath:
         out += toml_string(options.data_dir);
+        break;
+      case Kind::kPathList: {
+        out += "[";
+        const std::vector<std::string>& entries = options.*s.list;
+        for (size_t i = 0; i < entries.size(); ++i) {
+          out += (i == 0 ? "" : ", ") + toml_string(entries[i]);
+        }
+        out += "]";
+        break;
+      }
+      case Kind::kChoice:
+        out += toml_string(choice_text(s, options));
         break;
       case Kind::kBool:
       case Kind::kCount:

@@ -70,15 +70,21 @@ struct Options {
   bool defer_accept = true;              // --defer-accept[=BOOL] / [engine] defer_accept
   // TLS (HTTPS beside HTTP on the same shards).
   std::optional<ListenAddress> tls_listen = ListenAddress{"0.0.0.0", 8443};
-                                         // --tls-listen HOST:PORT|off / [tls] listen ("off": no HTTPS)
+                                         // --tls-listen HOST:PORT|off / [tls] listen ("off": no HTTPS);
+                                         // may not share a nonzero port with listen on an
+                                         // overlapping host (SO_REUSEPORT would split connections)
   std::vector<std::string> tls_certs;    // --cert FILE (repeatable)  / [tls] certs = [...]
   std::vector<std::string> tls_keys;     // --key FILE (repeatable)   / [tls] keys = [...]
-                                         // paired in order; the first pair is the default
-                                         // certificate, the others are chosen by SNI. None: a
-                                         // self-signed development certificate in data_dir/tls
+                                         // paired in order, as many keys as certs, at most 64;
+                                         // the first pair is the default certificate, the
+                                         // others are chosen by SNI. None: a self-signed
+                                         // development certificate in data_dir/tls. Unlike
+                                         // other flags these add up, and any --cert/--key
+                                         // replaces both of the file's lists. The files are
+                                         // not read here; the server loads them at start.
   bool tls_allow_12 = false;             // --tls-min-version 1.2|1.3 / [tls] min_version
   uint32_t tls_ticket_rotation_ms = 3'600'000;  // --tls-ticket-rotation DUR / [tls] ticket_rotation
-                                         // (0: no session tickets; else 1s..7d)
+                                         // (0: no session tickets; else 1s..168h = 7 days)
   uint32_t tls_handshake_timeout_ms = 10'000;   // --tls-handshake-timeout DUR / [tls] handshake_timeout (1ms..1h)
 
   friend bool operator==(const Options&, const Options&) = default;

@@ -1,5 +1,5 @@
 // Tests for server/options.h: flags, TOML, precedence, errors and exit codes,
-// value syntax, listen addresses, --help.
+// value syntax, listen addresses, TLS settings, --help.
 #include "server/options.h"
 
 #include <gtest/gtest.h>
@@ -84,6 +84,12 @@ TEST(Options, NoFlagsGiveDefaults) {
   EXPECT_EQ(parsed.options, Options{});
   EXPECT_EQ(parsed.options.listen.host, "0.0.0.0");
   EXPECT_EQ(parsed.options.listen.port, 8080);
+  EXPECT_EQ(parsed.options.tls_listen, (ListenAddress{"0.0.0.0", 8443}));
+  EXPECT_TRUE(parsed.options.tls_certs.empty());
+  EXPECT_TRUE(parsed.options.tls_keys.empty());
+  EXPECT_FALSE(parsed.options.tls_allow_12);
+  EXPECT_EQ(parsed.options.tls_ticket_rotation_ms, 3'600'000u);
+  EXPECT_EQ(parsed.options.tls_handshake_timeout_ms, 10'000u);
 }
 
 struct ActionCase {
@@ -129,14 +135,17 @@ TEST(Options, UsageListsEveryFlagWithDefaults) {
         "--drain-timeout DUR", "--max-head-bytes SIZE", "--max-target-bytes SIZE",
         "--max-headers N", "--max-body-bytes SIZE", "--max-connections N",
         "--send-queue-limit SIZE", "--recv-buffer-size SIZE", "--recv-buffers N",
-        "--access-log", "--no-access-log"}) {
+        "--access-log", "--no-access-log", "--tls-listen HOST:PORT|off",
+        "--cert FILE", "--key FILE", "--tls-min-version 1.2|1.3",
+        "--tls-ticket-rotation DUR", "--tls-handshake-timeout DUR"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
   for (const char* text :
        {"[0.0.0.0:8080]", "[./data]", "[10s]", "[30s]", "[1m]", "[16KiB]",
         "[8KiB]", "[100]", "[1MiB]", "[65536]", "[1024]", "[off]", "[0]",
         "64", "78", "SIGTERM", "SIGINT", "second signal exits at once",
-        "Server:", "HTTP:", "Engine:", "Exit codes:"}) {
+        "Server:", "HTTP:", "Engine:", "Exit codes:", "TLS:", "[0.0.0.0:8443]",
+        "[1.3]", "[1h]", "SIGHUP", "self-signed"}) {
     EXPECT_NE(usage.find(text), std::string::npos) << text;
   }
   std::istringstream lines(usage);
@@ -258,7 +267,38 @@ INSTANTIATE_TEST_SUITE_P(
         FlagCase{"--recv-buffers", "16",
                  [](Options& o) { o.recv_buffer_count = 16; }},
         FlagCase{"--recv-buffers", "32768",
-                 [](Options& o) { o.recv_buffer_count = 32768; }}));
+                 [](Options& o) { o.recv_buffer_count = 32768; }},
+        FlagCase{"--tls-listen", "127.0.0.1:9443",
+                 [](Options& o) { o.tls_listen = ListenAddress{"127.0.0.1", 9443}; }},
+        FlagCase{"--tls-listen", "[::1]:443",
+                 [](Options& o) { o.tls_listen = ListenAddress{"::1", 443}; }},
+        FlagCase{"--tls-listen", ":0",
+                 [](Options& o) { o.tls_listen = ListenAddress{"0.0.0.0", 0}; }},
+        FlagCase{"--tls-listen", "off", [](Options& o) { o.tls_listen.reset(); }},
+        FlagCase{"--tls-min-version", "1.2", [](Options& o) { o.tls_allow_12 = true; }},
+        FlagCase{"--tls-min-version", "1.3", [](Options& o) { o.tls_allow_12 = false; }},
+        FlagCase{"--tls-ticket-rotation", "0",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 0; }},
+        FlagCase{"--tls-ticket-rotation", "0ms",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 0; }},
+        FlagCase{"--tls-ticket-rotation", "1s",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 1000; }},
+        FlagCase{"--tls-ticket-rotation", "1000ms",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 1000; }},
+        FlagCase{"--tls-ticket-rotation", "30m",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 1'800'000; }},
+        FlagCase{"--tls-ticket-rotation", "168h",  // 7 days
+                 [](Options& o) { o.tls_ticket_rotation_ms = 604'800'000; }},
+        FlagCase{"--tls-ticket-rotation", "604800",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 604'800'000; }},
+        FlagCase{"--tls-handshake-timeout", "1ms",
+                 [](Options& o) { o.tls_handshake_timeout_ms = 1; }},
+        FlagCase{"--tls-handshake-timeout", "2500ms",
+                 [](Options& o) { o.tls_handshake_timeout_ms = 2500; }},
+        FlagCase{"--tls-handshake-timeout", "1h",
+                 [](Options& o) { o.tls_handshake_timeout_ms = 3'600'000; }},
+        FlagCase{"--tls-handshake-timeout", "3600",
+                 [](Options& o) { o.tls_handshake_timeout_ms = 3'600'000; }}));
 
 struct BoolFlagCase {
   std::vector<std::string> args;
@@ -401,7 +441,36 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlagCase{"--recv-buffers", "0", "is not a power of two in 16..32768"},
         BadFlagCase{"--recv-buffers", "1000", "is not a power of two in 16..32768"},
         BadFlagCase{"--recv-buffers", "65536", "is not a power of two in 16..32768"},
-        BadFlagCase{"--recv-buffers", "8", "is not a power of two in 16..32768"}));
+        BadFlagCase{"--recv-buffers", "8", "is not a power of two in 16..32768"},
+        BadFlagCase{"--tls-listen", "", "'' is not HOST:PORT or off"},
+        BadFlagCase{"--tls-listen", "8443", "'8443' is not HOST:PORT or off"},
+        BadFlagCase{"--tls-listen", "OFF", "'OFF' is not HOST:PORT or off"},
+        BadFlagCase{"--tls-listen", "on", "is not HOST:PORT or off"},
+        BadFlagCase{"--tls-listen", "none", "is not HOST:PORT or off"},
+        BadFlagCase{"--cert", "", "must not be empty"},
+        BadFlagCase{"--key", "", "must not be empty"},
+        BadFlagCase{"--tls-min-version", "1.1", "'1.1' is not allowed; use 1.2 or 1.3"},
+        BadFlagCase{"--tls-min-version", "1.0", "is not allowed; use 1.2 or 1.3"},
+        BadFlagCase{"--tls-min-version", "1.4", "is not allowed; use 1.2 or 1.3"},
+        BadFlagCase{"--tls-min-version", "", "'' is not allowed; use 1.2 or 1.3"},
+        BadFlagCase{"--tls-min-version", "TLSv1.3", "is not allowed; use 1.2 or 1.3"},
+        BadFlagCase{"--tls-min-version", "1.3 ", "is not allowed; use 1.2 or 1.3"},
+        BadFlagCase{"--tls-min-version", "13", "is not allowed; use 1.2 or 1.3"},
+        BadFlagCase{"--tls-ticket-rotation", "1ms",
+                    "'1ms' is out of range 0s or 1s..168h"},
+        BadFlagCase{"--tls-ticket-rotation", "999ms", "is out of range 0s or 1s..168h"},
+        BadFlagCase{"--tls-ticket-rotation", "169h", "is out of range 0s or 1s..168h"},
+        BadFlagCase{"--tls-ticket-rotation", "604801", "is out of range"},
+        BadFlagCase{"--tls-ticket-rotation", "604800001ms", "is out of range"},
+        BadFlagCase{"--tls-ticket-rotation", "7d", "'7d' is not a duration"},
+        BadFlagCase{"--tls-ticket-rotation", "off", "is not a duration"},
+        BadFlagCase{"--tls-ticket-rotation", "-1", "is not a duration"},
+        BadFlagCase{"--tls-handshake-timeout", "0", "'0' is out of range 1ms..1h"},
+        BadFlagCase{"--tls-handshake-timeout", "0ms", "is out of range 1ms..1h"},
+        BadFlagCase{"--tls-handshake-timeout", "61m", "is out of range 1ms..1h"},
+        BadFlagCase{"--tls-handshake-timeout", "3601", "is out of range 1ms..1h"},
+        BadFlagCase{"--tls-handshake-timeout", "3600001ms", "is out of range 1ms..1h"},
+        BadFlagCase{"--tls-handshake-timeout", "1.5s", "is not a duration"}));
 
 TEST(Options, BadBoolValue) {
   OptionsError e = parse_error({"--access-log=1"});
@@ -584,6 +653,229 @@ TEST(Options, FlagHeadTargetConflictIsUsageError) {
             64);
 }
 
+// ---- TLS: certificates, keys and the listen address ------------------------
+
+using Strings = std::vector<std::string>;
+
+TEST(Options, CertAndKeyFlagsAddUpInOrder) {
+  for (auto args : std::vector<Strings>{
+           {"--cert", "a.pem", "--key", "a-key.pem", "--cert", "b.pem", "--key",
+            "b-key.pem"},
+           {"--cert=a.pem", "--cert=b.pem", "--key=a-key.pem", "--key=b-key.pem"}}) {
+    Options o = parse_ok(args).options;
+    EXPECT_EQ(o.tls_certs, (Strings{"a.pem", "b.pem"})) << join(args);
+    EXPECT_EQ(o.tls_keys, (Strings{"a-key.pem", "b-key.pem"})) << join(args);
+  }
+}
+
+TEST(Options, CertFilesAreNotReadWhileParsing) {
+  ParsedOptions parsed = parse_ok({"--check-config", "--cert", "/nonexistent/c.pem",
+                                   "--key", "/nonexistent/k.pem"});
+  EXPECT_EQ(parsed.action, Action::kCheckConfig);
+  EXPECT_EQ(parsed.options.tls_certs, Strings{"/nonexistent/c.pem"});
+}
+
+struct PairCase {
+  Strings args;
+  std::string counts;
+};
+
+void PrintTo(const PairCase& c, std::ostream* os) { *os << join(c.args); }
+
+class UnpairedFlagsTest : public testing::TestWithParam<PairCase> {};
+
+TEST_P(UnpairedFlagsTest, IsUsageError) {
+  OptionsError e = parse_error(GetParam().args);
+  EXPECT_EQ(e.exit_code(), 64);
+  EXPECT_EQ(e.message, "--cert and --key must come in pairs " + GetParam().counts +
+                           " (see --help)");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, UnpairedFlagsTest,
+    testing::Values(
+        PairCase{{"--cert", "a.pem"}, "(1 certificate, 0 keys)"},
+        PairCase{{"--key", "a.pem"}, "(0 certificates, 1 key)"},
+        PairCase{{"--cert", "a", "--cert", "b", "--key", "k"},
+                 "(2 certificates, 1 key)"},
+        PairCase{{"--cert", "a", "--key", "k", "--key", "l"},
+                 "(1 certificate, 2 keys)"}));
+
+TEST(Options, CertKeyFlagsReplaceFileLists) {
+  TempFile file(
+      "[tls]\ncerts = [\"f1.pem\", \"f2.pem\"]\nkeys = [\"k1.pem\", \"k2.pem\"]\n"
+      "min_version = \"1.2\"\n");
+  for (auto args : std::vector<Strings>{
+           {"--config", file.path(), "--cert", "x.pem", "--key", "y.pem"},
+           {"--cert", "x.pem", "--key", "y.pem", "--config", file.path()},
+           {"--cert", "x.pem", "--config", file.path(), "--key", "y.pem"}}) {
+    Options o = parse_ok(args).options;
+    EXPECT_EQ(o.tls_certs, Strings{"x.pem"}) << join(args);
+    EXPECT_EQ(o.tls_keys, Strings{"y.pem"}) << join(args);
+    EXPECT_TRUE(o.tls_allow_12);  // the rest of [tls] still applies
+  }
+  Options from_file = parse_ok({"--config", file.path()}).options;
+  EXPECT_EQ(from_file.tls_certs, (Strings{"f1.pem", "f2.pem"}));
+  EXPECT_EQ(from_file.tls_keys, (Strings{"k1.pem", "k2.pem"}));
+}
+
+// One --cert replaces both of the file's lists, so the pairs are exactly the
+// command line's, and a lone --cert is unpaired even if the file has keys.
+TEST(Options, OneCertFlagReplacesBothFileLists) {
+  TempFile file("[tls]\ncerts = [\"f.pem\"]\nkeys = [\"k.pem\"]\n");
+  OptionsError e = parse_error({"--config", file.path(), "--cert", "x.pem"});
+  EXPECT_EQ(e.exit_code(), 64);
+  EXPECT_EQ(e.message,
+            "--cert and --key must come in pairs (1 certificate, 0 keys) (see --help)");
+}
+
+TEST(Options, UnpairedFileIsConfigError) {
+  TempFile file("[tls]\ncerts = [\"a.pem\", \"b.pem\"]\nkeys = [\"a-key.pem\"]\n");
+  OptionsError e = parse_error({"--check-config", "--config", file.path(), "--shards", "2"});
+  EXPECT_EQ(e.kind, OptionsError::kConfig);
+  EXPECT_EQ(e.exit_code(), 78);
+  EXPECT_EQ(e.message, file.path() +
+                           ":2:9: [tls] certs and keys must come in pairs (2 "
+                           "certificates, 1 key)");
+}
+
+TEST(Options, CertKeyFlagsRepairUnpairedFile) {
+  TempFile file("[tls]\ncerts = [\"a.pem\"]\n");
+  Options o = parse_ok({"--config", file.path(), "--cert", "c", "--key", "k"}).options;
+  EXPECT_EQ(o.tls_certs, Strings{"c"});
+  EXPECT_EQ(o.tls_keys, Strings{"k"});
+}
+
+TEST(Options, AtMost64CertKeyPairs) {
+  Strings args;
+  for (int i = 0; i < 64; ++i) {
+    args.push_back("--cert=c" + std::to_string(i));
+    args.push_back("--key=k" + std::to_string(i));
+  }
+  EXPECT_EQ(parse_ok(args).options.tls_certs.size(), 64u);
+  args.push_back("--key=k64");
+  args.push_back("--cert=c64");
+  OptionsError e = parse_error(args);
+  EXPECT_EQ(e.exit_code(), 64);
+  EXPECT_EQ(e.message, "--key: given more than 64 times (see --help)");
+}
+
+TEST(Options, AtMost64CertsInFile) {
+  std::string list;
+  for (int i = 0; i < 65; ++i) list += (i == 0 ? "\"c" : ", \"c") + std::to_string(i) + "\"";
+  Options o;
+  ASSERT_FALSE(apply_config_text("[tls]\ncerts = [" + list.substr(6) + "]\nkeys = [" +
+                                     list.substr(6) + "]\n",
+                                 "cfg", o));
+  EXPECT_EQ(o.tls_certs.size(), 64u);
+  auto error = apply_config_text("[tls]\ncerts = [" + list + "]\n", "cfg", o);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->message, "cfg:2:9: [tls] certs: at most 64 entries, got 65");
+}
+
+// The engine binds with SO_REUSEPORT, which would let HTTP and HTTPS share
+// one address and split its connections; the options refuse it instead.
+struct ListenConflictCase {
+  Strings args;
+  std::string message;  // the whole message
+};
+
+void PrintTo(const ListenConflictCase& c, std::ostream* os) { *os << join(c.args); }
+
+class ListenConflictTest : public testing::TestWithParam<ListenConflictCase> {};
+
+TEST_P(ListenConflictTest, IsUsageError) {
+  OptionsError e = parse_error(GetParam().args);
+  EXPECT_EQ(e.exit_code(), 64);
+  EXPECT_EQ(e.message, GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, ListenConflictTest,
+    testing::Values(
+        ListenConflictCase{{"--tls-listen", ":8080"},
+                           "--tls-listen: tls listen address 0.0.0.0:8080 is the "
+                           "same as listen (see --help)"},
+        ListenConflictCase{{"--listen", ":8443"},
+                           "--listen: tls listen address 0.0.0.0:8443 is the same "
+                           "as listen; move HTTPS with --tls-listen or turn it off "
+                           "with --tls-listen off (see --help)"},
+        ListenConflictCase{{"--listen=[::1]:9000", "--tls-listen=[0:0::1]:9000"},
+                           "--tls-listen: tls listen address [0:0::1]:9000 is the "
+                           "same as listen (see --help)"},
+        ListenConflictCase{{"--listen", "localhost:9000", "--tls-listen", "127.0.0.1:9000"},
+                           "--tls-listen: tls listen address 127.0.0.1:9000 is the "
+                           "same as listen (see --help)"},
+        ListenConflictCase{{"--listen", "127.0.0.1:9000", "--tls-listen", ":9000"},
+                           "--tls-listen: tls listen address 0.0.0.0:9000 overlaps "
+                           "listen (127.0.0.1:9000) (see --help)"},
+        ListenConflictCase{{"--listen", "[::]:9000", "--tls-listen", "[::1]:9000"},
+                           "--tls-listen: tls listen address [::1]:9000 overlaps "
+                           "listen ([::]:9000) (see --help)"},
+        ListenConflictCase{{"--listen", "[::]:9000", "--tls-listen", "10.0.0.1:9000"},
+                           "--tls-listen: tls listen address 10.0.0.1:9000 overlaps "
+                           "listen ([::]:9000) (see --help)"}));
+
+struct NoConflictCase {
+  Strings args;
+};
+
+void PrintTo(const NoConflictCase& c, std::ostream* os) { *os << join(c.args); }
+
+class ListenNoConflictTest : public testing::TestWithParam<NoConflictCase> {};
+
+TEST_P(ListenNoConflictTest, IsAccepted) { parse_ok(GetParam().args); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, ListenNoConflictTest,
+    testing::Values(
+        NoConflictCase{{"--listen", ":8443", "--tls-listen", "off"}},
+        NoConflictCase{{"--tls-listen", "off", "--listen", ":8443"}},
+        NoConflictCase{{"--listen", ":8443", "--tls-listen", ":8444"}},
+        NoConflictCase{{"--listen", ":0", "--tls-listen", ":0"}},  // two free ports
+        NoConflictCase{{"--listen", "127.0.0.1:9000", "--tls-listen", "127.0.0.2:9000"}},
+        NoConflictCase{{"--listen", "[::1]:9000", "--tls-listen", "127.0.0.1:9000"}},
+        NoConflictCase{{"--listen", "0.0.0.0:9000", "--tls-listen", "[::1]:9000"}}));
+
+TEST(Options, FileListenConflictIsConfigError) {
+  TempFile file("[server]\nlisten = \":8443\"\n");
+  OptionsError e = parse_error({"--config", file.path()});
+  EXPECT_EQ(e.exit_code(), 78);
+  EXPECT_EQ(e.message, file.path() +
+                           ":2:10: [server] listen: tls listen address 0.0.0.0:8443 "
+                           "is the same as listen; change [tls] listen or set it to "
+                           "\"off\"");
+}
+
+TEST(Options, FlagsRepairFileListenConflict) {
+  TempFile file("[server]\nlisten = \":8443\"\n");
+  EXPECT_FALSE(parse_ok({"--config", file.path(), "--tls-listen", "off"})
+                   .options.tls_listen.has_value());
+  EXPECT_EQ(parse_ok({"--tls-listen", ":9443", "--config", file.path()})
+                .options.tls_listen,
+            (ListenAddress{"0.0.0.0", 9443}));
+  EXPECT_EQ(parse_ok({"--config", file.path(), "--listen", ":80"}).options.listen,
+            (ListenAddress{"0.0.0.0", 80}));
+}
+
+// The file's error is kept per check: a flag that repairs one check does not
+// hide the file's other broken one.
+TEST(Options, FileKeepsItsOtherCrossErrorAfterAFlagRepair) {
+  TempFile file("[server]\nlisten = \":8443\"\n[http]\nmax_head_bytes = \"4k\"\n");
+  OptionsError e = parse_error({"--config", file.path(), "--max-target-bytes", "1k"});
+  EXPECT_EQ(e.exit_code(), 78);
+  EXPECT_NE(e.message.find(":2:10: [server] listen: tls listen address"), std::string::npos)
+      << e.message;
+}
+
+TEST(Options, FileListenConflictBlamesTheFlagThatKeepsIt) {
+  TempFile file("[tls]\nlisten = \":9000\"\n");
+  OptionsError e = parse_error({"--config", file.path(), "--listen", ":9000"});
+  EXPECT_EQ(e.exit_code(), 64);
+  EXPECT_EQ(e.message.rfind("--listen: tls listen address 0.0.0.0:9000 is the same", 0), 0u)
+      << e.message;
+}
+
 // ---- Every TOML key --------------------------------------------------------
 
 struct TomlCase {
@@ -672,6 +964,55 @@ INSTANTIATE_TEST_SUITE_P(
                  [](Options& o) {
                    o.max_head_bytes = 2048;
                    o.max_target_bytes = 1024;
+                 }},
+        TomlCase{"[tls]", [](Options&) {}},
+        TomlCase{"[tls]\nlisten = \"127.0.0.1:9443\"",
+                 [](Options& o) { o.tls_listen = ListenAddress{"127.0.0.1", 9443}; }},
+        TomlCase{"[tls]\nlisten = \"[::]:443\"",
+                 [](Options& o) { o.tls_listen = ListenAddress{"::", 443}; }},
+        TomlCase{"[tls]\nlisten = \"off\"", [](Options& o) { o.tls_listen.reset(); }},
+        // HTTPS may take HTTP's default port once HTTP has moved.
+        TomlCase{"[server]\nlisten = \":80\"\n[tls]\nlisten = \":8080\"",
+                 [](Options& o) {
+                   o.listen = {"0.0.0.0", 80};
+                   o.tls_listen = ListenAddress{"0.0.0.0", 8080};
+                 }},
+        TomlCase{"[tls]\ncerts = [\"a.pem\", \"b.pem\"]\nkeys = [\"a-key.pem\", "
+                 "\"b-key.pem\"]",
+                 [](Options& o) {
+                   o.tls_certs = {"a.pem", "b.pem"};
+                   o.tls_keys = {"a-key.pem", "b-key.pem"};
+                 }},
+        TomlCase{"[tls]\ncerts = []\nkeys = []", [](Options&) {}},
+        TomlCase{"[tls]\ncerts = [\n  '/etc/tls/caf\xc3\xa9.pem', # a comment\n]\n"
+                 "keys = [\"k.pem\",]",
+                 [](Options& o) {
+                   o.tls_certs = {"/etc/tls/caf\xc3\xa9.pem"};
+                   o.tls_keys = {"k.pem"};
+                 }},
+        TomlCase{"[tls]\nmin_version = \"1.2\"", [](Options& o) { o.tls_allow_12 = true; }},
+        TomlCase{"[tls]\nmin_version = \"1.3\"", [](Options&) {}},
+        TomlCase{"[tls]\nticket_rotation = 0",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 0; }},
+        TomlCase{"[tls]\nticket_rotation = \"0s\"",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 0; }},
+        TomlCase{"[tls]\nticket_rotation = 1",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 1000; }},
+        TomlCase{"[tls]\nticket_rotation = \"168h\"",
+                 [](Options& o) { o.tls_ticket_rotation_ms = 604'800'000; }},
+        TomlCase{"[tls]\nhandshake_timeout = \"250ms\"",
+                 [](Options& o) { o.tls_handshake_timeout_ms = 250; }},
+        TomlCase{"[tls]\nhandshake_timeout = 3600",
+                 [](Options& o) { o.tls_handshake_timeout_ms = 3'600'000; }},
+        TomlCase{"tls = { listen = \"off\", min_version = \"1.2\" }",
+                 [](Options& o) {
+                   o.tls_listen.reset();
+                   o.tls_allow_12 = true;
+                 }},
+        TomlCase{"tls.certs = [\"c\"]\ntls.keys = [\"k\"]",
+                 [](Options& o) {
+                   o.tls_certs = {"c"};
+                   o.tls_keys = {"k"};
                  }}));
 
 // ---- TOML errors -------------------------------------------------------------
@@ -755,15 +1096,27 @@ INSTANTIATE_TEST_SUITE_P(
                     "2:12: Encountered invalid utf-8 sequence"},
         // Unknown names.
         BadTomlCase{"[nope]\n",
-                    "1:2: unknown section [nope]; sections are [server], [http] "
-                    "and [engine]"},
+                    "1:2: unknown section [nope]; sections are [server], [http], "
+                    "[engine] and [tls]"},
+        BadTomlCase{"[ssl]\ncerts = []\n",
+                    "1:2: unknown section [ssl]; sections are [server], [http], "
+                    "[engine] and [tls]"},
         BadTomlCase{"[server]\nfoo = 1\n", "2:1: unknown key 'foo' in [server]"},
         BadTomlCase{"[http]\nshards = 2\n",
                     "2:1: unknown key 'shards' in [http]; it belongs in [server]"},
         BadTomlCase{"[http.x]\n", "1:7: unknown key 'x' in [http]"},
         BadTomlCase{"shards = 2\n", "1:1: key 'shards' belongs in [server]"},
         BadTomlCase{"x = 1\n",
-                    "1:1: unknown key 'x'; settings go in [server], [http] or [engine]"},
+                    "1:1: unknown key 'x'; settings go in [server], [http], "
+                    "[engine] or [tls]"},
+        // "listen" is a key of two tables.
+        BadTomlCase{"listen = \":1\"\n", "1:1: key 'listen' belongs in [server] or [tls]"},
+        BadTomlCase{"[http]\nlisten = \":1\"\n",
+                    "2:1: unknown key 'listen' in [http]; it belongs in [server] or [tls]"},
+        BadTomlCase{"[server]\ncerts = []\n",
+                    "2:1: unknown key 'certs' in [server]; it belongs in [tls]"},
+        BadTomlCase{"[tls]\ncert = \"a.pem\"\n", "2:1: unknown key 'cert' in [tls]"},
+        BadTomlCase{"tls = 1\n", "1:1: 'tls' must be a table ([tls]), not an integer"},
         BadTomlCase{"[server]\n\"a\\nb\" = 1\n", "2:1: unknown key 'a\\x0ab' in [server]"},
         BadTomlCase{"server = 5\n",
                     "1:1: 'server' must be a table ([server]), not an integer"},
@@ -852,7 +1205,96 @@ INSTANTIATE_TEST_SUITE_P(
         BadTomlCase{"[server]\nzzz = 1\n[engine]\naaa = 1\n",
                     "2:1: unknown key 'zzz' in [server]"},
         BadTomlCase{"[server]\nshards = 5000\nlisten = \"x\"\n",
-                    "2:10: [server] shards: '5000' is out of range 0..1024"}));
+                    "2:10: [server] shards: '5000' is out of range 0..1024"},
+        // [tls]: wrong types.
+        BadTomlCase{"[tls]\nlisten = 8443\n",
+                    "2:10: [tls] listen: expected a string like \"0.0.0.0:8443\" or "
+                    "\"off\", got an integer"},
+        BadTomlCase{"[tls]\nlisten = false\n",
+                    "2:10: [tls] listen: expected a string like \"0.0.0.0:8443\" or "
+                    "\"off\", got a boolean"},
+        BadTomlCase{"[tls]\ncerts = \"a.pem\"\n",
+                    "2:9: [tls] certs: expected an array of strings like "
+                    "[\"cert.pem\"], got a string"},
+        BadTomlCase{"[tls]\nkeys = { a = \"b\" }\n",
+                    "2:8: [tls] keys: expected an array of strings like "
+                    "[\"cert.pem\"], got a table"},
+        BadTomlCase{"[tls]\ncerts = [\"a.pem\", 2]\n",
+                    "2:19: [tls] certs: entry 2: expected a string, got an integer"},
+        BadTomlCase{"[tls]\ncerts = [[\"a.pem\"]]\n",
+                    "2:10: [tls] certs: entry 1: expected a string, got an array"},
+        BadTomlCase{"[tls]\nmin_version = 1.2\n",
+                    "2:15: [tls] min_version: expected a string (1.2 or 1.3), got a "
+                    "floating-point number"},
+        BadTomlCase{"[tls]\nmin_version = 12\n",
+                    "2:15: [tls] min_version: expected a string (1.2 or 1.3), got an "
+                    "integer"},
+        BadTomlCase{"[tls]\nticket_rotation = 1.5\n",
+                    "2:19: [tls] ticket_rotation: expected an integer (seconds) or a "
+                    "string like \"10s\", got a floating-point number"},
+        // [tls]: bad values.
+        BadTomlCase{"[tls]\nlisten = \"on\"\n",
+                    "2:10: [tls] listen: 'on' is not HOST:PORT or off (e.g. "
+                    "127.0.0.1:8443, [::1]:8443, :8443)"},
+        BadTomlCase{"[tls]\ncerts = [\"a.pem\", \"\"]\n",
+                    "2:19: [tls] certs: entry 2: must not be empty"},
+        BadTomlCase{"[tls]\nkeys = [\"a\\u0000b\"]\n",
+                    "2:9: [tls] keys: entry 1: must not contain a NUL character"},
+        BadTomlCase{"[tls]\nmin_version = \"1.1\"\n",
+                    "2:15: [tls] min_version: '1.1' is not allowed; use 1.2 or 1.3"},
+        BadTomlCase{"[tls]\nmin_version = \"\"\n",
+                    "2:15: [tls] min_version: '' is not allowed; use 1.2 or 1.3"},
+        BadTomlCase{"[tls]\nticket_rotation = \"500ms\"\n",
+                    "2:19: [tls] ticket_rotation: '500ms' is out of range 0s or "
+                    "1s..168h"},
+        BadTomlCase{"[tls]\nticket_rotation = 604801\n",
+                    "2:19: [tls] ticket_rotation: '604801' is out of range 0s or "
+                    "1s..168h"},
+        BadTomlCase{"[tls]\nticket_rotation = -1\n",
+                    "2:19: [tls] ticket_rotation: '-1' is out of range 0s or "
+                    "1s..168h"},
+        BadTomlCase{"[tls]\nticket_rotation = \"7d\"\n",
+                    "2:19: [tls] ticket_rotation: '7d' is not a duration; use a "
+                    "whole number with ms, s, m or h (250ms, 10s, 2m, 1h) or whole "
+                    "seconds"},
+        BadTomlCase{"[tls]\nhandshake_timeout = 0\n",
+                    "2:21: [tls] handshake_timeout: '0' is out of range 1ms..1h"},
+        BadTomlCase{"[tls]\nhandshake_timeout = \"2h\"\n",
+                    "2:21: [tls] handshake_timeout: '2h' is out of range 1ms..1h"},
+        // [tls]: checks across settings.
+        BadTomlCase{"[tls]\ncerts = [\"a.pem\", \"b.pem\"]\nkeys = [\"a-key.pem\"]\n",
+                    "2:9: [tls] certs and keys must come in pairs (2 certificates, "
+                    "1 key)"},
+        BadTomlCase{"[tls]\ncerts = [\"a.pem\"]\n",
+                    "2:9: [tls] certs and keys must come in pairs (1 certificate, "
+                    "0 keys)"},
+        BadTomlCase{"[tls]\nkeys = [\"a.pem\", \"b.pem\"]\n",
+                    "2:8: [tls] certs and keys must come in pairs (0 certificates, "
+                    "2 keys)"},
+        BadTomlCase{"[tls]\nlisten = \":8080\"\n",
+                    "2:10: [tls] listen: tls listen address 0.0.0.0:8080 is the same "
+                    "as listen"},
+        BadTomlCase{"[server]\nlisten = \"*:8443\"\n",
+                    "2:10: [server] listen: tls listen address 0.0.0.0:8443 is the "
+                    "same as listen; change [tls] listen or set it to \"off\""},
+        BadTomlCase{"[server]\nlisten = \"127.0.0.1:9000\"\n[tls]\n"
+                    "listen = \"localhost:9000\"\n",
+                    "4:10: [tls] listen: tls listen address localhost:9000 is the "
+                    "same as listen"},
+        BadTomlCase{"[server]\nlisten = \"127.0.0.1:8443\"\n",
+                    "2:10: [server] listen: tls listen address 0.0.0.0:8443 overlaps "
+                    "listen (127.0.0.1:8443); change [tls] listen or set it to "
+                    "\"off\""},
+        BadTomlCase{"[tls]\nlisten = \"[::]:8080\"\n",
+                    "2:10: [tls] listen: tls listen address [::]:8080 overlaps "
+                    "listen (0.0.0.0:8080)"},
+        // The cross-setting error first in the text wins.
+        BadTomlCase{"[tls]\nkeys = [\"k\"]\nlisten = \":8080\"\n",
+                    "2:8: [tls] certs and keys must come in pairs (0 certificates, "
+                    "1 key)"},
+        BadTomlCase{"[tls]\nlisten = \":8080\"\nkeys = [\"k\"]\n",
+                    "2:10: [tls] listen: tls listen address 0.0.0.0:8080 is the same "
+                    "as listen"}));
 
 TEST(Options, ConfigOriginIsMadePrintable) {
   Options o;
@@ -883,10 +1325,25 @@ TEST(Options, EffectiveConfigRoundTrips) {
   changed.max_target_bytes = 100;
   changed.max_body_bytes = 64ull << 30;
   changed.access_log = true;
-  for (const Options& source : {Options{}, changed}) {
+  changed.tls_listen.reset();
+  changed.tls_certs = {"a.pem", "dir/\"b\".pem", "caf\xc3\xa9.pem"};
+  changed.tls_keys = {"a-key.pem", "b\\key.pem", "k\x7f"};
+  changed.tls_allow_12 = true;
+  changed.tls_ticket_rotation_ms = 0;
+  changed.tls_handshake_timeout_ms = 1500;
+  Options other_tls;
+  other_tls.tls_listen = ListenAddress{"::1", 8443};
+  other_tls.tls_ticket_rotation_ms = 604'800'000;
+  other_tls.tls_handshake_timeout_ms = 3'600'000;
+  for (const Options& source : {Options{}, changed, other_tls}) {
     Options back;
     back.shards = 77;
     back.access_log = !source.access_log;
+    back.tls_listen = ListenAddress{"127.0.0.1", 1};
+    back.tls_certs = {"stale.pem"};  // replaced, not added to
+    back.tls_keys = {"stale-key.pem"};
+    back.tls_allow_12 = !source.tls_allow_12;
+    back.tls_ticket_rotation_ms = 1000;
     auto error = apply_config_text(effective_config_text(source), "effective", back);
     ASSERT_FALSE(error.has_value()) << error->message;
     EXPECT_EQ(back, source);
@@ -899,6 +1356,26 @@ TEST(Options, EffectiveConfigShowsUnits) {
   EXPECT_NE(text.find("header_timeout = \"10s\"\n"), std::string::npos);
   EXPECT_NE(text.find("max_head_bytes = \"16KiB\"\n"), std::string::npos);
   EXPECT_NE(text.find("recv_buffers = 1024\n"), std::string::npos);
+  EXPECT_NE(text.find("\n[tls]\nlisten = \"0.0.0.0:8443\"\ncerts = []\nkeys = []\n"
+                      "min_version = \"1.3\"\nticket_rotation = \"1h\"\n"
+                      "handshake_timeout = \"10s\"\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Options, EffectiveConfigShowsTlsOffAndLists) {
+  Options o;
+  o.tls_listen.reset();
+  o.tls_certs = {"a.pem", "b.pem"};
+  o.tls_keys = {"a.key", "b.key"};
+  o.tls_allow_12 = true;
+  o.tls_ticket_rotation_ms = 0;
+  std::string text = effective_config_text(o);
+  EXPECT_NE(text.find("[tls]\nlisten = \"off\"\ncerts = [\"a.pem\", \"b.pem\"]\n"
+                      "keys = [\"a.key\", \"b.key\"]\nmin_version = \"1.2\"\n"
+                      "ticket_rotation = \"0s\"\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(Options, ExampleConfigFileHoldsTheDefaults) {
