@@ -39,10 +39,9 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
 engine::StartError ServerApp::prepare_tls() {
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   tls_options_.allow_tls12 = options_.tls_allow_12;
-  tls_options_.ticket_rotation_s = options_.tls_ticket_rotation_ms / 1000;
-  if (options_.tls_ticket_rotation_ms != 0 && tls_options_.ticket_rotation_s == 0) {
-    tls_options_.ticket_rotation_s = 1;
-  }
+  // Keys rotate on the millisecond period; BoringSSL's ticket lifetime is
+  // in whole seconds, rounded up.
+  tls_options_.ticket_rotation_s = (options_.tls_ticket_rotation_ms + 999) / 1000;
   tls_options_.certificates.clear();
   std::string error;
   if (options_.tls_certs.empty()) {
@@ -57,7 +56,7 @@ engine::StartError ServerApp::prepare_tls() {
       tls_options_.certificates.push_back({options_.tls_certs[i], options_.tls_keys[i]});
     }
   }
-  ticket_keys_ = std::make_shared<tls::TicketKeys>(uint64_t{tls_options_.ticket_rotation_s} * 1000);
+  ticket_keys_ = std::make_shared<tls::TicketKeys>(options_.tls_ticket_rotation_ms);
   tls_context_ = tls::ServerContext::create(tls_options_, ticket_keys_, now, error);
   if (tls_context_ == nullptr) return engine::StartError{78, "ringshard: " + error};
   for (const std::string& line : tls_context_->describe()) tls_log_.push_back("certificate " + line);
