@@ -619,6 +619,10 @@ void Response::send(uint16_t status, std::string_view content_type, std::string_
 }
 
 void Response::send_error(uint16_t status, std::string_view message) {
+  // The server's own error documents are JSON and nothing else: no MIME
+  // sniffing (scanners such as testssl.sh flag responses with no
+  // security header at all).
+  header("X-Content-Type-Options", "nosniff");
   send(status, "application/json", error_body(status, message));
 }
 
