@@ -32,13 +32,20 @@ bool parse_duration_ms(std::string_view s, uint64_t& out) {
 }
 
 bool parse_url(std::string_view url, LoadOptions& o) {
-  if (!url.starts_with("http://")) return false;
-  url.remove_prefix(7);
+  if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+    o.tls = false;
+  } else if (url.starts_with("https://")) {
+    url.remove_prefix(8);
+    o.tls = true;
+  } else {
+    return false;
+  }
   const size_t slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
   o.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
   std::string_view host = authority;
-  uint64_t port = 80;
+  uint64_t port = o.tls ? 443 : 80;
   if (authority.starts_with("[")) {
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) return false;
@@ -70,12 +77,16 @@ const char* mode_name(Mode m) {
 
 std::string load_usage() {
   return R"(usage: ringshard-load URL [options]
-  URL                 http://HOST:PORT/PATH (HOST: IPv4, [IPv6] or localhost)
+  URL                 http://HOST:PORT/PATH (HOST: IPv4, [IPv6] or localhost);
+                      https:// for TLS 1.3 (certificate not verified)
   --connections N     connections, over all threads (64)
   --threads N         load-generator threads (shards) (1)
   --duration D        run time: 10s, 500ms, 1m (10s)
   --requests N        stop after N responses instead of a duration
-  --mode M            keepalive | pipeline | close (a new connection per request)
+  --mode M            keepalive | pipeline | close (a new connection per request;
+                      over TLS a full handshake each)
+  --tls-resume        over TLS, offer the last session ticket received, so
+                      new connections resume (close mode: one per request)
   --depth N           requests per pipelined batch (16)
   --rate R            constant rate, requests/s over all connections; latency
                       is measured from each request's intended send time
@@ -123,6 +134,8 @@ std::variant<LoadOptions, LoadOptionsError> parse_load_options(int argc, const c
       o.json = true;
     } else if (arg == "--pin") {
       o.pin = true;
+    } else if (arg == "--tls-resume") {
+      o.tls_resume = true;
     } else if (arg == "--help" || arg == "-h") {
       return LoadOptionsError{""};
     } else if (!arg.starts_with("--")) {
@@ -177,6 +190,7 @@ std::variant<LoadOptions, LoadOptionsError> parse_load_options(int argc, const c
     }
   }
   if (!have_url) return LoadOptionsError{"missing URL"};
+  if (o.tls_resume && !o.tls) return LoadOptionsError{"--tls-resume needs an https:// URL"};
   if (o.connections < o.threads) o.threads = o.connections;
   if (o.rate > 0 && o.mode == Mode::kPipeline) {
     return LoadOptionsError{"--rate works with --mode keepalive or close"};

@@ -4,6 +4,11 @@
 //       [--mode keepalive|pipeline|close] [--depth 16] [--rate R]
 //       [--requests N] [--threads T] [--method M] [--header "K: V"]... [--body S]
 //       [--expect-status 200] [--timeout 5s] [--max-errors N] [--json]
+//   ringshard-load https://127.0.0.1:8443/plaintext [--tls-resume] ...
+//
+// An https:// URL runs every connection over TLS (BoringSSL, TLS 1.3, the
+// certificate is not verified): in close mode each request pays a full
+// handshake, or a ticket-resumed one with --tls-resume.
 //
 // Control plane only.
 #pragma once
@@ -36,6 +41,8 @@ struct LoadOptions {
   uint64_t max_errors = 0;           // exit 1 when more errors than this
   bool json = false;
   bool pin = false;                  // pin load threads to the CPUs of the affinity mask
+  bool tls = false;                  // https:// URL
+  bool tls_resume = false;           // offer the session ticket last received (per thread)
 };
 
 struct LoadOptionsError {

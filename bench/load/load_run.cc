@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -13,6 +15,7 @@
 
 #include "bench/load/response_reader.h"
 #include "engine/engine.h"
+#include "tls/client.h"
 
 namespace ringshard::load {
 
@@ -36,6 +39,7 @@ struct Plan {
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;   // duration mode
   double interval_ns = 0;  // rate mode: between two sends of one connection
+  std::shared_ptr<const tls::ClientContext> tls;  // https:// URLs
   std::mutex mu;
   std::condition_variable cv;
   unsigned shards_done = 0;
@@ -61,6 +65,10 @@ class LoadShard final : public engine::ConnectionHandler {
  public:
   LoadShard(engine::Shard& shard, Plan& plan, unsigned first, unsigned count, uint64_t quota)
       : shard_(shard), plan_(plan), quota_(quota) {
+    // One TLS client transport per shard: with --tls-resume each new
+    // connection offers the ticket this shard received last. The handshake
+    // has the response timeout.
+    if (plan_.tls) transport_ = tls::make_client_transport(shard, plan_.tls, plan_.opt.timeout_ms);
     clients_.resize(count);
     for (unsigned i = 0; i < count; ++i) {
       Client& c = clients_[i];
@@ -87,12 +95,27 @@ class LoadShard final : public engine::ConnectionHandler {
   void on_open(engine::Connection& conn) override {
     Client& c = *static_cast<Client*>(conn.context());
     connect_failures_in_row_ = 0;
+    if (transport_) {
+      ++result.handshakes;
+      if (tls::session_resumed(conn)) ++result.resumed;
+    }
     if (plan_.interval_ns == 0) send(c, now_ns());
   }
 
-  void on_connect_failed(engine::Connection&, int) override {
-    ++result.errors.connect;
+  void on_connect_failed(engine::Connection& conn, int error) override {
+    // Over TLS these three come from the handshake, after the TCP connect.
+    const bool handshake = transport_ && (error == EPROTO || error == ECONNRESET || error == ETIMEDOUT);
+    ++(handshake ? result.errors.tls : result.errors.connect);
     ++connect_failures_in_row_;
+    // The connection is gone for us here, not in on_close(): a connection
+    // whose TLS handshake never completed may get no on_close().
+    Client& c = *static_cast<Client*>(conn.context());
+    if (c.conn == &conn) {
+      c.conn = nullptr;
+      c.sent_at.clear();
+      c.sent_head = 0;
+      reopen_later_ = true;
+    }
   }
 
   void on_data(engine::Connection& conn, std::span<const char> data) override {
@@ -151,7 +174,6 @@ class LoadShard final : public engine::ConnectionHandler {
       c.sent_head = 0;
       reopen_later_ = true;
     }
-    --live_;
     check_done();
   }
 
@@ -209,7 +231,7 @@ class LoadShard final : public engine::ConnectionHandler {
     c.sent_at.clear();
     c.sent_head = 0;
     engine::Connection* conn = shard_.connect(reinterpret_cast<const sockaddr*>(&plan_.addr),
-                                              plan_.addr_len, this, &c);
+                                              plan_.addr_len, this, &c, transport_.get());
     if (conn == nullptr) {
       ++result.errors.connect;
       ++connect_failures_in_row_;
@@ -217,7 +239,6 @@ class LoadShard final : public engine::ConnectionHandler {
     }
     c.conn = conn;
     c.generation = conn->generation();
-    ++live_;
     ++result.connections;
   }
 
@@ -312,8 +333,11 @@ class LoadShard final : public engine::ConnectionHandler {
     return next_wake;
   }
 
+  // Done once the shard has no connection left (they are all ours). Counted
+  // by the shard, not by on_close() calls: over TLS a connection closed
+  // during its handshake reaches no handler callback. tick() polls this.
   void check_done() {
-    if (!stopping_ || done_ || live_ != 0) return;
+    if (!stopping_ || done_ || shard_.open_connections() != 0) return;
     done_ = true;
     result.duration_s = static_cast<double>(stopped_at_ - plan_.start_ns) / 1e9;
     std::lock_guard lock(plan_.mu);
@@ -323,11 +347,13 @@ class LoadShard final : public engine::ConnectionHandler {
 
   engine::Shard& shard_;
   Plan& plan_;
+  // Declared before the clients: connections are all closed before the
+  // shard reports done, so the transport outlives every connection on it.
+  std::unique_ptr<engine::Transport> transport_;
   std::vector<Client> clients_;
   http::ParsedResponse scratch_;
   uint64_t quota_;
   uint64_t issued_ = 0;
-  unsigned live_ = 0;
   size_t connect_failures_in_row_ = 0;  // since the last successful connect
   bool reopen_later_ = false;
   bool stopping_ = false;
@@ -376,12 +402,27 @@ LoadResult run_load(const LoadOptions& options) {
   plan->per_batch = options.mode == Mode::kPipeline ? options.depth : 1;
   for (unsigned i = 0; i < plan->per_batch; ++i) plan->batch += req;
   if (options.rate > 0) plan->interval_ns = 1e9 * options.connections / options.rate;
+  if (options.tls) {
+    tls::ClientOptions co;
+    // SNI only for a name: an IP literal is not a valid server name.
+    if (options.host == "localhost") co.server_name = "localhost";
+    co.resume = options.tls_resume;
+    std::string error;
+    plan->tls = tls::make_client_context(co, error);
+    if (!plan->tls) {
+      total.fatal = "TLS: " + error;
+      return total;
+    }
+  }
 
   engine::EngineConfig ec;
   ec.listen = false;
   ec.shards = options.threads;
   ec.pin_threads = options.pin;
-  ec.max_connections = options.connections / options.threads + 16;
+  // Room for connections still closing beside their replacements: in close
+  // mode over TLS a closed connection holds its slot a little longer
+  // (close_notify, the server's FIN), and a full slab is a connect error.
+  ec.max_connections = 2 * (options.connections / options.threads + 1) + 16;
   ec.recv_buffer_count = 1024;
   ec.drain_timeout_ms = 1'000;
   std::vector<LoadShard*> shards(options.threads, nullptr);
@@ -417,6 +458,8 @@ LoadResult run_load(const LoadOptions& options) {
     total.requests += s->result.requests;
     total.connections += s->result.connections;
     total.bytes_in += s->result.bytes_in;
+    total.handshakes += s->result.handshakes;
+    total.resumed += s->result.resumed;
     total.errors.add(s->result.errors);
     total.latency.merge(s->result.latency);
     total.duration_s = std::max(total.duration_s, s->result.duration_s);
@@ -435,11 +478,13 @@ std::string fmt_us(uint64_t ns) {
 std::string format_text(const LoadOptions& o, const LoadResult& r) {
   char buf[1024];
   std::snprintf(buf, sizeof(buf),
-                "ringshard-load: %s %s:%u%s, %u connections, %u threads%s\n"
+                "ringshard-load: %s %s%s:%u%s, %u connections, %u threads%s\n"
                 "  requests %llu in %.2f s: %.0f req/s, %llu connections opened, %.1f MB read\n"
                 "  latency us: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %.1f\n"
-                "  errors %llu: connect %llu, read %llu, parse %llu, status %llu, timeout %llu\n",
-                mode_name(o.mode), o.host.c_str(), o.port, o.path.c_str(), o.connections, o.threads,
+                "  errors %llu: connect %llu, read %llu, parse %llu, status %llu, timeout %llu,"
+                " tls %llu\n",
+                mode_name(o.mode), o.tls ? "https://" : "", o.host.c_str(), o.port, o.path.c_str(),
+                o.connections, o.threads,
                 o.rate > 0 ? (", rate " + std::to_string(static_cast<uint64_t>(o.rate)) + "/s").c_str() : "",
                 static_cast<unsigned long long>(r.requests), r.duration_s, r.rps(),
                 static_cast<unsigned long long>(r.connections), static_cast<double>(r.bytes_in) / 1e6,
@@ -451,9 +496,30 @@ std::string format_text(const LoadOptions& o, const LoadResult& r) {
                 static_cast<unsigned long long>(r.errors.read),
                 static_cast<unsigned long long>(r.errors.parse),
                 static_cast<unsigned long long>(r.errors.status),
-                static_cast<unsigned long long>(r.errors.timeout));
+                static_cast<unsigned long long>(r.errors.timeout),
+                static_cast<unsigned long long>(r.errors.tls));
+  std::string out = buf;
+  if (o.tls) {
+    std::snprintf(buf, sizeof(buf), "  tls: %llu handshakes, %llu resumed%s\n",
+                  static_cast<unsigned long long>(r.handshakes),
+                  static_cast<unsigned long long>(r.resumed),
+                  o.tls_resume ? " (--tls-resume)" : "");
+    out += buf;
+  }
+  return out;
+}
+
+namespace {
+// ,"tls":{...} over TLS, nothing otherwise.
+std::string tls_json(const LoadOptions& o, const LoadResult& r) {
+  if (!o.tls) return {};
+  char buf[128];
+  std::snprintf(buf, sizeof(buf), ",\"tls\":{\"handshakes\":%llu,\"resumed\":%llu,\"resume\":%s}",
+                static_cast<unsigned long long>(r.handshakes),
+                static_cast<unsigned long long>(r.resumed), o.tls_resume ? "true" : "false");
   return buf;
 }
+}  // namespace
 
 std::string format_json(const LoadOptions& o, const LoadResult& r) {
   char buf[2048];
@@ -464,9 +530,9 @@ std::string format_json(const LoadOptions& o, const LoadResult& r) {
       "\"requests\":%llu,\"duration_s\":%.3f,\"rps\":%.1f,\"connections_opened\":%llu,"
       "\"bytes_in\":%llu,"
       "\"errors\":{\"total\":%llu,\"connect\":%llu,\"read\":%llu,\"parse\":%llu,"
-      "\"status\":%llu,\"timeout\":%llu},"
+      "\"status\":%llu,\"timeout\":%llu,\"tls\":%llu},"
       "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,"
-      "\"mean\":%.1f}}\n",
+      "\"mean\":%.1f}%s}\n",
       mode_name(o.mode), o.connections, o.threads, o.rate,
       static_cast<unsigned long long>(r.requests), r.duration_s, r.rps(),
       static_cast<unsigned long long>(r.connections), static_cast<unsigned long long>(r.bytes_in),
@@ -474,9 +540,11 @@ std::string format_json(const LoadOptions& o, const LoadResult& r) {
       static_cast<unsigned long long>(r.errors.connect),
       static_cast<unsigned long long>(r.errors.read), static_cast<unsigned long long>(r.errors.parse),
       static_cast<unsigned long long>(r.errors.status),
-      static_cast<unsigned long long>(r.errors.timeout), us(r.latency.percentile(0.5)),
+      static_cast<unsigned long long>(r.errors.timeout),
+      static_cast<unsigned long long>(r.errors.tls), us(r.latency.percentile(0.5)),
       us(r.latency.percentile(0.9)), us(r.latency.percentile(0.99)),
-      us(r.latency.percentile(0.999)), us(r.latency.max()), r.latency.mean() / 1000.0);
+      us(r.latency.percentile(0.999)), us(r.latency.max()), r.latency.mean() / 1000.0,
+      tls_json(o, r).c_str());
   return buf;
 }
 

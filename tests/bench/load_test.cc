@@ -289,3 +289,150 @@ TEST(Load, Ipv6TargetSendsABracketedHost) {
 
 }  // namespace
 }  // namespace ringshard::load
+
+// ringshard-load over TLS (https:// URLs) against the in-process HTTPS
+// listener: handshake and resumption counts agree with the server's.
+namespace ringshard::load {
+namespace {
+
+test::TestServerOptions https_server() {
+  test::TestServerOptions so;
+  so.tls = true;  // tickets on (the default rotation), a development certificate
+  return so;
+}
+
+LoadOptions against_tls(test::TestServer& server) {
+  LoadOptions o = against(server.tls_port());
+  o.tls = true;
+  return o;
+}
+
+uint64_t server_handshakes(test::TestServer& s) {
+  return s.tls_sum([](auto& m) { return m.handshakes.get(); });
+}
+uint64_t server_resumed(test::TestServer& s) {
+  return s.tls_sum([](auto& m) { return m.resumed.get(); });
+}
+
+TEST(LoadTls, CloseModeDoesOneFullHandshakePerRequest) {
+  test::TestServer server(https_server());
+  LoadOptions o = against_tls(server);
+  o.mode = Mode::kClose;
+  o.requests = 200;
+  const LoadResult r = run_load(o);
+  ASSERT_TRUE(r.fatal.empty()) << r.fatal;
+  EXPECT_EQ(r.requests, 200u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  EXPECT_EQ(r.connections, 200u);
+  EXPECT_EQ(r.handshakes, 200u);
+  EXPECT_EQ(r.resumed, 0u);
+  EXPECT_EQ(server_requests(server), 200u);
+  // The server counts a handshake when it completes, which may be just after
+  // the client's on_open: wait for it rather than race it.
+  EXPECT_TRUE(test::TestServer::wait_until([&] { return server_handshakes(server) == 200; }));
+  EXPECT_EQ(server_resumed(server), 0u);
+}
+
+TEST(LoadTls, ResumeOffersTheLastTicketSoLaterConnectionsResume) {
+  test::TestServer server(https_server());
+  LoadOptions o = against_tls(server);
+  o.mode = Mode::kClose;
+  o.tls_resume = true;
+  o.requests = 200;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 200u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  EXPECT_EQ(r.handshakes, 200u);
+  // Only connections opened before their shard held a ticket do a full
+  // handshake: at most the first wave, one per connection.
+  EXPECT_GE(r.resumed, 200u - o.connections);
+  EXPECT_TRUE(test::TestServer::wait_until([&] { return server_resumed(server) == r.resumed; }))
+      << server_resumed(server) << " vs " << r.resumed;
+}
+
+TEST(LoadTls, KeepAliveHandshakesOncePerConnection) {
+  test::TestServer server(https_server());
+  LoadOptions o = against_tls(server);
+  o.requests = 3'000;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 3'000u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  EXPECT_EQ(r.connections, 8u);
+  EXPECT_EQ(r.handshakes, 8u);
+  EXPECT_EQ(server_requests(server), 3'000u);
+}
+
+TEST(LoadTls, PipelinedOverTls) {
+  test::TestServer server(https_server());
+  LoadOptions o = against_tls(server);
+  o.mode = Mode::kPipeline;
+  o.depth = 16;
+  o.requests = 1'601;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 1'601u);
+  EXPECT_EQ(r.errors.total(), 0u);
+}
+
+TEST(LoadTls, ALargeBodyArrivesWhole) {
+  test::TestServer server(https_server());
+  LoadOptions o = against_tls(server);
+  o.path = "/bytes/4194304";
+  o.connections = 1;
+  o.threads = 1;
+  o.requests = 3;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 3u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  EXPECT_GE(r.bytes_in, 3u * 4'194'304u);
+  EXPECT_EQ(r.handshakes, 1u);
+}
+
+TEST(LoadTls, PlaintextServerIsAHandshakeErrorAndEndsTheRun) {
+  test::TestServer server;  // HTTP only: it answers a ClientHello with 400
+  LoadOptions o = against(server.port());
+  o.tls = true;
+  o.requests = 1'000;  // can never be reached
+  o.connections = 2;
+  o.threads = 1;
+  o.timeout_ms = 1'000;
+  const LoadResult r = run_load(o);  // returns: the test would hang otherwise
+  EXPECT_EQ(r.requests, 0u);
+  EXPECT_EQ(r.handshakes, 0u);
+  EXPECT_GE(r.errors.tls, 6u);
+  EXPECT_EQ(r.errors.connect, 0u);
+}
+
+TEST(LoadTls, ParsesHttpsAndTlsResume) {
+  const char* ok[] = {"x", "https://127.0.0.1/plaintext", "--tls-resume"};
+  auto r = parse_load_options(3, ok);
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(r));
+  const auto& o = std::get<LoadOptions>(r);
+  EXPECT_TRUE(o.tls);
+  EXPECT_TRUE(o.tls_resume);
+  EXPECT_EQ(o.port, 443);
+  EXPECT_EQ(o.path, "/plaintext");
+  const char* plain[] = {"x", "http://127.0.0.1/"};
+  r = parse_load_options(2, plain);
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(r));
+  EXPECT_FALSE(std::get<LoadOptions>(r).tls);
+  EXPECT_EQ(std::get<LoadOptions>(r).port, 80);
+  const char* resume_without_tls[] = {"x", "http://127.0.0.1/", "--tls-resume"};
+  EXPECT_TRUE(std::holds_alternative<LoadOptionsError>(parse_load_options(3, resume_without_tls)));
+}
+
+TEST(LoadTls, JsonReportsHandshakes) {
+  LoadOptions o;
+  o.tls = true;
+  o.tls_resume = true;
+  LoadResult r;
+  r.handshakes = 10;
+  r.resumed = 7;
+  const std::string json = format_json(o, r);
+  EXPECT_NE(json.find("\"tls\":{\"handshakes\":10,\"resumed\":7,\"resume\":true}"), std::string::npos)
+      << json;
+  o.tls = false;
+  EXPECT_EQ(format_json(o, r).find("\"handshakes\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ringshard::load
