@@ -16,16 +16,26 @@
 #                p99 per server (needs ringshard-load)
 #   idle:        bench/idle_conns.py, RSS per idle connection, ringshard and
 #                nginx, each on a fresh instance
+#   TLS:         ringshard and nginx only, TLS 1.3, X25519, AES-128-GCM, one
+#                ECDSA P-256 certificate made here with openssl; rows
+#                tls-handshake (a full handshake per request), tls-resumed
+#                (a ticket-resumed handshake per request), tls-keepalive (64
+#                connections) and tls-bulk (64 MiB responses over one
+#                connection: MB/s and server CPU per MiB)
 #
 # Writes bench/results/<UTC timestamp>.json, bench/results/latest.json and
 # bench/results/latest.png (gnuplot), and prints the table.
 #
 # Usage: bench/compare.sh [--quick] [--duration S] [--build DIR]
 #                         [--only NAME[,NAME...]] [--skip-peers] [--no-idle]
-#   --quick       1 s runs, 2,000 idle connections (under a minute)
+#                         [--tls | --no-tls | --tls-only]
+#   --quick       1 s runs, 2,000 idle connections (about a minute)
 #   --only        servers among: nginx, floor, ringshard, h2o
 #   --skip-peers  only ringshard and ringshard-floor
-# Needs: wrk, nginx, h2o, gnuplot (make bench / scripts/install-deps.sh bench).
+#   --tls         TLS rows too (the default); --no-tls: plain rows only;
+#                 --tls-only: TLS rows only (no plain, same-rate or idle rows)
+# Needs: wrk, nginx, h2o, gnuplot, and for TLS openssl and curl
+# (make bench / scripts/install-deps.sh bench).
 # Loopback only; everything it starts it stops by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,9 +45,12 @@ idle_n=10000
 build=build
 servers=(nginx floor ringshard h2o)
 run_idle=1
+run_plain=1
+run_tls=1
 quick=false
 usage() {
-  echo "usage: $0 [--quick] [--duration S] [--build DIR] [--only NAME[,NAME...]] [--skip-peers] [--no-idle]" >&2
+  echo "usage: $0 [--quick] [--duration S] [--build DIR] [--only NAME[,NAME...]] [--skip-peers] [--no-idle]" \
+       "[--tls | --no-tls | --tls-only]" >&2
   exit 64
 }
 while (( $# )); do
@@ -48,6 +61,9 @@ while (( $# )); do
     --only) [[ $# -ge 2 ]] || usage; IFS=, read -r -a servers <<<"$2"; shift ;;
     --skip-peers) servers=(floor ringshard) ;;
     --no-idle) run_idle=0 ;;
+    --tls) run_tls=1 ;;
+    --no-tls) run_tls=0 ;;
+    --tls-only) run_tls=1; run_plain=0; run_idle=0 ;;
     *) usage ;;
   esac
   shift
@@ -56,15 +72,29 @@ for s in "${servers[@]}"; do
   case "$s" in nginx|floor|ringshard|h2o) ;; *) echo "compare.sh: unknown server '$s'" >&2; usage ;; esac
 done
 has() { local s; for s in "${servers[@]}"; do [[ "$s" == "$1" ]] && return 0; done; return 1; }
+if (( !run_plain )); then
+  # TLS rows only: ringshard and nginx are the only servers that take part.
+  keep=(); for s in "${servers[@]}"; do [[ "$s" == ringshard || "$s" == nginx ]] && keep+=("$s"); done
+  servers=("${keep[@]}")
+  (( ${#servers[@]} )) || { echo "compare.sh: --tls-only needs ringshard or nginx" >&2; exit 64; }
+fi
 
 need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 not found (run: scripts/install-deps.sh bench)" >&2; exit 69; }; }
 need wrk; need taskset; need python3
 has nginx && need nginx
 has h2o && need h2o
+(( run_tls )) && { need openssl; need curl; }
 rs_bin="$build/ringshard"
 floor_bin="$build/bench/floor/ringshard-floor"
 has ringshard && { [[ -x "$rs_bin" ]] || { echo "compare.sh: $rs_bin not built" >&2; exit 69; }; }
 has floor && { [[ -x "$floor_bin" ]] || { echo "compare.sh: $floor_bin not built" >&2; exit 69; }; }
+# A ringshard with HTTPS would also listen on 0.0.0.0:8443 (and make a
+# development certificate under ./data): the plain rows turn that off.
+# (The help text is read whole first: with pipefail, grep -q closing the pipe
+# early would fail the test by SIGPIPE.)
+rs_help=""; has ringshard && rs_help=$("$rs_bin" --help 2>&1 || true)
+rs_plain_flags=()
+if [[ "$rs_help" == *--tls-listen* ]]; then rs_plain_flags=(--tls-listen off); fi
 load_bin=""
 for cand in "$build/bench/ringshard-load" "$build/bench/load/ringshard-load"; do
   [[ -x "$cand" ]] && { load_bin="$cand"; break; }
@@ -119,7 +149,7 @@ start_server() {
   local name=$1 port=$2
   case "$name" in
     ringshard)
-      taskset -c 0 "$rs_bin" --listen "127.0.0.1:$port" --shards 1 2>>"$work/ringshard.log" &
+      taskset -c 0 "$rs_bin" --listen "127.0.0.1:$port" --shards 1 "${rs_plain_flags[@]}" 2>>"$work/ringshard.log" &
       ;;
     floor)
       taskset -c 0 "$floor_bin" --listen "127.0.0.1:$port" 2>>"$work/floor.log" &
@@ -164,12 +194,15 @@ EOF
   esac
   started_pid=$!
   pids+=("$started_pid")
+  wait_listening "$name" "$port"
+}
+wait_listening() {
   local _
   for _ in $(seq 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
     sleep 0.05
   done
-  echo "compare.sh: $name is not listening on $port" >&2
+  echo "compare.sh: $1 is not listening on $2" >&2
   exit 1
 }
 stop_server() {
@@ -196,22 +229,28 @@ hz=$(getconf CLK_TCK)
 to_us() { awk -v v="$1" 'BEGIN{ n=v+0; u=v; sub(/^[0-9.]+/, "", u);
   f = (u=="us") ? 1 : (u=="ms") ? 1e3 : (u=="s") ? 1e6 : (u=="m") ? 6e7 : 1; printf "%.1f", n*f }'; }
 
-runs="$work/runs.tsv"; same="$work/same_rate.tsv"; idle="$work/idle.jsonl"
-: >"$runs"; : >"$same"; : >"$idle"
+runs="$work/runs.tsv"; same="$work/same_rate.tsv"; idle="$work/idle.jsonl"; tls="$work/tls.tsv"
+: >"$runs"; : >"$same"; : >"$idle"; : >"$tls"
 
-# measure NAME PID URL MODE GEN [RATE]: one load run; appends a TSV record
-# server mode gen requests seconds rps p50_us p99_us cpu_ticks errors
-measure() {
+# run_generator NAME PID URL MODE GEN [RATE]: one load run. Sets g_reqs g_secs
+# g_rps g_p50 g_p99 g_errs g_ticks, and for TLS rows g_bytes (response bytes
+# read), g_handshakes and g_resumed (-1: the generator does not say).
+# MODE: keepalive, pipelined, close, tls-keepalive, tls-handshake, tls-resumed.
+run_generator() {
   local name=$1 pid=$2 url=$3 mode=$4 gen=$5 rate=${6:-}
-  local c0 c1 out reqs secs rps p50 p99 errs
+  local c0 c1 out reqs secs rps p50 p99 errs bytes=0 hs=-1 res=-1
+  # wrk and curl link OpenSSL 3, which puts AES-256-GCM first; this makes
+  # them offer what the servers are measured with (see write_tls_files).
+  local envs=()
+  [[ "$url" == https://* ]] && envs=(env OPENSSL_CONF="$work/openssl-client.cnf")
   if [[ "$gen" == wrk ]]; then
     local args=(-t1 -c64 -d"${duration}s" --latency --timeout 5s)
     case "$mode" in
       pipelined) args+=(-s "$work/pipeline.lua") ;;
-      close) args+=(-H "Connection: close") ;;
+      close|tls-handshake|tls-resumed) args+=(-H "Connection: close") ;;
     esac
     c0=$(cpu_ticks "$pid")
-    out=$(taskset -c 1 wrk "${args[@]}" "$url" 2>&1) || true
+    out=$("${envs[@]}" taskset -c 1 wrk "${args[@]}" "$url" 2>&1) || true
     c1=$(cpu_ticks "$pid")
     reqs=$(awk '/requests in/{print $1}' <<<"$out")
     secs=$(awk '/requests in/{sub(/s,$/, "", $4); print $4}' <<<"$out")
@@ -219,63 +258,331 @@ measure() {
     p50=$(to_us "$(awk '$1=="50%"{print $2}' <<<"$out")")
     p99=$(to_us "$(awk '$1=="99%"{print $2}' <<<"$out")")
     errs=$(awk '/Socket errors/{gsub(/,/, ""); s += $4 + $6 + $8 + $10} /Non-2xx/{s += $NF} END{print s + 0}' <<<"$out")
+    # wrk re-handshakes on every reconnect, resuming whenever the server
+    # issued a ticket (it keeps the session across SSL_clear).
+    [[ "$mode" == tls-handshake || "$mode" == tls-resumed ]] && hs=${reqs:-0}
   else
-    local lmode=$mode args
-    [[ "$mode" == pipelined ]] && lmode=pipeline
-    args=("$url" --connections 64 --duration "${duration}s" --mode "$lmode" --depth 16 --json)
+    local lmode=$mode args conns=64
+    case "$mode" in
+      pipelined) lmode=pipeline ;;
+      tls-keepalive) lmode=keepalive ;;
+      tls-handshake|tls-resumed) lmode=close ;;
+      tls-bulk) lmode=keepalive; conns=1 ;;
+    esac
+    args=("$url" --connections "$conns" --duration "${duration}s" --mode "$lmode" --depth 16 --json)
+    [[ "$mode" == tls-resumed ]] && args+=(--tls-resume)
+    [[ "$mode" == tls-bulk ]] && args+=(--timeout 30s)
     [[ -n "$rate" ]] && args+=(--rate "$rate")
     c0=$(cpu_ticks "$pid")
     out=$(taskset -c 1 "$load_bin" "${args[@]}" 2>"$work/load.err") || true
     c1=$(cpu_ticks "$pid")
-    read -r reqs secs rps p50 p99 errs < <(python3 -c '
+    read -r reqs secs rps p50 p99 errs bytes hs res < <(python3 -c '
 import json, sys
 try:
     d = json.loads(sys.stdin.read())
     l = d["latency_us"]
-    print(d["requests"], d["duration_s"], d["rps"], l["p50"], l["p99"], d["errors"]["total"])
+    t = d.get("tls") or {}
+    print(d["requests"], d["duration_s"], d["rps"], l["p50"], l["p99"], d["errors"]["total"],
+          d.get("bytes_in", 0), t.get("handshakes", -1), t.get("resumed", -1))
 except Exception:
-    print("0 0 0 0 0 -1")' <<<"$out")
+    print("0 0 0 0 0 -1 0 -1 -1")' <<<"$out")
   fi
   if [[ -z "$reqs" || "$reqs" == 0 ]]; then
     echo "compare.sh: $name/$mode/$gen: no requests completed" >&2
     { echo "$out"; cat "$work/load.err" 2>/dev/null; } | tail -5 >&2
     reqs=0 secs=0 rps=0 p50=0 p99=0 errs=${errs:--1}
   fi
-  local rec="$name	$mode	$gen	$reqs	$secs	$rps	$p50	$p99	$((c1 - c0))	$errs"
-  if [[ -n "$rate" ]]; then echo "$rec	$rate" >>"$same"; else echo "$rec" >>"$runs"; fi
-  printf '  %-10s %-9s %-5s %10s req/s  cpu %s ticks  errors %s\n' "$mode" "$name" "$gen" "$rps" "$((c1 - c0))" "$errs" >&2
+  g_reqs=$reqs g_secs=$secs g_rps=$rps g_p50=$p50 g_p99=$p99 g_errs=$errs g_ticks=$((c1 - c0))
+  g_bytes=$bytes g_handshakes=$hs g_resumed=$res
 }
 
-declare -A pid_of url_of
-for s in "${servers[@]}"; do
-  port=$(free_port)
-  start_server "$s" "$port"
-  pid_of[$s]=$started_pid
-  url_of[$s]="http://127.0.0.1:$port/plaintext"
-done
-ring_mode=$(grep -o 'io_uring [a-z+-]*' "$work/ringshard.log" 2>/dev/null | head -1 || true)
+# measure NAME PID URL MODE GEN [RATE]: one plain load run; appends a TSV record
+# server mode gen requests seconds rps p50_us p99_us cpu_ticks errors [rate]
+measure() {
+  local name=$1 mode=$4 gen=$5 rate=${6:-}
+  run_generator "$@"
+  local rec="$name	$mode	$gen	$g_reqs	$g_secs	$g_rps	$g_p50	$g_p99	$g_ticks	$g_errs"
+  if [[ -n "$rate" ]]; then echo "$rec	$rate" >>"$same"; else echo "$rec" >>"$runs"; fi
+  printf '  %-10s %-9s %-5s %10s req/s  cpu %s ticks  errors %s\n' "$mode" "$name" "$gen" "$g_rps" "$g_ticks" "$g_errs" >&2
+}
 
-gens=(wrk); [[ -n "$load_bin" ]] && gens+=(load)
-echo "compare.sh: ${#servers[@]} servers x 3 modes x ${#gens[@]} generators, ${duration}s each" >&2
-# Servers interleave within a mode, so drifting background load hits them alike.
-for mode in keepalive pipelined close; do
-  for s in "${servers[@]}"; do
-    for g in "${gens[@]}"; do measure "$s" "${pid_of[$s]}" "${url_of[$s]}" "$mode" "$g"; done
+# --- TLS -------------------------------------------------------------------
+# One ECDSA P-256 certificate for both servers; TLS 1.3 only, X25519 only,
+# TLS_AES_128_GCM_SHA256. nginx is told the suite (ssl_conf_command);
+# ringshard (BoringSSL) takes the client's order among the AES-GCM suites, so
+# the OpenSSL clients (wrk, curl, openssl s_client) get a configuration that
+# offers only that suite and group, and ringshard-load (BoringSSL) puts it
+# first anyway. Each server's negotiated parameters are checked with
+# s_client and recorded.
+bulk_bytes=$((64 * 1024 * 1024))
+write_tls_files() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$work/tls-key.pem" -out "$work/tls-cert.pem" -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+  mkdir -p "$work/bytes"
+  head -c "$bulk_bytes" /dev/zero >"$work/bytes/$bulk_bytes"
+  chmod -R a+rX "$work/bytes" "$work/tls-cert.pem"
+  cat >"$work/openssl-client.cnf" <<EOF
+openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+MinProtocol = TLSv1.3
+Ciphersuites = TLS_AES_128_GCM_SHA256
+Groups = X25519
+EOF
+}
+
+# start_tls_server NAME PORT [PORT_TICKETS | RINGSHARD_FLAGS...]: sets
+# started_pid. nginx serves PORT with no tickets and no session cache (every
+# handshake is a full one, whatever the client offers) and PORT_TICKETS with
+# stateless tickets, from one process. ringshard serves HTTPS on PORT and
+# HTTP on tls_http_port, with the extra flags given.
+start_tls_server() {
+  local name=$1 port=$2
+  shift 2
+  case "$name" in
+    ringshard)
+      tls_http_port=$(free_port)
+      taskset -c 0 "$rs_bin" --listen "127.0.0.1:$tls_http_port" --tls-listen "127.0.0.1:$port" \
+        --cert "$work/tls-cert.pem" --key "$work/tls-key.pem" --shards 1 \
+        --data-dir "$work/ringshard-data" "$@" 2>>"$work/ringshard-tls.log" &
+      ;;
+    nginx)
+      cat >"$work/nginx-tls.conf" <<EOF
+worker_processes 1;
+daemon off;
+error_log $work/nginx-tls-error.log;
+pid $work/nginx-tls.pid;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  default_type application/octet-stream;
+  ssl_protocols TLSv1.3;
+  ssl_ecdh_curve X25519;
+  ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
+  ssl_certificate $work/tls-cert.pem;
+  ssl_certificate_key $work/tls-key.pem;
+  server {
+    listen 127.0.0.1:$port ssl reuseport backlog=4096;
+    ssl_session_tickets off;
+    ssl_session_cache off;
+    ssl_conf_command NumTickets 0;
+    location / { return 200 "Hello, World!"; }
+    location /bytes/ { root $work; }
+  }
+  server {
+    listen 127.0.0.1:$1 ssl reuseport backlog=4096;
+    ssl_session_tickets on;
+    location / { return 200 "Hello, World!"; }
+    location /bytes/ { root $work; }
+  }
+}
+EOF
+      taskset -c 0 nginx -c "$work/nginx-tls.conf" -e "$work/nginx-tls-error.log" 2>/dev/null &
+      ;;
+  esac
+  started_pid=$!
+  pids+=("$started_pid")
+  wait_listening "$name" "$port"
+}
+
+# "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519 ECDSA" as an OpenSSL client sees it.
+tls_negotiated() {
+  OPENSSL_CONF="$work/openssl-client.cnf" timeout 5 openssl s_client -connect "127.0.0.1:$1" \
+    -servername localhost -brief </dev/null 2>&1 | awk -F': *' '
+    /^Protocol version/ { p = $2 } /^Ciphersuite/ { c = $2 }
+    /^Server Temp Key/ { split($2, g, ","); k = g[1] } /^Signature type/ { s = $2 }
+    END { printf "%s %s %s %s", p ? p : "?", c ? c : "?", k ? k : "?", s ? s : "?" }'
+}
+
+# run_bulk_curl NAME PID URL: 64 MiB downloads with curl, one after another,
+# for the run's duration; sets the g_ variables as run_generator does, with
+# g_xfer_s the time curl spent transferring (its process start-up excluded).
+run_bulk_curl() {
+  local name=$1 pid=$2 url=$3 c0 c1 t0 now line code size tt n=0 errs=0 bytes=0 times=()
+  c0=$(cpu_ticks "$pid")
+  t0=$(date +%s%N)
+  while :; do
+    line=$(OPENSSL_CONF="$work/openssl-client.cnf" taskset -c 1 curl -k -s -o /dev/null --max-time 60 \
+             -w '%{http_code} %{size_download} %{time_total}' "$url" 2>/dev/null) || true
+    read -r code size tt <<<"$line"
+    if [[ "$code" == 200 && "$size" == "$bulk_bytes" ]]; then
+      n=$((n + 1)); bytes=$((bytes + size)); times+=("$tt")
+    else
+      errs=$((errs + 1))
+    fi
+    now=$(date +%s%N)
+    (( now - t0 >= duration * 1000000000 || errs > 3 )) && break
   done
-done
-
-if [[ -n "$load_bin" ]]; then
-  # Half of nginx's keep-alive rate (or of the slowest server run, without nginx).
-  rate=$(awk -F'\t' -v ng="$(has nginx && echo 1)" '
-    $2=="keepalive" && $6 > 0 { if ($1=="nginx") n = (n > $6 ? n : $6); if (!m || $6 < m) m = $6 }
-    END { r = (ng && n) ? n : m; printf "%d", r / 2 }' "$runs")
-  if (( rate > 0 )); then
-    echo "compare.sh: same offered rate: $rate req/s" >&2
-    for s in "${servers[@]}"; do measure "$s" "${pid_of[$s]}" "${url_of[$s]}" keepalive load "$rate"; done
+  c1=$(cpu_ticks "$pid")
+  g_reqs=$n g_errs=$errs g_bytes=$bytes g_handshakes=$((n + errs)) g_resumed=0 g_ticks=$((c1 - c0))
+  g_secs=$(awk -v d=$((now - t0)) 'BEGIN { printf "%.3f", d / 1e9 }')
+  g_rps=$(awk -v n="$n" -v s="$g_secs" 'BEGIN { r = s > 0 ? n / s : 0; printf "%.2f", r }')
+  g_xfer_s=0 g_p50=0 g_p99=0
+  if (( n > 0 )); then
+    read -r g_xfer_s g_p50 g_p99 < <(printf '%s\n' "${times[@]}" | sort -g | awk '
+      { t[NR] = $1; sum += $1 }
+      END { i50 = int(NR * 0.5 + 0.999); i99 = int(NR * 0.99 + 0.999)
+            printf "%.4f %.1f %.1f\n", sum, t[i50] * 1e6, t[i99] * 1e6 }')
+  else
+    echo "compare.sh: $name/tls-bulk/curl: no download completed (last: ${line:-nothing})" >&2
   fi
+}
+
+# measure_tls NAME PID URL MODE GEN SERVER_TICKETS: one TLS run; appends
+# the plain record's ten fields plus bytes handshakes resumed server_tickets
+# transfer_seconds to tls.tsv.
+measure_tls() {
+  local name=$1 pid=$2 url=$3 mode=$4 gen=$5 tickets=$6
+  if [[ "$gen" == curl ]]; then
+    run_bulk_curl "$name" "$pid" "$url"
+  else
+    run_generator "$name" "$pid" "$url" "$mode" "$gen"
+    g_xfer_s=$g_secs
+  fi
+  echo "$name	$mode	$gen	$g_reqs	$g_secs	$g_rps	$g_p50	$g_p99	$g_ticks	$g_errs	$g_bytes	$g_handshakes	$g_resumed	$tickets	$g_xfer_s" >>"$tls"
+  printf '  %-13s %-9s %-5s %10s req/s  cpu %s ticks  errors %s\n' "$mode" "$name" "$gen" "$g_rps" "$g_ticks" "$g_errs" >&2
+}
+
+ring_mode=""
+declare -A pid_of url_of
+if (( run_plain )); then
+  for s in "${servers[@]}"; do
+    port=$(free_port)
+    start_server "$s" "$port"
+    pid_of[$s]=$started_pid
+    url_of[$s]="http://127.0.0.1:$port/plaintext"
+  done
+  ring_mode=$(grep -o 'io_uring [a-z+-]*' "$work/ringshard.log" 2>/dev/null | head -1 || true)
+
+  gens=(wrk); [[ -n "$load_bin" ]] && gens+=(load)
+  echo "compare.sh: ${#servers[@]} servers x 3 modes x ${#gens[@]} generators, ${duration}s each" >&2
+  # Servers interleave within a mode, so drifting background load hits them alike.
+  for mode in keepalive pipelined close; do
+    for s in "${servers[@]}"; do
+      for g in "${gens[@]}"; do measure "$s" "${pid_of[$s]}" "${url_of[$s]}" "$mode" "$g"; done
+    done
+  done
+
+  if [[ -n "$load_bin" ]]; then
+    # Half of nginx's keep-alive rate (or of the slowest server run, without nginx).
+    rate=$(awk -F'\t' -v ng="$(has nginx && echo 1)" '
+      $2=="keepalive" && $6 > 0 { if ($1=="nginx") n = (n > $6 ? n : $6); if (!m || $6 < m) m = $6 }
+      END { r = (ng && n) ? n : m; printf "%d", r / 2 }' "$runs")
+    if (( rate > 0 )); then
+      echo "compare.sh: same offered rate: $rate req/s" >&2
+      for s in "${servers[@]}"; do measure "$s" "${pid_of[$s]}" "${url_of[$s]}" keepalive load "$rate"; done
+    fi
+  fi
+
+  for s in "${servers[@]}"; do stop_server "${pid_of[$s]}"; done
 fi
 
-for s in "${servers[@]}"; do stop_server "${pid_of[$s]}"; done
+if (( run_tls )); then
+  tls_servers=()
+  for s in nginx ringshard; do has "$s" && tls_servers+=("$s"); done
+  if has ringshard && [[ "$rs_help" != *--tls-listen* ]]; then
+    echo "compare.sh: notice: $rs_bin has no --tls-listen yet; TLS rows for nginx only" >&2
+    tls_servers=(); has nginx && tls_servers=(nginx)
+  fi
+  # ringshard-load speaks TLS when its --help mentions --tls-resume; without
+  # it wrk covers the handshake rows and curl the bulk row.
+  load_tls=0
+  if [[ -n "$load_bin" && "$("$load_bin" --help 2>&1 || true)" == *--tls-resume* ]]; then load_tls=1; fi
+  (( load_tls )) || echo "compare.sh: notice: ringshard-load has no TLS; wrk and curl only for TLS" >&2
+fi
+if (( run_tls )) && (( ${#tls_servers[@]} )); then
+  write_tls_files
+  # Per server two endpoints: "full" issues no session tickets (the
+  # full-handshake, keep-alive and bulk rows), "tickets" does (resumed row).
+  # nginx has both in one process; ringshard runs twice, once with
+  # --tls-ticket-rotation 0 (when it has no such flag, once, and its full
+  # endpoint issues tickets: server_tickets in the JSON says so).
+  declare -A tls_pid tls_url tls_full_tickets tls_seen
+  tls_pids=()
+  for s in "${tls_servers[@]}"; do
+    port=$(free_port)
+    if [[ "$s" == nginx ]]; then
+      tport=$(free_port)
+      start_tls_server nginx "$port" "$tport"
+      tls_pid[$s/full]=$started_pid tls_pid[$s/tickets]=$started_pid
+      tls_url[$s/tickets]="https://127.0.0.1:$tport"
+      tls_full_tickets[$s]=0
+    elif [[ "$rs_help" == *--tls-ticket-rotation* ]]; then
+      start_tls_server ringshard "$port" --tls-ticket-rotation 0
+      tls_pid[$s/full]=$started_pid rs_http_url="http://127.0.0.1:$tls_http_port/plaintext"
+      tport=$(free_port)
+      start_tls_server ringshard "$tport"
+      tls_pid[$s/tickets]=$started_pid
+      tls_url[$s/tickets]="https://127.0.0.1:$tport"
+      tls_full_tickets[$s]=0
+    else
+      start_tls_server ringshard "$port"
+      tls_pid[$s/full]=$started_pid tls_pid[$s/tickets]=$started_pid
+      rs_http_url="http://127.0.0.1:$tls_http_port/plaintext"
+      tls_url[$s/tickets]="https://127.0.0.1:$port"
+      tls_full_tickets[$s]=1
+    fi
+    tls_url[$s/full]="https://127.0.0.1:$port"
+    tls_pids+=("${tls_pid[$s/full]}")
+    [[ "${tls_pid[$s/tickets]}" != "${tls_pid[$s/full]}" ]] && tls_pids+=("${tls_pid[$s/tickets]}")
+    tls_seen[$s]=$(tls_negotiated "$port")
+    echo "compare.sh: $s over TLS: ${tls_seen[$s]}" >&2
+    printf '%s\t%s\n' "$s" "${tls_seen[$s]}" >>"$work/tls-negotiated.tsv"
+  done
+  [[ -z "$ring_mode" ]] && ring_mode=$(grep -o 'io_uring [a-z+-]*' "$work/ringshard-tls.log" 2>/dev/null | head -1 || true)
+
+  echo "compare.sh: TLS: ${#tls_servers[@]} servers x 4 modes, ${duration}s each" >&2
+  for mode in tls-handshake tls-resumed tls-keepalive tls-bulk; do
+    for s in "${tls_servers[@]}"; do
+      pid=${tls_pid[$s/full]} url=${tls_url[$s/full]} tickets=${tls_full_tickets[$s]}
+      case "$mode" in
+        tls-handshake)
+          if (( load_tls )); then
+            measure_tls "$s" "$pid" "$url/plaintext" "$mode" load "$tickets"
+          elif (( tickets == 0 )); then
+            measure_tls "$s" "$pid" "$url/plaintext" "$mode" wrk 0
+          else
+            echo "compare.sh: $s/$mode: wrk would resume its tickets; skipped (no TLS in ringshard-load)" >&2
+          fi
+          ;;
+        tls-resumed)
+          if (( load_tls )); then g=load; else g=wrk; fi
+          measure_tls "$s" "${tls_pid[$s/tickets]}" "${tls_url[$s/tickets]}/plaintext" "$mode" "$g" 1
+          ;;
+        tls-keepalive)
+          measure_tls "$s" "$pid" "$url/plaintext" "$mode" wrk "$tickets"
+          if (( load_tls )); then measure_tls "$s" "$pid" "$url/plaintext" "$mode" load "$tickets"; fi
+          ;;
+        tls-bulk)
+          if (( load_tls )); then g=load; else g=curl; fi
+          measure_tls "$s" "$pid" "$url/bytes/$bulk_bytes" "$mode" "$g" "$tickets"
+          ;;
+      esac
+    done
+  done
+  if (( !run_plain )) && [[ -n "${tls_pid[ringshard/full]:-}" ]]; then
+    # The handshake bound below needs ringshard's plain connection-per-request
+    # cost: measured here, on the same process's HTTP listener.
+    if (( load_tls )); then g=load; else g=wrk; fi
+    measure ringshard "${tls_pid[ringshard/full]}" "$rs_http_url" close "$g"
+  fi
+  for p in "${tls_pids[@]}"; do stop_server "$p"; done
+
+  # The bound the cryptography sets: BoringSSL's in-memory server handshake
+  # (bench/tls_bench.cc), on the servers' CPU.
+  micro_bin="$build/bench/ringshard_micro_bench"
+  if has ringshard && [[ " ${tls_servers[*]} " == *" ringshard "* ]] && [[ -x "$micro_bin" ]]; then
+    # The median of three short runs: one run moves by 10-20 % on a shared VM.
+    taskset -c 0 "$micro_bin" --benchmark_filter='^BM_TlsServerHandshake' --benchmark_min_time=0.3 \
+      --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+      --benchmark_format=json >"$work/tls-micro.json" 2>/dev/null || true
+  fi
+fi
 
 if (( run_idle )); then
   for s in ringshard nginx; do
@@ -303,7 +610,9 @@ wrk_v=$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}' || true)
 export CMP_RUNS="$runs" CMP_SAME="$same" CMP_IDLE="$idle" CMP_STAMP="$stamp" \
   CMP_DURATION="$duration" CMP_QUICK="$quick" CMP_HZ="$hz" CMP_BUSY="$background_busy" \
   CMP_RING="$ring_mode" CMP_CHART="$work/chart.dat" CMP_LOAD="${load_bin:-}" \
-  CMP_WALL_START="$started" CMP_GIT="$git_rev" CMP_NGINX="$nginx_v" CMP_H2O="$h2o_v" CMP_WRK="$wrk_v"
+  CMP_WALL_START="$started" CMP_GIT="$git_rev" CMP_NGINX="$nginx_v" CMP_H2O="$h2o_v" CMP_WRK="$wrk_v" \
+  CMP_TLS="$tls" CMP_TLS_NEG="$work/tls-negotiated.tsv" CMP_TLS_MICRO="$work/tls-micro.json" \
+  CMP_OPENSSL="$(openssl version 2>/dev/null || true)" CMP_CURL="$(curl --version 2>/dev/null | head -1 | awk '{print $1, $2}' || true)"
 python3 - "bench/results/$stamp.json" <<'EOF'
 import json, os, platform, sys, time
 
@@ -330,6 +639,59 @@ def record(r):
 
 runs = [record(r) for r in rows(env["CMP_RUNS"])]
 same = [record(r) for r in rows(env["CMP_SAME"])]
+
+# TLS rows: the plain fields, then bytes handshakes resumed server_tickets
+# transfer_s. Bulk rows are judged per MiB and by throughput.
+MIB = 1 << 20
+def tls_record(r):
+    out = record(r[:10])
+    nbytes, hs, res, tickets, xfer = int(r[10]), int(r[11]), int(r[12]), r[13] == "1", float(r[14])
+    out.update({"bytes": nbytes, "handshakes": hs if hs >= 0 else None,
+                "resumed": res if res >= 0 else None, "server_tickets": tickets})
+    if out["mode"] == "tls-bulk":
+        out["transfer_s"] = xfer
+        out["mb_per_s"] = round(nbytes / xfer / 1e6, 1) if xfer > 0 else None
+        out["cpu_us_per_mib"] = round(out["cpu_s"] * 1e6 / (nbytes / MIB), 1) if nbytes else None
+    return out
+tls_runs = [tls_record(r) for r in rows(env["CMP_TLS"])] if os.path.exists(env["CMP_TLS"]) else []
+tls_by = {(r["server"], r["mode"], r["generator"]): r for r in tls_runs}
+for r in tls_runs:
+    base = tls_by.get(("nginx", r["mode"], r["generator"]))
+    key = "cpu_us_per_mib" if r["mode"] == "tls-bulk" else "cpu_us_per_req"
+    ok = base and base[key] and r[key]
+    r["vs_nginx"] = round(r[key] / base[key], 3) if ok else None
+    r["vs_floor"] = None
+    if r["mode"] == "tls-bulk":
+        ok = base and base["mb_per_s"] and r["mb_per_s"]
+        r["vs_nginx_throughput"] = round(r["mb_per_s"] / base["mb_per_s"], 3) if ok else None
+negotiated = {}
+if os.path.exists(env["CMP_TLS_NEG"]):
+    for name, text in rows(env["CMP_TLS_NEG"]):
+        negotiated[name] = text
+# Issue 4's second handshake bound: ringshard's CPU per full handshake
+# against BoringSSL's in-memory server handshake plus ringshard's own plain
+# connection-per-request cost, both measured in this run.
+bound = None
+try:
+    with open(env["CMP_TLS_MICRO"]) as f:
+        micro = json.load(f)
+    found = [b for b in micro["benchmarks"] if "server_us" in b]
+    micro_us = next((b["server_us"] for b in found if b.get("aggregate_name") == "median"),
+                    found[0]["server_us"])
+except Exception:
+    micro_us = None
+rs_hs = [r for r in tls_runs if r["server"] == "ringshard" and r["mode"] == "tls-handshake"
+         and r["cpu_us_per_req"]]
+if micro_us and rs_hs:
+    hs = rs_hs[0]
+    plain_by = {(r["server"], r["mode"], r["generator"]): r for r in runs}
+    plain = plain_by.get(("ringshard", "close", hs["generator"])) or plain_by.get(("ringshard", "close", "wrk"))
+    plain_us = plain["cpu_us_per_req"] if plain else None
+    bound = {"micro_server_handshake_us": round(micro_us, 1),
+             "plain_close_cpu_us": round(plain_us, 2) if plain_us else None,
+             "ringshard_handshake_cpu_us": round(hs["cpu_us_per_req"], 1),
+             "generator": hs["generator"],
+             "ratio": round(hs["cpu_us_per_req"] / (micro_us + plain_us), 3) if plain_us else None}
 idle = [json.loads(l) for l in open(env["CMP_IDLE"]) if l.strip()]
 by = {(r["server"], r["mode"], r["generator"]): r for r in runs}
 for r in runs:
@@ -352,10 +714,14 @@ doc = {
                "duration_s": float(env["CMP_DURATION"]), "quick": env["CMP_QUICK"] == "true",
                "cpu_per_request": "utime+stime of all server processes (/proc/PID/stat) / requests"},
     "versions": {"nginx": env["CMP_NGINX"], "h2o": env["CMP_H2O"], "wrk": env["CMP_WRK"],
-                 "ringshard_io_uring": env["CMP_RING"], "ringshard_load": bool(env["CMP_LOAD"])},
-    "runs": runs,
+                 "ringshard_io_uring": env["CMP_RING"], "ringshard_load": bool(env["CMP_LOAD"]),
+                 "openssl": env["CMP_OPENSSL"], "curl": env["CMP_CURL"]},
+    "runs": runs + tls_runs,
     "same_rate": same,
     "idle_connections": idle,
+    "tls": {"certificate": "ECDSA P-256, self-signed (openssl req)", "protocol": "TLSv1.3",
+            "group": "X25519", "suite": "TLS_AES_128_GCM_SHA256", "bulk_bytes": 64 * MIB,
+            "negotiated": negotiated, "handshake_bound": bound} if tls_runs else None,
     "wall_s": int(time.time()) - int(env["CMP_WALL_START"]),
 }
 text = json.dumps(doc, indent=1)
@@ -373,8 +739,9 @@ def x(v):
     return "-" if v is None else f"{v:.3g}x"
 
 order = {"nginx": 0, "h2o": 1, "ringshard": 2, "floor": 3}
-print(f"\n{'mode':<10} {'server':<10} {'gen':<5} {'req/s':>8} {'p50':>8} {'p99':>8} "
-      f"{'CPU/req':>9} {'vs nginx':>9} {'vs floor':>9} {'errors':>7}")
+if runs:
+    print(f"\n{'mode':<10} {'server':<10} {'gen':<5} {'req/s':>8} {'p50':>8} {'p99':>8} "
+          f"{'CPU/req':>9} {'vs nginx':>9} {'vs floor':>9} {'errors':>7}")
 for mode in ("keepalive", "pipelined", "close"):
     for r in sorted((r for r in runs if r["mode"] == mode),
                     key=lambda r: (r["generator"], order.get(r["server"], 9))):
@@ -382,6 +749,33 @@ for mode in ("keepalive", "pipelined", "close"):
         print(f"{mode:<10} {r['server']:<10} {r['generator']:<5} {k(r['rps']):>8} {us(r['p50_us']):>8} "
               f"{us(r['p99_us']):>8} {('-' if c is None else f'{c:.2f}us'):>9} {x(r['vs_nginx']):>9} "
               f"{x(r['vs_floor']):>9} {r['errors']:>7}")
+if tls_runs:
+    neg = "; ".join(f"{k}: {v}" for k, v in sorted(negotiated.items()))
+    print(f"\nTLS ({neg}):")
+    print(f"{'mode':<14} {'server':<10} {'gen':<5} {'req/s':>8} {'p50':>8} {'p99':>8} "
+          f"{'CPU/req':>9} {'vs nginx':>9} {'resumed':>8} {'errors':>7}")
+    for mode in ("tls-handshake", "tls-resumed", "tls-keepalive"):
+        for r in sorted((r for r in tls_runs if r["mode"] == mode),
+                        key=lambda r: (r["generator"], order.get(r["server"], 9))):
+            c = r["cpu_us_per_req"]
+            res = "-" if r["resumed"] is None else f"{r['resumed']}"
+            print(f"{mode:<14} {r['server']:<10} {r['generator']:<5} {k(r['rps']):>8} {us(r['p50_us']):>8} "
+                  f"{us(r['p99_us']):>8} {('-' if c is None else f'{c:.2f}us'):>9} {x(r['vs_nginx']):>9} "
+                  f"{res:>8} {r['errors']:>7}")
+    bulk = [r for r in tls_runs if r["mode"] == "tls-bulk"]
+    if bulk:
+        print(f"\n{'tls-bulk':<14} {'server':<10} {'gen':<5} {'MB/s':>8} {'CPU/MiB':>9} "
+              f"{'vs nginx':>9} {'MB/s vs':>9} {'64MiB':>6} {'errors':>7}")
+        for r in sorted(bulk, key=lambda r: (r["generator"], order.get(r["server"], 9))):
+            mb, c = r["mb_per_s"], r["cpu_us_per_mib"]
+            print(f"{'':<14} {r['server']:<10} {r['generator']:<5} {('-' if mb is None else f'{mb:.0f}'):>8} "
+                  f"{('-' if c is None else f'{c:.0f}us'):>9} {x(r['vs_nginx']):>9} "
+                  f"{x(r.get('vs_nginx_throughput')):>9} {r['requests']:>6} {r['errors']:>7}")
+    if bound:
+        p = bound["plain_close_cpu_us"]
+        print(f"\nfull handshake: ringshard {bound['ringshard_handshake_cpu_us']:.0f}us = {x(bound['ratio'])} "
+              f"(in-memory BoringSSL server handshake {bound['micro_server_handshake_us']:.0f}us"
+              f" + ringshard plain close {('-' if p is None else f'{p:.0f}us')}, {bound['generator']})")
 if same:
     print(f"\nsame offered rate ({same[0]['offered_rps']} req/s, keep-alive, ringshard-load):")
     for r in sorted(same, key=lambda r: order.get(r["server"], 9)):
@@ -409,7 +803,9 @@ with open(env["CMP_CHART"], "w") as f:
         f.write(mode + " " + " ".join(vals) + "\n")
 EOF
 
-if command -v gnuplot >/dev/null; then
+if (( !run_plain )); then
+  :   # the chart shows the plain modes only
+elif command -v gnuplot >/dev/null; then
   ncol=$(head -1 "$work/chart.dat" | wc -w)
   logy=$(awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i != "?") { if (!lo || $i < lo) lo = $i; if ($i > hi) hi = $i } }
               END { print (lo && hi / lo > 20) ? "set logscale y" : "set yrange [0:*]" }' "$work/chart.dat")
