@@ -20,6 +20,7 @@ class TlsConnection final : public WireSink {
   std::shared_ptr<const ServerContext> server;  // keeps its callbacks' state alive
   Session session;
   bool app_open = false;  // the handler's on_open ran
+  bool failure_reported = false;  // client: on_connect_failed ran
 };
 
 namespace {
@@ -163,13 +164,15 @@ void TlsTransport::release(TlsConnection* tc) {
   tc->server.reset();
   tc->conn = nullptr;
   tc->app_open = false;
+  tc->failure_reported = false;
   free_.push_back(tc);
 }
 
 void TlsTransport::fail_open(engine::Connection& conn, TlsConnection* tc, int error) {
   // A client's handshake that did not complete is a failed connect for
   // the handler, which never saw on_open.
-  if (client_ != nullptr && (tc == nullptr || !tc->app_open)) {
+  if (client_ != nullptr && (tc == nullptr || (!tc->app_open && !tc->failure_reported))) {
+    if (tc != nullptr) tc->failure_reported = true;
     conn.handler()->on_connect_failed(conn, error);
   }
 }
@@ -302,7 +305,16 @@ void TlsTransport::on_drain(engine::Connection& conn) {
 
 void TlsTransport::on_close(engine::Connection& conn) {
   TlsConnection* tc = state_of(conn);
-  if (tc != nullptr && tc->app_open && conn.handler() != nullptr) conn.handler()->on_close(conn);
+  // A server's handler hears of a connection only once its handshake is
+  // done. An outbound connection's handler always gets on_close, after
+  // on_open or on_connect_failed (a handshake cut short by a reset or a
+  // close counts as a failed connect).
+  if (client_ != nullptr) {
+    if (tc != nullptr && !tc->app_open) fail_open(conn, tc, ECONNABORTED);
+    if (conn.handler() != nullptr) conn.handler()->on_close(conn);
+  } else if (tc != nullptr && tc->app_open && conn.handler() != nullptr) {
+    conn.handler()->on_close(conn);
+  }
   if (tc == nullptr) return;
   conn.set_transport_context(nullptr);
   release(tc);

@@ -103,12 +103,13 @@ class LoadShard final : public engine::ConnectionHandler {
   }
 
   void on_connect_failed(engine::Connection& conn, int error) override {
-    // Over TLS these three come from the handshake, after the TCP connect.
-    const bool handshake = transport_ && (error == EPROTO || error == ECONNRESET || error == ETIMEDOUT);
+    // Over TLS these come from the handshake, after the TCP connect
+    // (ECONNABORTED: the connection closed mid-handshake).
+    const bool handshake = transport_ && (error == EPROTO || error == ECONNRESET ||
+                                          error == ETIMEDOUT || error == ECONNABORTED);
     ++(handshake ? result.errors.tls : result.errors.connect);
     ++connect_failures_in_row_;
-    // The connection is gone for us here, not in on_close(): a connection
-    // whose TLS handshake never completed may get no on_close().
+    // The connection is gone for us here; on_close() follows.
     Client& c = *static_cast<Client*>(conn.context());
     if (c.conn == &conn) {
       c.conn = nullptr;
