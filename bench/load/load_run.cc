@@ -107,8 +107,11 @@ class LoadShard final : public engine::ConnectionHandler {
     // (ECONNABORTED: the connection closed mid-handshake).
     const bool handshake = transport_ && (error == EPROTO || error == ECONNRESET ||
                                           error == ETIMEDOUT || error == ECONNABORTED);
-    ++(handshake ? result.errors.tls : result.errors.connect);
-    ++connect_failures_in_row_;
+    // A handshake we cut short ourselves at the end of the run is no error.
+    if (!(stopping_ && error == ECONNABORTED)) {
+      ++(handshake ? result.errors.tls : result.errors.connect);
+      ++connect_failures_in_row_;
+    }
     // The connection is gone for us here; on_close() follows.
     Client& c = *static_cast<Client*>(conn.context());
     if (c.conn == &conn) {
