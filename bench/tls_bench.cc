@@ -262,7 +262,9 @@ bool negotiated_as_intended(benchmark::State& state, const TlsPair& pair, bool r
   return true;
 }
 
-void BM_TlsServerHandshake(benchmark::State& state) {
+// Full handshakes, one per iteration; the server's share as a counter, and
+// (manual_time) as the iteration time too.
+void run_full_handshakes(benchmark::State& state, bool manual_time) {
   TlsContexts ctx(/*tickets=*/false);
   if (!ctx.error().empty()) {
     state.SkipWithError(ctx.error().c_str());
@@ -278,35 +280,17 @@ void BM_TlsServerHandshake(benchmark::State& state) {
     }
     if (!checked && !(checked = negotiated_as_intended(state, pair, false))) return;
     pair.free_server();
-    state.SetIterationTime(pair.server_seconds());
+    if (manual_time) state.SetIterationTime(pair.server_seconds());
     total += pair.server_seconds();
   }
   state.counters["server_us"] =
       benchmark::Counter(total * 1e6, benchmark::Counter::kAvgIterations);
 }
+
+void BM_TlsServerHandshake(benchmark::State& state) { run_full_handshakes(state, true); }
 BENCHMARK(BM_TlsServerHandshake)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
-void BM_TlsFullHandshake(benchmark::State& state) {
-  TlsContexts ctx(/*tickets=*/false);
-  if (!ctx.error().empty()) {
-    state.SkipWithError(ctx.error().c_str());
-    return;
-  }
-  double total = 0;
-  bool checked = false;
-  for (auto _ : state) {
-    TlsPair pair(ctx, nullptr, nullptr);
-    if (!pair.handshake()) {
-      state.SkipWithError("handshake failed");
-      return;
-    }
-    if (!checked && !(checked = negotiated_as_intended(state, pair, false))) return;
-    pair.free_server();
-    total += pair.server_seconds();
-  }
-  state.counters["server_us"] =
-      benchmark::Counter(total * 1e6, benchmark::Counter::kAvgIterations);
-}
+void BM_TlsFullHandshake(benchmark::State& state) { run_full_handshakes(state, false); }
 BENCHMARK(BM_TlsFullHandshake)->Unit(benchmark::kMicrosecond);
 
 void BM_TlsResumedServerHandshake(benchmark::State& state) {

@@ -117,17 +117,11 @@ TlsTransport::TlsTransport(engine::Shard& shard, std::shared_ptr<const ServerCon
                            uint32_t handshake_timeout_ms)
     : shard_(shard),
       server_(std::move(context)),
-      handshake_timeout_ms_(handshake_timeout_ms),
-      scratch_(Session::kLargeRecord),
-      staging_(Session::kLargeRecord) {}
+      handshake_timeout_ms_(handshake_timeout_ms) {}
 
 TlsTransport::TlsTransport(engine::Shard& shard, std::shared_ptr<const ClientContext> context,
                            uint32_t handshake_timeout_ms)
-    : shard_(shard),
-      client_(std::move(context)),
-      handshake_timeout_ms_(handshake_timeout_ms),
-      scratch_(Session::kLargeRecord),
-      staging_(Session::kLargeRecord) {}
+    : shard_(shard), client_(std::move(context)), handshake_timeout_ms_(handshake_timeout_ms) {}
 
 TlsTransport::~TlsTransport() {
   for (TlsConnection* tc : free_) delete tc;

@@ -119,8 +119,8 @@ class TlsTransport final : public engine::Transport {
   ssl_session_st* last_session_ = nullptr;
   TlsMetrics metrics_;
   std::vector<TlsConnection*> free_;
-  std::vector<char> scratch_;  // opened records, one at a time
-  std::vector<char> staging_;  // small writes coalesced into one record
+  std::vector<char> scratch_ = std::vector<char>(Session::kLargeRecord);  // opened records
+  std::vector<char> staging_ = std::vector<char>(Session::kLargeRecord);  // small writes coalesced
 };
 
 }  // namespace ringshard::tls

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "http/chunked.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
@@ -23,15 +24,7 @@ using ringshard::http::ChunkedLimits;
 using ringshard::http::ChunkedResult;
 using ringshard::http::ChunkedStatus;
 
-[[noreturn]] void violated(const char* what) {
-  std::fprintf(stderr, "chunked decoder invariant violated: %s\n", what);
-  std::abort();
-}
-
-#define FUZZ_CHECK(cond)          \
-  do {                            \
-    if (!(cond)) violated(#cond); \
-  } while (0)
+constexpr const char* kFuzzTarget = "chunked decoder";
 
 struct Outcome {
   ChunkedStatus status = ChunkedStatus::kNeedMore;
@@ -86,7 +79,7 @@ Outcome decode(std::string_view in, const ChunkedLimits& limits,
   // Finished decoders consume nothing more.
   if (o.status != ChunkedStatus::kNeedMore) {
     ChunkedResult again = dec.feed(in.substr(begin), [](std::string_view) {
-      violated("data delivered after kDone or kError");
+      FUZZ_FAIL("data delivered after kDone or kError");
     });
     FUZZ_CHECK(again.consumed == 0);
     FUZZ_CHECK(again.status == o.status);

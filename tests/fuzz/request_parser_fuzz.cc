@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "http/parser.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
@@ -28,15 +29,7 @@ using ringshard::http::ParseStatus;
 using ringshard::http::Request;
 using ringshard::http::RequestParser;
 
-[[noreturn]] void violated(const char* what) {
-  std::fprintf(stderr, "request parser invariant violated: %s\n", what);
-  std::abort();
-}
-
-#define FUZZ_CHECK(cond)          \
-  do {                            \
-    if (!(cond)) violated(#cond); \
-  } while (0)
+constexpr const char* kFuzzTarget = "request parser";
 
 bool inside(std::string_view v, std::string_view in) {
   if (v.data() == nullptr) return v.empty();

@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "http/response_parser.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
@@ -32,15 +33,7 @@ using ringshard::http::ResponseBodyKind;
 using ringshard::http::ResponseParser;
 using ringshard::http::ResponseParserLimits;
 
-[[noreturn]] void violated(const char* what) {
-  std::fprintf(stderr, "response parser invariant violated: %s\n", what);
-  std::abort();
-}
-
-#define FUZZ_CHECK(cond)          \
-  do {                            \
-    if (!(cond)) violated(#cond); \
-  } while (0)
+constexpr const char* kFuzzTarget = "response parser";
 
 bool inside(std::string_view v, std::string_view in) {
   if (v.data() == nullptr) return v.empty();

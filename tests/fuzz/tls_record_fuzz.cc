@@ -23,20 +23,13 @@
 #include "tls/server_context.h"
 #include "tls/session.h"
 #include "tls/transport.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using namespace ringshard::tls;
 
-[[noreturn]] void violated(const char* what) {
-  std::fprintf(stderr, "tls record invariant violated: %s\n", what);
-  std::abort();
-}
-
-#define FUZZ_CHECK(cond)          \
-  do {                            \
-    if (!(cond)) violated(#cond); \
-  } while (0)
+constexpr const char* kFuzzTarget = "tls record";
 
 struct Buffer final : WireSink {
   void wire(std::string_view bytes) override { data.append(bytes); }
@@ -52,17 +45,17 @@ struct Contexts {
 const Contexts& contexts() {
   static const Contexts c = [] {
     char dir[] = "/tmp/ringshard-fuzz-tls-XXXXXX";
-    if (mkdtemp(dir) == nullptr) violated("mkdtemp");
+    if (mkdtemp(dir) == nullptr) FUZZ_FAIL("mkdtemp");
     std::string error;
     const auto now = static_cast<int64_t>(std::time(nullptr));
     auto dev = ensure_dev_certificate(std::string(dir) + "/tls", now, error);
-    if (!dev) violated("dev certificate");
+    if (!dev) FUZZ_FAIL("dev certificate");
     ServerOptions opts;
     opts.certificates.push_back({dev->cert_path, dev->key_path});
     Contexts out;
     out.server = ServerContext::create(opts, std::make_shared<TicketKeys>(3'600'000), now, error);
     out.client = ClientContext::create(ClientOptions{}, error);
-    if (!out.server || !out.client) violated("contexts");
+    if (!out.server || !out.client) FUZZ_FAIL("contexts");
     unlink(dev->cert_path.c_str());
     unlink(dev->key_path.c_str());
     rmdir((std::string(dir) + "/tls").c_str());
