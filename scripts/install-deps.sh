@@ -10,6 +10,7 @@ build_pkgs=(
   clang libclang-rt-14-dev
   libtomlplusplus-dev
   android-libboringssl-dev openssl testssl.sh
+  zlib1g-dev
   curl python3
 )
 bench_pkgs=(nginx-light wrk h2o gnuplot-nox)
