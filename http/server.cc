@@ -25,6 +25,7 @@ class HttpConnection {
     kWaiting,    // handler deferred its answer
     kStreaming,  // response body being produced
     kDone,       // closing after the last response
+    kUpgraded,   // handed to another protocol; about to leave HTTP
   };
   enum class Timer : uint8_t { kNone, kHeader, kBody, kIdle, kStream };
 
@@ -43,6 +44,8 @@ class HttpConnection {
     keep_alive = true;
     head_only = chunked_out = length_out = http10 = false;
     continue_sent = close_after = in_producer = in_process = false;
+    upgrade_handler = nullptr;
+    upgrade_context = nullptr;
   }
 
   RequestParser parser;
@@ -65,6 +68,8 @@ class HttpConnection {
   bool close_after = false;     // peer half-closed: close after this response
   bool in_producer = false;
   bool in_process = false;      // process() is on the stack: no re-entry
+  engine::ConnectionHandler* upgrade_handler = nullptr;  // kUpgraded: the new owner
+  void* upgrade_context = nullptr;
 };
 
 namespace {
@@ -129,7 +134,10 @@ void HttpServer::on_open(engine::Connection& conn) {
 }
 
 void HttpServer::on_close(engine::Connection& conn) {
-  HttpConnection* hc = state(conn);
+  release_state(conn, state(conn));
+}
+
+void HttpServer::release_state(engine::Connection& conn, HttpConnection* hc) {
   if (hc == nullptr) return;
   hc->carry.release(shard_.buffers());
   hc->producer = nullptr;
@@ -160,6 +168,7 @@ std::string_view HttpServer::date() {
 
 void HttpServer::count_status(uint16_t status) {
   switch (status / 100) {
+    case 1: metrics_.responses_1xx.add(); break;
     case 2: metrics_.responses_2xx.add(); break;
     case 3: metrics_.responses_3xx.add(); break;
     case 4: metrics_.responses_4xx.add(); break;
@@ -297,6 +306,7 @@ void HttpServer::arm_idle_or_header(engine::Connection& conn, HttpConnection& hc
       break;
     case P::kWaiting:
     case P::kDone:
+    case P::kUpgraded:
       if (hc.timer != T::kNone) {
         conn.clear_timeout();
         hc.timer = T::kNone;
@@ -396,6 +406,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     hc.continue_sent = false;
     hc.phase = P::kIdle;
     dispatch(conn, hc, request_, body, match, params_);
+    if (hc.phase == P::kUpgraded) return pos + total;  // the rest is not HTTP
     if (!hc.chunk_body.empty()) {
       hc.chunked = ChunkedDecoder(ChunkedLimits{config_.max_body_bytes});
       if (hc.chunk_body.capacity() > 64 * 1024) {
@@ -461,6 +472,10 @@ void HttpServer::on_data(engine::Connection& conn, std::span<const char> data) {
   const std::string_view in(data.data(), data.size());
   if (hc.carry.empty()) {
     const size_t used = process(conn, hc, in);
+    if (hc.phase == HttpConnection::Phase::kUpgraded) {
+      complete_upgrade(conn, hc, in.substr(used));
+      return;
+    }
     if (used < in.size() && conn.is_open() && hc.phase != HttpConnection::Phase::kDone) {
       hc.carry.append(pool, in.substr(used));
     }
@@ -474,6 +489,10 @@ void HttpServer::on_data(engine::Connection& conn, std::span<const char> data) {
     }
     hc.carry.append(pool, in);
     const size_t used = process(conn, hc, hc.carry.view());
+    if (hc.phase == HttpConnection::Phase::kUpgraded) {
+      complete_upgrade(conn, hc, hc.carry.view().substr(used));
+      return;
+    }
     if (conn.is_open() && hc.phase != HttpConnection::Phase::kDone) {
       hc.carry.consume(pool, used);
     }
@@ -494,6 +513,10 @@ void HttpServer::resume(engine::Connection& conn, HttpConnection& hc) {
   if (hc.in_process) return;
   if (!hc.carry.empty()) {
     const size_t used = process(conn, hc, hc.carry.view());
+    if (hc.phase == HttpConnection::Phase::kUpgraded) {
+      complete_upgrade(conn, hc, hc.carry.view().substr(used));
+      return;
+    }
     if (!conn.is_open()) return;
     if (hc.phase != HttpConnection::Phase::kDone) hc.carry.consume(shard_.buffers(), used);
   }
@@ -503,6 +526,25 @@ void HttpServer::resume(engine::Connection& conn, HttpConnection& hc) {
     conn.resume_reading();
   }
   arm_idle_or_header(conn, hc);
+}
+
+void HttpServer::complete_upgrade(engine::Connection& conn, HttpConnection& hc,
+                                  std::string_view rest) {
+  engine::ConnectionHandler& next = *hc.upgrade_handler;
+  if (!conn.is_open()) {
+    // Closed while upgrading (the head could not be queued): the new owner
+    // never saw it, so HTTP still cleans up.
+    return;
+  }
+  metrics_.upgrades.add();
+  conn.clear_timeout();
+  conn.set_handler(&next);
+  conn.set_context(hc.upgrade_context);
+  conn.resume_reading();
+  next.on_open(conn);
+  // `rest` may live in hc.carry: hand it over before releasing the state.
+  if (!rest.empty() && conn.is_open()) next.on_data(conn, std::span<const char>(rest.data(), rest.size()));
+  release_state(conn, &hc);
 }
 
 void HttpServer::on_writable(engine::Connection& conn) {
@@ -645,6 +687,18 @@ void Response::stream(uint16_t status, std::string_view content_type,
   hc.producer = std::move(producer);
   hc.phase = HttpConnection::Phase::kStreaming;
   server_->run_producer(*conn_, hc);
+}
+
+void Response::upgrade(std::string_view head, engine::ConnectionHandler& handler,
+                       void* context) {
+  if (done_ || deferred_) return;
+  done_ = true;
+  HttpConnection& hc = *hc_;
+  conn_->write(head);
+  server_->metrics_.responses_1xx.add();
+  hc.phase = HttpConnection::Phase::kUpgraded;
+  hc.upgrade_handler = &handler;
+  hc.upgrade_context = context;
 }
 
 AsyncResponse Response::defer() {

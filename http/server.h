@@ -130,6 +130,15 @@ class Response {
   // Answer later through the returned handle. Further pipelined requests
   // on this connection wait until it is answered.
   AsyncResponse defer();
+  // Hands the connection to another protocol (a WebSocket upgrade): writes
+  // `head` (a complete response head, e.g. "101 Switching Protocols"), and
+  // once the route handler returns, the connection belongs to `handler`
+  // with context `context`. handler.on_open() runs first, then
+  // handler.on_data() with the bytes that arrived behind this request (a
+  // view into the receive buffer, not a copy), then every later byte. The
+  // HTTP state of the connection is released; nothing more is parsed as
+  // HTTP. Only from the route handler itself, not after defer().
+  void upgrade(std::string_view head, engine::ConnectionHandler& handler, void* context);
 
   bool sent() const { return done_; }
 
@@ -149,12 +158,13 @@ class Response {
 
 struct HttpMetrics {
   engine::Counter requests;
-  engine::Counter responses_2xx, responses_3xx, responses_4xx, responses_5xx;
+  engine::Counter responses_1xx, responses_2xx, responses_3xx, responses_4xx, responses_5xx;
   engine::Counter parse_errors;      // malformed requests refused
   engine::Counter header_timeouts;   // 408 or close before the head completed
   engine::Counter body_timeouts;
   engine::Counter idle_closes;       // keep-alive connections closed idle
   engine::Counter handler_exceptions;
+  engine::Counter upgrades;          // connections handed to another protocol
 };
 
 class HttpServer final : public engine::ConnectionHandler {
@@ -191,6 +201,10 @@ class HttpServer final : public engine::ConnectionHandler {
                   const Response* extra, std::string_view body = {});
   void finish_response(engine::Connection& conn, HttpConnection& hc);
   void resume(engine::Connection& conn, HttpConnection& hc);
+  // After process() returned with the connection upgraded: hands it over,
+  // with `rest` (the bytes behind the upgrade request), and frees `hc`.
+  void complete_upgrade(engine::Connection& conn, HttpConnection& hc, std::string_view rest);
+  void release_state(engine::Connection& conn, HttpConnection* hc);
   void run_producer(engine::Connection& conn, HttpConnection& hc);
   void count_status(uint16_t status);
   void arm_idle_or_header(engine::Connection& conn, HttpConnection& hc);

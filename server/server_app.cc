@@ -4,8 +4,18 @@
 
 #include "http/builtin_routes.h"
 #include "tls/certificate.h"
+#include "ws/builtin_endpoints.h"
 
 namespace ringshard::server {
+
+namespace {
+
+ws::WsConfig ws_config(const Options& /*options*/) {
+  ws::WsConfig c;
+  return c;
+}
+
+}  // namespace
 
 ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : options_(options) {
   http_config_.parser.max_head_bytes = options.max_head_bytes;
@@ -33,6 +43,8 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
   ec.clock = clock;
   engine_ = std::make_unique<engine::Engine>(std::move(ec));
   servers_.assign(engine_->config().shards, nullptr);
+  ws_ = std::make_unique<ws::WsServer>(engine_->config().shards, ws_config(options));
+  ws::add_builtin_endpoints(*ws_, router_);
   tls_transports_.assign(engine_->config().shards, nullptr);
 }
 

@@ -22,6 +22,7 @@
 #include "server/options.h"
 #include "tls/server_context.h"
 #include "tls/transport.h"
+#include "ws/server.h"
 
 namespace ringshard::server {
 
@@ -32,6 +33,8 @@ class ServerApp {
   http::Router& router() { return router_; }
   const http::ServerConfig& http_config() const { return http_config_; }
   engine::Engine& engine() { return *engine_; }
+  // WebSocket endpoints (/ws/echo, /ws/chat built in), topics, metrics.
+  ws::WsServer& ws() { return *ws_; }
 
   // Exit codes as the engine's, plus 78 when a TLS certificate or key
   // cannot be loaded (or the development certificate cannot be written).
@@ -63,6 +66,9 @@ class ServerApp {
   std::vector<tls::TlsTransport*> tls_transports_;
   std::vector<std::string> tls_log_;
   engine::StartError prepare_tls();
+  // Declared before the engine so that it outlives it: the engine's
+  // destructor drains the shards, whose WebSocket drivers live in ws_.
+  std::unique_ptr<ws::WsServer> ws_;
   std::unique_ptr<engine::Engine> engine_;
 };
 
