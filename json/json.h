@@ -59,10 +59,15 @@ class Value {
   // not an object.
   const Value* find(std::string_view key) const;
 
-  // Serialises compactly (no spaces), numbers as integers when integral
-  // and within 2^53.
+  // Serialises compactly (no spaces), members in their order, strings as
+  // append_string writes them. Numbers: integral values with |x| < 2^53 as
+  // integers ("3", "-0" for negative zero), others in the shortest form
+  // that reads back to the same double ("0.1", "1e+300"); NaN and infinity,
+  // which parse() never produces, as null. parse(v.dump()) equals v for
+  // every value parse() returns. Recursive: depth is bounded for parsed
+  // values by max_depth, for hand-built ones by the caller.
   std::string dump() const;
-  void dump_to(std::string& out) const;
+  void dump_to(std::string& out) const;  // appends to `out`
 
  private:
   Type type_ = Type::kNull;
@@ -85,11 +90,35 @@ struct ParseError {
   std::string_view message;      // static text: "unexpected character", ...
 };
 
+// Parses one JSON text: whitespace (space, tab, CR, LF only), one value,
+// whitespace, end. Returns nullopt and fills *error (when given) on the
+// first problem; never throws except std::bad_alloc. Numbers become the
+// nearest double; one too large for a double is an error ("number out of
+// range"), one too small rounds to (signed) zero. Memory: the Value tree,
+// linear in the input. parse() itself does not recurse, but destroying or
+// dumping a Value recurses once per level of nesting (up to about 1 KiB of
+// stack a level in a sanitizer build), so keep max_depth in the hundreds.
+//
+// ParseError::offset for each message:
+//   "input exceeds max_bytes"            max_bytes (checked first)
+//   "nesting exceeds max_depth"          the '[' or '{' one level too deep
+//   "array or object exceeds max_items"  the first item over the limit
+//   "string exceeds max_string_bytes"    the string's opening quote (keys too;
+//                                        the limit is on decoded bytes)
+//   "number out of range"                the number's first byte
+//   "lone surrogate in \u escape"        the backslash of the unpaired escape
+//   "invalid UTF-8 in string"            the first byte of the bad sequence
+//   "unexpected end of input"            the input's size
+//   any other ("unexpected character", "expected ',' or ']'", "leading zero
+//   in number", "control character in string", ...): the first byte that
+//   cannot continue a valid document.
 std::optional<Value> parse(std::string_view text, ParseError* error = nullptr,
                            const ParseLimits& limits = {});
 
-// Appends `s` as a JSON string literal (quotes, escapes for '"', '\\' and
-// control characters; other bytes as they are).
+// Appends `s` as a JSON string literal: quotes around it, '"' and '\\'
+// escaped, control characters (< 0x20) as \n \r \t \b \f or \u00XX;
+// every other byte as it is ('/' and non-ASCII included), so the output is
+// valid JSON when `s` is valid UTF-8.
 void append_string(std::string& out, std::string_view s);
 
 }  // namespace ringshard::json
