@@ -73,13 +73,23 @@ class FrameReader {
   // Consumes `in`. Returns the bytes used: all of them, unless the input
   // was invalid (failed() becomes true) or the sink returned false (the
   // rest is left for the caller; feed again to continue).
+  //  - Sink stop: the count includes the bytes of the event that stopped
+  //    (its header, its piece of payload). If that event was the last piece
+  //    of a FIN frame, on_message_end is still due: it comes first in the
+  //    next call, even a call with an empty span (mid_frame() is true).
+  //  - Invalid input: the count stops before the offending frame's header;
+  //    later calls return 0 and deliver nothing until reset().
+  // Payload bytes given to the sink are unmasked in place in `in`; bytes
+  // not counted as used are left untouched.
   size_t feed(std::span<char> in, Sink& sink);
 
   bool failed() const { return error_.close_code != 0; }
   const ReaderError& error() const { return error_; }
   // True between the first frame of a data message and its end.
   bool in_message() const { return in_message_; }
-  // True when a frame header or control payload is held partially.
+  // False only between frames. True while a frame header or control
+  // payload is held partially, a data frame's payload is still due, or an
+  // on_message_end is pending after a sink stop.
   bool mid_frame() const { return state_ != State::kHeader || header_have_ != 0; }
   void set_limits(const ReaderLimits& limits) { limits_ = limits; }
   void reset();
@@ -98,7 +108,6 @@ class FrameReader {
   uint8_t control_have_ = 0;
   uint8_t control_len_ = 0;
   Opcode frame_op_ = Opcode::kContinuation;
-  Opcode message_op_ = Opcode::kContinuation;
   State state_ = State::kHeader;
   bool frame_fin_ = false;
   bool frame_masked_ = false;
