@@ -134,15 +134,16 @@ void HttpServer::on_open(engine::Connection& conn) {
 }
 
 void HttpServer::on_close(engine::Connection& conn) {
-  release_state(conn, state(conn));
+  HttpConnection* hc = state(conn);
+  conn.set_context(nullptr);
+  release_state(hc);
 }
 
-void HttpServer::release_state(engine::Connection& conn, HttpConnection* hc) {
+void HttpServer::release_state(HttpConnection* hc) {
   if (hc == nullptr) return;
   hc->carry.release(shard_.buffers());
   hc->producer = nullptr;
   std::string().swap(hc->chunk_body);
-  conn.set_context(nullptr);
   if (free_states_.size() < 1024) {
     free_states_.push_back(hc);
   } else {
@@ -544,7 +545,7 @@ void HttpServer::complete_upgrade(engine::Connection& conn, HttpConnection& hc,
   next.on_open(conn);
   // `rest` may live in hc.carry: hand it over before releasing the state.
   if (!rest.empty() && conn.is_open()) next.on_data(conn, std::span<const char>(rest.data(), rest.size()));
-  release_state(conn, &hc);
+  release_state(&hc);
 }
 
 void HttpServer::on_writable(engine::Connection& conn) {

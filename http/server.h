@@ -204,7 +204,7 @@ class HttpServer final : public engine::ConnectionHandler {
   // After process() returned with the connection upgraded: hands it over,
   // with `rest` (the bytes behind the upgrade request), and frees `hc`.
   void complete_upgrade(engine::Connection& conn, HttpConnection& hc, std::string_view rest);
-  void release_state(engine::Connection& conn, HttpConnection* hc);
+  void release_state(HttpConnection* hc);  // back to the free list
   void run_producer(engine::Connection& conn, HttpConnection& hc);
   void count_status(uint16_t status);
   void arm_idle_or_header(engine::Connection& conn, HttpConnection& hc);

@@ -195,6 +195,54 @@ constexpr Setting kSettings[] = {
      .metavar = "DUR", .kind = Kind::kDuration, .min = 1, .max = kHourMs,
      RINGSHARD_FIELD(tls_handshake_timeout_ms),
      .help = "time allowed to complete the TLS handshake"},
+    {.section = "websocket", .key = "max_message", .flag = "--ws-max-message",
+     .metavar = "SIZE", .kind = Kind::kSize, .min = kKiB, .max = kGiB,
+     RINGSHARD_FIELD(ws_max_message_bytes),
+     .help = "largest WebSocket message, after decompression (larger: close 1009)"},
+    {.section = "websocket", .key = "max_frame", .flag = "--ws-max-frame",
+     .metavar = "SIZE", .kind = Kind::kSize, .min = kKiB, .max = kGiB,
+     RINGSHARD_FIELD(ws_max_frame_bytes),
+     .help = "largest WebSocket frame (larger: close 1009)"},
+    {.section = "websocket", .key = "max_send_queue", .flag = "--ws-max-send-queue",
+     .metavar = "SIZE", .kind = Kind::kSize, .min = 64 * kKiB, .max = 4 * kGiB,
+     RINGSHARD_FIELD(ws_max_send_queue),
+     .help = "unsent bytes a WebSocket may hold before it is closed with 1008"},
+    {.section = "websocket", .key = "ping_interval", .flag = "--ws-ping-interval",
+     .metavar = "DUR", .kind = Kind::kDuration, .min = 0, .max = 24 * kHourMs,
+     RINGSHARD_FIELD(ws_ping_interval_ms),
+     .help = "ping a WebSocket peer that has been quiet this long (0: never)"},
+    {.section = "websocket", .key = "pong_timeout", .flag = "--ws-pong-timeout",
+     .metavar = "DUR", .kind = Kind::kDuration, .min = 1, .max = kHourMs,
+     RINGSHARD_FIELD(ws_pong_timeout_ms),
+     .help = "close a WebSocket whose peer does not answer a ping within this"},
+    {.section = "websocket", .key = "idle_timeout", .flag = "--ws-idle-timeout",
+     .metavar = "DUR", .kind = Kind::kDuration, .min = 0, .max = 168 * kHourMs,
+     RINGSHARD_FIELD(ws_idle_timeout_ms),
+     .help = "close a WebSocket that sent no message for this long (0: never)"},
+    {.section = "websocket", .key = "close_timeout", .flag = "--ws-close-timeout",
+     .metavar = "DUR", .kind = Kind::kDuration, .min = 1, .max = kHourMs,
+     RINGSHARD_FIELD(ws_close_timeout_ms),
+     .help = "time to wait for the peer's reply to our close frame"},
+    {.section = "websocket", .key = "deflate", .flag = "--ws-deflate",
+     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(ws_deflate),
+     .help = "accept permessage-deflate; --no-ws-deflate turns it off"},
+    {.section = "websocket", .key = "deflate_window_bits", .flag = "--ws-deflate-window-bits",
+     .metavar = "N", .kind = Kind::kCount, .min = 9, .max = 15,
+     RINGSHARD_FIELD(ws_deflate_window_bits),
+     .help = "LZ77 window (2^N bytes) for both directions"},
+    {.section = "websocket", .key = "deflate_mem_level", .flag = "--ws-deflate-mem-level",
+     .metavar = "N", .kind = Kind::kCount, .min = 1, .max = 9,
+     RINGSHARD_FIELD(ws_deflate_mem_level),
+     .help = "zlib memLevel of the compressor (memory per connection)"},
+    {.section = "websocket", .key = "deflate_min_size", .flag = "--ws-deflate-min-size",
+     .metavar = "SIZE", .kind = Kind::kSize, .min = 0, .max = kGiB,
+     RINGSHARD_FIELD(ws_deflate_min_size),
+     .help = "messages shorter than this are sent uncompressed"},
+    {.section = "websocket", .key = "deflate_no_context_takeover",
+     .flag = "--ws-deflate-no-context-takeover", .metavar = "[=BOOL]", .kind = Kind::kBool,
+     RINGSHARD_FIELD(ws_deflate_no_context_takeover),
+     .help = "reset the compression window after every message, both ways "
+             "(no zlib memory held between messages)"},
 };
 
 #undef RINGSHARD_FIELD
@@ -205,7 +253,8 @@ struct Section {
 };
 
 constexpr Section kSections[] = {
-    {"server", "Server"}, {"http", "HTTP"}, {"engine", "Engine"}, {"tls", "TLS"}};
+    {"server", "Server"}, {"http", "HTTP"},   {"engine", "Engine"},
+    {"tls", "TLS"},       {"websocket", "WebSocket"}};
 
 // "[server], [http], [engine] and [tls]" (with `last` = "and").
 std::string section_list(std::string_view last) {

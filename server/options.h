@@ -87,6 +87,20 @@ struct Options {
                                          // (0: no session tickets; else 1s..168h = 7 days)
   uint32_t tls_handshake_timeout_ms = 10'000;   // --tls-handshake-timeout DUR / [tls] handshake_timeout (1ms..1h)
 
+  // WebSocket ([websocket]; see ws/server.h for what each one does).
+  uint64_t ws_max_message_bytes = 16u << 20;  // --ws-max-message SIZE / max_message (1 KiB..1 GiB)
+  uint64_t ws_max_frame_bytes = 16u << 20;    // --ws-max-frame SIZE   / max_frame (1 KiB..1 GiB)
+  uint64_t ws_max_send_queue = 16u << 20;     // --ws-max-send-queue SIZE / max_send_queue (64 KiB..4 GiB)
+  uint32_t ws_ping_interval_ms = 30'000;      // --ws-ping-interval DUR / ping_interval (0: no pings)
+  uint32_t ws_pong_timeout_ms = 10'000;       // --ws-pong-timeout DUR  / pong_timeout
+  uint32_t ws_idle_timeout_ms = 0;            // --ws-idle-timeout DUR  / idle_timeout (0: none)
+  uint32_t ws_close_timeout_ms = 5'000;       // --ws-close-timeout DUR / close_timeout
+  bool ws_deflate = true;                     // --ws-deflate[=BOOL]    / deflate
+  uint32_t ws_deflate_window_bits = 15;       // --ws-deflate-window-bits N / deflate_window_bits (9..15)
+  uint32_t ws_deflate_mem_level = 8;          // --ws-deflate-mem-level N   / deflate_mem_level (1..9)
+  uint32_t ws_deflate_min_size = 64;          // --ws-deflate-min-size SIZE / deflate_min_size
+  bool ws_deflate_no_context_takeover = false;  // --ws-deflate-no-context-takeover[=BOOL]
+
   friend bool operator==(const Options&, const Options&) = default;
 };
 

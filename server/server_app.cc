@@ -10,8 +10,22 @@ namespace ringshard::server {
 
 namespace {
 
-ws::WsConfig ws_config(const Options& /*options*/) {
+ws::WsConfig ws_config(const Options& o) {
   ws::WsConfig c;
+  c.max_message_bytes = o.ws_max_message_bytes;
+  c.max_frame_bytes = o.ws_max_frame_bytes;
+  c.max_send_queue = o.ws_max_send_queue;
+  c.ping_interval_ms = o.ws_ping_interval_ms;
+  c.pong_timeout_ms = o.ws_pong_timeout_ms;
+  c.idle_timeout_ms = o.ws_idle_timeout_ms;
+  c.close_timeout_ms = o.ws_close_timeout_ms;
+  c.deflate.enabled = o.ws_deflate;
+  c.deflate.server_max_window_bits = static_cast<uint8_t>(o.ws_deflate_window_bits);
+  c.deflate.client_max_window_bits = static_cast<uint8_t>(o.ws_deflate_window_bits);
+  c.deflate.mem_level = static_cast<int>(o.ws_deflate_mem_level);
+  c.deflate.min_size = o.ws_deflate_min_size;
+  c.deflate.server_no_context_takeover = o.ws_deflate_no_context_takeover;
+  c.deflate.client_no_context_takeover = o.ws_deflate_no_context_takeover;
   return c;
 }
 

@@ -328,6 +328,13 @@ bool TestConnection::wait_closed() {
   return error_ == "eof" || error_.find("reset") != std::string::npos;
 }
 
+bool TestConnection::read_some(std::string& out) {
+  if (buf_.empty() && !fill()) return false;
+  out += buf_;
+  buf_.clear();
+  return true;
+}
+
 std::string TestConnection::read_all() {
   while (fill()) {
   }

@@ -80,6 +80,9 @@ class TestConnection {
   void tls_close_notify();
   // Writes raw bytes on the socket under the TLS layer (garbage tests).
   bool send_raw(std::string_view bytes);
+  // Moves bytes already read (behind a response) or, if none, the next
+  // bytes that arrive into `out` (appended). False on EOF/error/timeout.
+  bool read_some(std::string& out);
 
  private:
   bool fill();  // reads more into buf_; false on EOF or error

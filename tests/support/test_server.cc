@@ -28,6 +28,7 @@ TestServer::TestServer(TestServerOptions opts) {
   // Tests run two or more shards on a 2-core machine: no pinning.
   app_->engine().set_pin_threads(false);
   if (opts.routes) opts.routes(app_->router());
+  if (opts.setup) opts.setup(*app_);
   const auto err = app_->start();
   EXPECT_TRUE(err.ok()) << err.message;
 }
@@ -64,6 +65,12 @@ uint64_t TestServer::tls_sum(const std::function<uint64_t(const tls::TlsMetrics&
   for (unsigned i = 0; i < engine().shard_count(); ++i) {
     if (const auto* t = app_->tls_transport(i)) sum += f(t->metrics());
   }
+  return sum;
+}
+
+uint64_t TestServer::ws_sum(const std::function<uint64_t(const ws::WsMetrics&)>& f) {
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < engine().shard_count(); ++i) sum += f(app_->ws().metrics(i));
   return sum;
 }
 

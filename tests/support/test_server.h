@@ -17,6 +17,7 @@ struct TestServerOptions {
   bool manual_clock = false;
   std::function<void(server::Options&)> tweak;      // adjust options
   std::function<void(http::Router&)> routes;        // add routes
+  std::function<void(server::ServerApp&)> setup;    // e.g. WebSocket endpoints
   // HTTPS on 127.0.0.1, port 0, beside HTTP; without `tweak`ed certificates
   // a development certificate is generated into a temporary data dir.
   bool tls = false;
@@ -38,6 +39,7 @@ class TestServer {
   uint64_t engine_sum(const std::function<uint64_t(engine::ShardMetrics&)>& f);
   uint64_t http_sum(const std::function<uint64_t(const http::HttpMetrics&)>& f);
   uint64_t tls_sum(const std::function<uint64_t(const tls::TlsMetrics&)>& f);
+  uint64_t ws_sum(const std::function<uint64_t(const ws::WsMetrics&)>& f);
   // The data directory (TLS development certificate under tls/).
   const std::string& data_dir() const { return data_dir_; }
   // Polls (1 ms steps, up to timeout) until pred() holds; true if it did.
