@@ -160,6 +160,7 @@ bool parse_bits(const Param& p, uint8_t& bits) {
   bool ok = true;
   for_each_value_char(p, [&](char c) {
     if (c < '0' || c > '9' || (digits == 0 && c == '0') || digits == 2) ok = false;
+    if (!ok) return;  // two digits at most: no overflow on "99999999999"
     v = v * 10 + (c - '0');
     ++digits;
   });
