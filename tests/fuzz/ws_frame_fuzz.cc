@@ -173,7 +173,9 @@ void check_mask(std::string_view in, uint32_t seed) {
   std::string b = a;
   const size_t len = a.size() - start;
   const size_t next = ringshard::ws::apply_mask(a.data() + start, len, key, offset);
-  for (size_t i = 0; i < len; ++i) b[start + i] = static_cast<char>(b[start + i] ^ key[(offset + i) % 4]);
+  for (size_t i = 0; i < len; ++i) {
+    b[start + i] = static_cast<char>(b[start + i] ^ key[(offset + i) % 4]);
+  }
   FUZZ_CHECK(next == (offset + len) % 4);
   FUZZ_CHECK(a == b);
 }

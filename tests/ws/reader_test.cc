@@ -190,7 +190,7 @@ std::vector<Case> cases() {
        cf(kFin | kBin, "0123456789") + cf(kFin | kBin, "0123456789"),
        {"begin binary", "data:0123456789", "end", "begin binary", "data:0123456789", "end"},
        small(100, 10)},
-      {"control frames do not count toward the message", 
+      {"control frames do not count toward the message",
        cf(kBin, "01234") + cf(kFin | kPing, "pingpingping") + cf(kFin | kCont, "56789"),
        {"begin binary", "data:01234", "ping:pingpingping", "data:56789", "end"},
        small(100, 10)},
