@@ -137,7 +137,9 @@ TEST(Options, UsageListsEveryFlagWithDefaults) {
         "--send-queue-limit SIZE", "--recv-buffer-size SIZE", "--recv-buffers N",
         "--access-log", "--no-access-log", "--tls-listen HOST:PORT|off",
         "--cert FILE", "--key FILE", "--tls-min-version 1.2|1.3",
-        "--tls-ticket-rotation DUR", "--tls-handshake-timeout DUR"}) {
+        "--tls-ticket-rotation DUR", "--tls-handshake-timeout DUR",
+        "--ws-max-message SIZE", "--ws-ping-interval DUR", "--ws-deflate",
+        "--no-ws-deflate", "--ws-deflate-window-bits N"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
   for (const char* text :
@@ -145,7 +147,7 @@ TEST(Options, UsageListsEveryFlagWithDefaults) {
         "[8KiB]", "[100]", "[1MiB]", "[65536]", "[1024]", "[off]", "[0]",
         "64", "78", "SIGTERM", "SIGINT", "second signal exits at once",
         "Server:", "HTTP:", "Engine:", "Exit codes:", "TLS:", "[0.0.0.0:8443]",
-        "[1.3]", "[1h]", "SIGHUP", "self-signed"}) {
+        "[1.3]", "[1h]", "SIGHUP", "self-signed", "WebSocket:", "[16MiB]"}) {
     EXPECT_NE(usage.find(text), std::string::npos) << text;
   }
   std::istringstream lines(usage);
@@ -298,7 +300,22 @@ INSTANTIATE_TEST_SUITE_P(
         FlagCase{"--tls-handshake-timeout", "1h",
                  [](Options& o) { o.tls_handshake_timeout_ms = 3'600'000; }},
         FlagCase{"--tls-handshake-timeout", "3600",
-                 [](Options& o) { o.tls_handshake_timeout_ms = 3'600'000; }}));
+                 [](Options& o) { o.tls_handshake_timeout_ms = 3'600'000; }},
+        FlagCase{"--ws-max-message", "1KiB", [](Options& o) { o.ws_max_message_bytes = 1024; }},
+        FlagCase{"--ws-max-message", "1GiB",
+                 [](Options& o) { o.ws_max_message_bytes = 1ull << 30; }},
+        FlagCase{"--ws-max-frame", "64KiB", [](Options& o) { o.ws_max_frame_bytes = 65536; }},
+        FlagCase{"--ws-max-send-queue", "4GiB",
+                 [](Options& o) { o.ws_max_send_queue = 4ull << 30; }},
+        FlagCase{"--ws-ping-interval", "0", [](Options& o) { o.ws_ping_interval_ms = 0; }},
+        FlagCase{"--ws-ping-interval", "45s", [](Options& o) { o.ws_ping_interval_ms = 45'000; }},
+        FlagCase{"--ws-pong-timeout", "250ms", [](Options& o) { o.ws_pong_timeout_ms = 250; }},
+        FlagCase{"--ws-idle-timeout", "10m", [](Options& o) { o.ws_idle_timeout_ms = 600'000; }},
+        FlagCase{"--ws-close-timeout", "2s", [](Options& o) { o.ws_close_timeout_ms = 2000; }},
+        FlagCase{"--ws-deflate-window-bits", "9",
+                 [](Options& o) { o.ws_deflate_window_bits = 9; }},
+        FlagCase{"--ws-deflate-mem-level", "1", [](Options& o) { o.ws_deflate_mem_level = 1; }},
+        FlagCase{"--ws-deflate-min-size", "0", [](Options& o) { o.ws_deflate_min_size = 0; }}));
 
 struct BoolFlagCase {
   std::vector<std::string> args;
@@ -470,7 +487,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlagCase{"--tls-handshake-timeout", "61m", "is out of range 1ms..1h"},
         BadFlagCase{"--tls-handshake-timeout", "3601", "is out of range 1ms..1h"},
         BadFlagCase{"--tls-handshake-timeout", "3600001ms", "is out of range 1ms..1h"},
-        BadFlagCase{"--tls-handshake-timeout", "1.5s", "is not a duration"}));
+        BadFlagCase{"--tls-handshake-timeout", "1.5s", "is not a duration"},
+        BadFlagCase{"--ws-max-message", "1000", "is out of range 1KiB..1GiB"},
+        BadFlagCase{"--ws-max-message", "2GiB", "is out of range 1KiB..1GiB"},
+        BadFlagCase{"--ws-max-send-queue", "1KiB", "is out of range"},
+        BadFlagCase{"--ws-pong-timeout", "0", "is out of range 1ms..1h"},
+        BadFlagCase{"--ws-deflate-window-bits", "8", "is out of range 9..15"},
+        BadFlagCase{"--ws-deflate-window-bits", "16", "is out of range 9..15"},
+        BadFlagCase{"--ws-deflate-mem-level", "0", "is out of range 1..9"}));
 
 TEST(Options, BadBoolValue) {
   OptionsError e = parse_error({"--access-log=1"});
@@ -1097,10 +1121,10 @@ INSTANTIATE_TEST_SUITE_P(
         // Unknown names.
         BadTomlCase{"[nope]\n",
                     "1:2: unknown section [nope]; sections are [server], [http], "
-                    "[engine] and [tls]"},
+                    "[engine], [tls] and [websocket]"},
         BadTomlCase{"[ssl]\ncerts = []\n",
                     "1:2: unknown section [ssl]; sections are [server], [http], "
-                    "[engine] and [tls]"},
+                    "[engine], [tls] and [websocket]"},
         BadTomlCase{"[server]\nfoo = 1\n", "2:1: unknown key 'foo' in [server]"},
         BadTomlCase{"[http]\nshards = 2\n",
                     "2:1: unknown key 'shards' in [http]; it belongs in [server]"},
@@ -1108,7 +1132,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadTomlCase{"shards = 2\n", "1:1: key 'shards' belongs in [server]"},
         BadTomlCase{"x = 1\n",
                     "1:1: unknown key 'x'; settings go in [server], [http], "
-                    "[engine] or [tls]"},
+                    "[engine], [tls] or [websocket]"},
         // "listen" is a key of two tables.
         BadTomlCase{"listen = \":1\"\n", "1:1: key 'listen' belongs in [server] or [tls]"},
         BadTomlCase{"[http]\nlisten = \":1\"\n",
