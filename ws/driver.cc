@@ -394,6 +394,10 @@ void Driver::on_timeout(engine::Connection& conn) {
         arm_ping(ws);  // the peer spoke recently: no ping needed yet
         return;
       }
+      // A peer quiet for a whole interval: let go of the compressor's
+      // ~260 KiB (the next message starts a fresh deflate stream, which
+      // the peer decodes like any other; ws/deflate.h).
+      if (ws.deflater_ != nullptr) ws.deflater_->release();
       write_frame(ws, Opcode::kPing, {}, false);
       metrics_.pings_sent.add();
       ws.ping_sent_ms_ = now;

@@ -122,17 +122,13 @@ WsTestClient::WsTestClient(uint16_t port, const std::string& path, const WsClien
   limits.max_frame_bytes = opts.max_message;
   limits.max_message_bytes = opts.max_message;
   if (!accepted.empty()) {
-    // The server's response is itself a valid offer list of one element:
-    // reuse the negotiation parser to read the parameters it chose.
     ws::DeflateConfig cfg;
-    ws::DeflateOffer o = ws::negotiate_deflate(accepted, cfg);
-    if (!o.accepted) {
+    ws::DeflateParams server_view;
+    if (!ws::parse_deflate_response(accepted, server_view)) {
       error_ = "cannot read the server's extension response: " + accepted;
       return;
     }
-    // Our compressor is bound by the client_* parameters and the server's
-    // inflater by them; the server's compressor by the server_* ones.
-    ws::DeflateParams mine = o.params;
+    ws::DeflateParams mine = server_view;
     std::swap(mine.server_no_context_takeover, mine.client_no_context_takeover);
     std::swap(mine.server_max_window_bits, mine.client_max_window_bits);
     deflater_ = std::make_unique<ws::Deflater>(mine, cfg);
