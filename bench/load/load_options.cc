@@ -1,5 +1,6 @@
 #include "bench/load/load_options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -38,6 +39,14 @@ bool parse_url(std::string_view url, LoadOptions& o) {
   } else if (url.starts_with("https://")) {
     url.remove_prefix(8);
     o.tls = true;
+  } else if (url.starts_with("ws://")) {
+    url.remove_prefix(5);
+    o.tls = false;
+    if (o.ws == WsMode::kNone) o.ws = WsMode::kEcho;
+  } else if (url.starts_with("wss://")) {
+    url.remove_prefix(6);
+    o.tls = true;
+    if (o.ws == WsMode::kNone) o.ws = WsMode::kEcho;
   } else {
     return false;
   }
@@ -75,10 +84,20 @@ const char* mode_name(Mode m) {
   return "?";
 }
 
+const char* ws_mode_name(WsMode m) {
+  switch (m) {
+    case WsMode::kNone: return "http";
+    case WsMode::kEcho: return "ws-echo";
+    case WsMode::kFanout: return "ws-fanout";
+  }
+  return "?";
+}
+
 std::string load_usage() {
   return R"(usage: ringshard-load URL [options]
   URL                 http://HOST:PORT/PATH (HOST: IPv4, [IPv6] or localhost);
-                      https:// for TLS 1.3 (certificate not verified)
+                      https:// for TLS 1.3 (certificate not verified);
+                      ws:// or wss:// for a WebSocket mode (--ws-echo by default)
   --connections N     connections, over all threads (64)
   --threads N         load-generator threads (shards) (1)
   --duration D        run time: 10s, 500ms, 1m (10s)
@@ -98,6 +117,23 @@ std::string load_usage() {
   --max-errors N      exit 1 when errors exceed N (0)
   --pin               pin threads to CPUs of the affinity mask
   --json              print the result as JSON
+WebSocket (bench/load/ws_load.h):
+  --ws-echo           each connection sends messages and waits for their echo
+                      (URL path e.g. /ws/echo); --requests counts messages
+  --ws-fanout         --connections subscribers join --channel on /ws/chat, then
+                      --publishers publish; every subscriber must receive every
+                      publication exactly once; --requests counts publications,
+                      --duration the publishing time, --rate publications/s
+                      (default: closed loop on each publisher's own echo)
+  --size N            message payload bytes (32)
+  --depth N           messages in flight per connection (1; echo and publishers)
+  --binary            binary messages (echo), text otherwise
+  --deflate           offer permessage-deflate (and compress what is sent)
+  --publishers N      fan-out publisher connections (1)
+  --channel NAME      fan-out channel (bench)
+  --server-pid PID    report PID's CPU time (utime+stime) over the measured
+                      window (fan-out: from the first publication to the last
+                      delivery)
 Exit: 0 ok, 1 too many errors, 64 bad arguments, 69 cannot run.
 )";
 }
@@ -136,6 +172,14 @@ std::variant<LoadOptions, LoadOptionsError> parse_load_options(int argc, const c
       o.pin = true;
     } else if (arg == "--tls-resume") {
       o.tls_resume = true;
+    } else if (arg == "--ws-echo") {
+      o.ws = WsMode::kEcho;
+    } else if (arg == "--ws-fanout") {
+      o.ws = WsMode::kFanout;
+    } else if (arg == "--binary") {
+      o.ws_binary = true;
+    } else if (arg == "--deflate") {
+      o.ws_deflate = true;
     } else if (arg == "--help" || arg == "-h") {
       return LoadOptionsError{""};
     } else if (!arg.starts_with("--")) {
@@ -166,6 +210,7 @@ std::variant<LoadOptions, LoadOptionsError> parse_load_options(int argc, const c
     } else if (arg == "--depth") {
       if (!parse_u64(v, n) || n == 0 || n > 1024) return bad(v);
       o.depth = static_cast<unsigned>(n);
+      o.depth_given = true;
     } else if (arg == "--rate") {
       if (!parse_u64(v, n) || n == 0) return bad(v);
       o.rate = static_cast<double>(n);
@@ -185,6 +230,20 @@ std::variant<LoadOptions, LoadOptionsError> parse_load_options(int argc, const c
       if (!parse_duration_ms(v, o.timeout_ms) || o.timeout_ms == 0) return bad(v);
     } else if (arg == "--max-errors") {
       if (!parse_u64(v, o.max_errors)) return bad(v);
+    } else if (arg == "--size") {
+      if (!parse_u64(v, o.ws_size) || o.ws_size > (64u << 20)) return bad(v);
+    } else if (arg == "--publishers") {
+      if (!parse_u64(v, n) || n == 0 || n > 1024) return bad(v);
+      o.ws_publishers = static_cast<unsigned>(n);
+    } else if (arg == "--channel") {
+      if (v.empty() || v.size() > 128 || v.find_first_of("\"\\") != std::string_view::npos ||
+          std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; })) {
+        return bad(v);
+      }
+      o.ws_channel = std::string(v);
+    } else if (arg == "--server-pid") {
+      if (!parse_u64(v, n) || n == 0 || n > 0x7fffffff) return bad(v);
+      o.server_pid = static_cast<int>(n);
     } else {
       return LoadOptionsError{"unknown option " + std::string(arg)};
     }
@@ -192,6 +251,23 @@ std::variant<LoadOptions, LoadOptionsError> parse_load_options(int argc, const c
   if (!have_url) return LoadOptionsError{"missing URL"};
   if (o.tls_resume && !o.tls) return LoadOptionsError{"--tls-resume needs an https:// URL"};
   if (o.connections < o.threads) o.threads = o.connections;
+  if (o.ws != WsMode::kNone) {
+    if (!o.depth_given) o.depth = 1;
+    // ringshard's built-in endpoints, when the URL names no path.
+    if (o.path == "/") o.path = o.ws == WsMode::kFanout ? "/ws/chat" : "/ws/echo";
+    if (o.mode != Mode::kKeepAlive) return LoadOptionsError{"--mode is for HTTP, not WebSocket modes"};
+    if (o.tls_resume) return LoadOptionsError{"--tls-resume is for HTTP"};
+    if (o.rate > 0 && o.ws == WsMode::kEcho) {
+      return LoadOptionsError{"--rate works with --ws-fanout (publications/s), not --ws-echo"};
+    }
+    if (o.ws == WsMode::kFanout && o.ws_binary) {
+      return LoadOptionsError{"--binary: /ws/chat takes JSON text only"};
+    }
+    if (o.ws == WsMode::kFanout && o.requests > 0 && o.requests < o.ws_publishers) {
+      return LoadOptionsError{"--requests must be at least --publishers"};
+    }
+    return o;
+  }
   if (o.rate > 0 && o.mode == Mode::kPipeline) {
     return LoadOptionsError{"--rate works with --mode keepalive or close"};
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench/load/response_reader.h"
+#include "bench/load/ws_load.h"
 #include "engine/engine.h"
 #include "tls/client.h"
 
@@ -365,32 +366,33 @@ class LoadShard final : public engine::ConnectionHandler {
   uint64_t stopped_at_ = 0;
 };
 
-bool resolve(const LoadOptions& o, Plan& plan) {
+}  // namespace
+
+bool resolve_target(const LoadOptions& o, sockaddr_storage& addr, socklen_t& len) {
   std::string host = o.host == "localhost" ? "127.0.0.1" : o.host;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&plan.addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&plan.addr);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
   if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(o.port);
-    plan.addr_len = sizeof(sockaddr_in);
+    len = sizeof(sockaddr_in);
     return true;
   }
   if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(o.port);
-    plan.addr_len = sizeof(sockaddr_in6);
+    len = sizeof(sockaddr_in6);
     return true;
   }
   return false;
 }
 
-}  // namespace
-
 LoadResult run_load(const LoadOptions& options) {
+  if (options.ws != WsMode::kNone) return run_ws_load(options);
   LoadResult total;
   auto plan = std::make_unique<Plan>();
   plan->opt = options;
-  if (!resolve(options, *plan)) {
+  if (!resolve_target(options, plan->addr, plan->addr_len)) {
     total.fatal = "cannot resolve '" + options.host + "' (use an IP literal or localhost)";
     return total;
   }
@@ -480,6 +482,7 @@ std::string fmt_us(uint64_t ns) {
 }  // namespace
 
 std::string format_text(const LoadOptions& o, const LoadResult& r) {
+  if (o.ws != WsMode::kNone) return format_ws_text(o, r);
   char buf[1024];
   std::snprintf(buf, sizeof(buf),
                 "ringshard-load: %s %s%s:%u%s, %u connections, %u threads%s\n"
@@ -526,6 +529,7 @@ std::string tls_json(const LoadOptions& o, const LoadResult& r) {
 }  // namespace
 
 std::string format_json(const LoadOptions& o, const LoadResult& r) {
+  if (o.ws != WsMode::kNone) return format_ws_json(o, r);
   char buf[2048];
   auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   std::snprintf(

@@ -13,8 +13,13 @@
 // latency is request to response and the handshake shows in the request
 // rate; handshakes and resumptions are counted per connection.
 //
+// WebSocket modes (options.ws) run through run_ws_load (ws_load.h) and fill
+// the `ws` part of the result.
+//
 // Control plane: run_load() blocks until the run is over.
 #pragma once
+
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <string>
@@ -31,15 +36,43 @@ struct ErrorCounts {
   uint64_t status = 0;   // unexpected status code
   uint64_t timeout = 0;  // no response within --timeout
   uint64_t tls = 0;      // TLS handshake failed, cut off or timed out
-  uint64_t total() const { return connect + read + parse + status + timeout + tls; }
+  uint64_t ws = 0;       // WebSocket: refused upgrade, bad frame, wrong echo,
+                         // unexpected close or chat error
+  uint64_t fanout = 0;   // fan-out: publications missing, repeated or out of
+                         // order at a member
+  uint64_t total() const { return connect + read + parse + status + timeout + tls + ws + fanout; }
   void add(const ErrorCounts& o) {
     connect += o.connect;
     tls += o.tls;
+    ws += o.ws;
+    fanout += o.fanout;
     read += o.read;
     parse += o.parse;
     status += o.status;
     timeout += o.timeout;
   }
+};
+
+// The WebSocket modes' own figures.
+struct WsResult {
+  uint64_t messages = 0;       // echo: echoes received and checked (also in requests)
+  uint64_t payload_out = 0;    // payload bytes sent (before compression)
+  uint64_t payload_in = 0;     // payload bytes received (after inflation)
+  uint64_t deflate = 0;        // connections that negotiated permessage-deflate
+  uint64_t publications = 0;   // fan-out: channel messages sent
+  uint64_t acknowledged = 0;   // fan-out: of which echoed back to their publisher
+  uint64_t deliveries = 0;     // fan-out: publications received by subscribers
+  uint64_t member_receipts = 0;  // fan-out: by subscribers and publishers
+  uint64_t members = 0;        // fan-out: connections checked (subscribers + publishers)
+  uint64_t mismatched = 0;     // fan-out: members that did not get every publication once
+  uint64_t missing = 0;        // fan-out: publications a member never got (summed)
+  uint64_t duplicates = 0;     // fan-out: publications a member got twice
+  uint64_t out_of_order = 0;   // fan-out: a member got a later one first
+  double setup_s = 0;          // fan-out: connect and join, before the first publication
+  double window_s = 0;         // fan-out: first publication to last delivery
+  double close_s = 0;          // closing handshakes at the end (close frame to FIN)
+  double server_cpu_s = -1;    // --server-pid: over the measured window; -1: not measured
+  Histogram publish_latency;   // fan-out: publication to its echo at the publisher
 };
 
 struct LoadResult {
@@ -52,10 +85,15 @@ struct LoadResult {
   ErrorCounts errors;
   Histogram latency;         // nanoseconds
   std::string fatal;         // set when the run could not start
+  WsResult ws;               // WebSocket modes; latency is per echo or per delivery
   double rps() const { return duration_s > 0 ? static_cast<double>(requests) / duration_s : 0; }
 };
 
 LoadResult run_load(const LoadOptions& options);
+
+// The target's address from options.host (an IP literal or "localhost")
+// and options.port; false if it is neither.
+bool resolve_target(const LoadOptions& options, sockaddr_storage& addr, socklen_t& len);
 
 std::string format_text(const LoadOptions& options, const LoadResult& result);
 std::string format_json(const LoadOptions& options, const LoadResult& result);

@@ -1,7 +1,9 @@
 // ringshard-load: an HTTP/1.1 load generator on the ringshard engine.
 // See bench/load/load_options.h for the flags and load_run.h for the method.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <variant>
 
@@ -20,6 +22,21 @@ int main(int argc, char** argv) {
     return 64;
   }
   const LoadOptions& options = std::get<LoadOptions>(parsed);
+  // One descriptor per connection (fan-out: 10,000 and more), and a few
+  // for the rings and the process.
+  const rlim_t need = options.connections + options.ws_publishers + 64;
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < need) {
+    nofile.rlim_cur = nofile.rlim_max == RLIM_INFINITY ? need : std::min(need, nofile.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    if (nofile.rlim_cur < need) {
+      std::fprintf(stderr, "ringshard-load: %llu connections need RLIMIT_NOFILE %llu (hard limit %llu)\n",
+                   static_cast<unsigned long long>(options.connections),
+                   static_cast<unsigned long long>(need),
+                   static_cast<unsigned long long>(nofile.rlim_max));
+      return 69;
+    }
+  }
   const LoadResult result = run_load(options);
   if (!result.fatal.empty()) {
     std::fprintf(stderr, "ringshard-load: %s\n", result.fatal.c_str());

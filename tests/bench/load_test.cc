@@ -1,19 +1,24 @@
 // ringshard-load against loopback servers: counts, error detection by kind,
-// constant-rate pacing, and its histogram and flags.
+// constant-rate pacing, its histogram and flags, and the WebSocket modes.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "bench/load/histogram.h"
 #include "bench/load/load_options.h"
 #include "bench/load/load_run.h"
 #include "engine/engine.h"
 #include "tests/support/test_server.h"
+#include "ws/frame.h"
+#include "ws/handshake.h"
+#include "ws/reader.h"
 
 namespace ringshard::load {
 namespace {
@@ -432,6 +437,265 @@ TEST(LoadTls, JsonReportsHandshakes) {
       << json;
   o.tls = false;
   EXPECT_EQ(format_json(o, r).find("\"handshakes\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ringshard::load
+
+// ringshard-load's WebSocket modes against the in-process server's /ws/echo
+// and /ws/chat, and against a chat that breaks the rules on purpose.
+namespace ringshard::load {
+namespace {
+
+LoadOptions ws_against(uint16_t port, WsMode mode) {
+  LoadOptions o = against(port);
+  o.ws = mode;
+  o.path = mode == WsMode::kEcho ? "/ws/echo" : "/ws/chat";
+  o.depth = 1;
+  return o;
+}
+
+uint64_t ws_messages_in(test::TestServer& s) {
+  return s.ws_sum([](auto& m) { return m.messages_in.get(); });
+}
+
+TEST(LoadWs, EchoBoundedRunHasNoErrors) {
+  test::TestServer server;
+  LoadOptions o = ws_against(server.port(), WsMode::kEcho);
+  o.requests = 3'000;
+  o.depth = 4;
+  const LoadResult r = run_load(o);
+  ASSERT_TRUE(r.fatal.empty()) << r.fatal;
+  EXPECT_EQ(r.errors.total(), 0u) << format_text(o, r);
+  EXPECT_EQ(r.ws.messages, 3'000u);
+  EXPECT_EQ(r.requests, 3'000u);
+  EXPECT_EQ(r.latency.count(), 3'000u);
+  EXPECT_EQ(r.connections, 8u);
+  EXPECT_EQ(r.ws.payload_in, 3'000u * 32);
+  EXPECT_EQ(ws_messages_in(server), 3'000u);
+  // Every connection closed with the closing handshake, none timed out.
+  EXPECT_TRUE(test::TestServer::wait_until(
+      [&] { return server.ws_sum([](auto& m) { return m.open.get(); }) == 0; }));
+}
+
+TEST(LoadWs, LargeBinaryEchoArrivesWhole) {
+  test::TestServer server;
+  LoadOptions o = ws_against(server.port(), WsMode::kEcho);
+  o.connections = 1;
+  o.threads = 1;
+  o.ws_size = 256 * 1024;  // several frames' worth of reads each way
+  o.ws_binary = true;
+  o.requests = 20;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.errors.total(), 0u) << format_text(o, r);
+  EXPECT_EQ(r.ws.messages, 20u);
+  EXPECT_EQ(r.ws.payload_in, 20u * 256 * 1024);
+}
+
+TEST(LoadWs, EchoWithPermessageDeflate) {
+  test::TestServer server;
+  LoadOptions o = ws_against(server.port(), WsMode::kEcho);
+  o.ws_deflate = true;
+  o.ws_size = 500;  // above the server's 64-byte minimum: compressed both ways
+  o.requests = 1'000;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.errors.total(), 0u) << format_text(o, r);
+  EXPECT_EQ(r.ws.messages, 1'000u);
+  EXPECT_EQ(r.ws.deflate, 8u);
+  EXPECT_LT(r.bytes_in, 1'000u * 500);  // what came back was compressed
+}
+
+TEST(LoadWs, FanoutCountsEveryDeliveryExactlyOnce) {
+  test::TestServer server;  // 2 shards: deliveries cross shards
+  LoadOptions o = ws_against(server.port(), WsMode::kFanout);
+  o.connections = 200;
+  o.ws_publishers = 2;
+  o.requests = 60;
+  o.depth = 3;
+  const LoadResult r = run_load(o);
+  ASSERT_TRUE(r.fatal.empty()) << r.fatal;
+  EXPECT_EQ(r.errors.total(), 0u) << format_text(o, r);
+  EXPECT_EQ(r.ws.publications, 60u);
+  EXPECT_EQ(r.ws.acknowledged, 60u);
+  EXPECT_EQ(r.ws.deliveries, 200u * 60);
+  EXPECT_EQ(r.ws.member_receipts, 202u * 60);
+  EXPECT_EQ(r.ws.members, 202u);
+  EXPECT_EQ(r.ws.mismatched, 0u);
+  EXPECT_EQ(r.latency.count(), 200u * 60);
+  EXPECT_EQ(server.ws_sum([](auto& m) { return m.delivered.get(); }), 202u * 60);
+  EXPECT_GT(r.ws.window_s, 0);
+}
+
+TEST(LoadWs, FanoutAtAConstantRate) {
+  test::TestServer server;
+  LoadOptions o = ws_against(server.port(), WsMode::kFanout);
+  o.connections = 50;
+  o.rate = 200;
+  o.duration_ms = 500;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.errors.total(), 0u) << format_text(o, r);
+  // 200/s for 0.5 s on a fixed schedule from the first publication.
+  EXPECT_GE(r.ws.publications, 95u);
+  EXPECT_LE(r.ws.publications, 101u);
+  EXPECT_EQ(r.ws.deliveries, 50u * r.ws.publications);
+}
+
+// A one-shard chat that answers the upgrade and join_channel like /ws/chat
+// and relays channel messages as they came, but sends the third one twice
+// to everyone and never sends the fifth to anyone but its publisher.
+class SloppyChat final : public engine::ConnectionHandler, public ws::FrameReader::Sink {
+ public:
+  void on_open(engine::Connection& c) override { peers_[&c] = Peer{}; }
+  void on_close(engine::Connection& c) override {
+    peers_.erase(&c);
+    std::erase(members_, &c);
+  }
+  void on_data(engine::Connection& c, std::span<const char> data) override {
+    Peer& p = peers_[&c];
+    std::string_view in(data.data(), data.size());
+    if (!p.upgraded) {
+      p.head.append(in);
+      const size_t end = p.head.find("\r\n\r\n");
+      if (end == std::string::npos) return;
+      const size_t k = p.head.find("Sec-WebSocket-Key: ") + 19;
+      char accept[ws::kAcceptSize];
+      ws::accept_value(p.head.substr(k, p.head.find("\r\n", k) - k), accept);
+      c.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Accept: " + std::string(accept, sizeof(accept)) + "\r\n\r\n");
+      p.upgraded = true;
+      p.rest = p.head.substr(end + 4);
+      in = p.rest;
+    }
+    cur_ = &c;
+    std::string bytes(in);
+    p.reader.feed(std::span<char>(bytes.data(), bytes.size()), *this);
+  }
+  bool on_message_begin(ws::Opcode, bool) override {
+    peers_[cur_].msg.clear();
+    return true;
+  }
+  bool on_message_data(std::span<char> d) override {
+    peers_[cur_].msg.append(d.data(), d.size());
+    return true;
+  }
+  bool on_message_end() override {
+    const std::string msg = peers_[cur_].msg;
+    if (msg.find("join_channel") != std::string::npos) {
+      members_.push_back(cur_);
+      send(*cur_, R"({"type":"joined","channel":"bench"})");
+    } else if (msg.find("channel_message") != std::string::npos) {
+      ++published_;
+      for (engine::Connection* m : members_) {
+        if (published_ == 5 && m != cur_) continue;
+        send(*m, msg);
+        if (published_ == 3) send(*m, msg);
+      }
+    }
+    return true;
+  }
+  bool on_control(ws::Opcode op, std::span<char>) override {
+    if (op == ws::Opcode::kClose) {
+      char head[ws::kMaxHeaderBytes];
+      const char code[2] = {0x03, static_cast<char>(0xE8)};
+      cur_->write(std::string_view(head, ws::encode_header(head, ws::Opcode::kClose, 2, true, false, nullptr)));
+      cur_->write(std::string_view(code, 2));
+      cur_->close_after_flush(false);
+    }
+    return true;
+  }
+
+ private:
+  struct Peer {
+    bool upgraded = false;
+    std::string head, rest, msg;
+    ws::FrameReader reader{ws::ReaderLimits{}};
+  };
+  static void send(engine::Connection& c, std::string_view payload) {
+    char head[ws::kMaxHeaderBytes];
+    c.write(std::string_view(head, ws::encode_header(head, ws::Opcode::kText, payload.size(), true,
+                                                     false, nullptr)));
+    c.write(payload);
+  }
+  std::map<engine::Connection*, Peer> peers_;
+  std::vector<engine::Connection*> members_;
+  engine::Connection* cur_ = nullptr;
+  int published_ = 0;
+};
+
+TEST(LoadWs, FanoutReportsMissingRepeatedAndOutOfOrderDeliveries) {
+  engine::EngineConfig ec;
+  ec.shards = 1;
+  ec.pin_threads = false;
+  ec.listen_host = "127.0.0.1";
+  ec.listen_port = 0;
+  ec.recv_buffer_count = 64;
+  ec.make_handler = [](engine::Shard&) { return std::make_unique<SloppyChat>(); };
+  engine::Engine chat(std::move(ec));
+  ASSERT_TRUE(chat.start().ok());
+  LoadOptions o = ws_against(chat.port(), WsMode::kFanout);
+  o.connections = 1;
+  o.threads = 1;
+  o.requests = 10;
+  o.timeout_ms = 300;  // how long members wait for what never comes
+  const LoadResult r = run_load(o);
+  ASSERT_TRUE(r.fatal.empty()) << r.fatal;
+  EXPECT_EQ(r.ws.publications, 10u);
+  EXPECT_EQ(r.ws.acknowledged, 10u);     // the repeat is not taken for an echo
+  EXPECT_EQ(r.ws.mismatched, 2u);        // both members got the third twice
+  EXPECT_EQ(r.ws.duplicates, 2u);
+  EXPECT_EQ(r.ws.missing, 1u);           // the subscriber never got the fifth
+  EXPECT_EQ(r.ws.out_of_order, 1u);      // ... and saw the sixth when the fifth was due
+  EXPECT_EQ(r.errors.fanout, 4u);
+  EXPECT_NE(format_text(o, r).find("ERROR: 2 of 2 members"), std::string::npos) << format_text(o, r);
+  chat.drain();
+  chat.wait();
+}
+
+TEST(LoadWs, RefusedUpgradeIsAnErrorAndEndsTheRun) {
+  test::TestServer server;
+  LoadOptions o = ws_against(server.port(), WsMode::kEcho);
+  o.path = "/plaintext";  // answers 200, not 101
+  o.connections = 2;
+  o.threads = 1;
+  o.requests = 100;  // can never be reached
+  const LoadResult r = run_load(o);  // returns: the test would hang otherwise
+  EXPECT_EQ(r.ws.messages, 0u);
+  EXPECT_GE(r.errors.ws, 6u);
+}
+
+TEST(LoadWs, ParsesWebSocketOptions) {
+  const char* echo[] = {"x", "ws://127.0.0.1:9000", "--size", "64", "--binary"};
+  auto r = parse_load_options(5, echo);
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(r));
+  const auto& e = std::get<LoadOptions>(r);
+  EXPECT_EQ(e.ws, WsMode::kEcho);
+  EXPECT_EQ(e.path, "/ws/echo");
+  EXPECT_EQ(e.depth, 1u);  // not the pipeline's 16
+  EXPECT_EQ(e.ws_size, 64u);
+  EXPECT_TRUE(e.ws_binary);
+  EXPECT_FALSE(e.tls);
+  const char* fan[] = {"x", "wss://localhost/", "--ws-fanout", "--publishers", "3", "--rate", "100",
+                       "--channel", "room", "--server-pid", "42"};
+  r = parse_load_options(11, fan);
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(r));
+  const auto& f = std::get<LoadOptions>(r);
+  EXPECT_EQ(f.ws, WsMode::kFanout);
+  EXPECT_EQ(f.path, "/ws/chat");
+  EXPECT_TRUE(f.tls);
+  EXPECT_EQ(f.ws_publishers, 3u);
+  EXPECT_EQ(f.ws_channel, "room");
+  EXPECT_EQ(f.server_pid, 42);
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"x", "ws://127.0.0.1/", "--rate", "10"},
+           {"x", "ws://127.0.0.1/", "--ws-fanout", "--binary"},
+           {"x", "ws://127.0.0.1/", "--mode", "pipeline"},
+           {"x", "ws://127.0.0.1/", "--channel", "a\"b"},
+           {"x", "ws://127.0.0.1/", "--ws-fanout", "--publishers", "4", "--requests", "3"},
+       }) {
+    EXPECT_TRUE(std::holds_alternative<LoadOptionsError>(
+        parse_load_options(static_cast<int>(bad.size()), bad.data())))
+        << bad.back();
+  }
 }
 
 }  // namespace
