@@ -76,10 +76,13 @@ class TimerWheel {
   static constexpr uint32_t kDue = kSlots + 1;     // armed behind current_
   void link(TimerEntry& e, uint32_t slot);
   void unlink(TimerEntry& e);
+  void clear_occupied(uint32_t slot);  // slot's list became empty
   size_t fire_list(uint32_t list, uint64_t now_ms);
 
   std::array<TimerEntry*, kSlots + 2> heads_{};
   std::array<uint64_t, kWords> occupied_{};
+  uint64_t summary_ = 0;  // bit w: occupied_[w] != 0
+  static_assert(kWords <= 64, "one summary word");
   uint64_t current_;  // every tick < current_ has been processed
   size_t count_ = 0;
 };
