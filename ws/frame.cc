@@ -124,7 +124,7 @@ size_t encode_close_payload(char* out, uint16_t code, std::string_view reason) {
       --n;
     }
   }
-  std::memcpy(out + 2, reason.data(), n);
+  if (n != 0) std::memcpy(out + 2, reason.data(), n);  // data() may be null when empty
   return 2 + n;
 }
 
