@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/compare.sh: ringshard against nginx, h2o and ringshard-floor, in one run.
+# bench/compare.sh: ringshard against nginx, h2o and ringshard-floor, and its
+# WebSockets against Node's ws, in one run.
 #
 # Every server runs pinned to CPU 0 (one shard / one worker / one thread);
 # every load generator runs pinned to CPU 1. For each (mode, server,
@@ -22,20 +23,36 @@
 #                (a ticket-resumed handshake per request), tls-keepalive (64
 #                connections) and tls-bulk (64 MiB responses over one
 #                connection: MB/s and server CPU per MiB)
+#   WebSocket:   ringshard (one shard) and the Node ws peer (bench/peers/,
+#                npm-installed into BUILD/bench-node), ringshard-load only;
+#                rows ws-echo (64 connections, 32-byte text messages),
+#                ws-echo-64k (1 connection, 64 KiB binary messages: MB/s),
+#                ws-fanout and ws-fanout-d16 (10,000 subscribers of one
+#                /ws/chat channel, one publisher closed-loop on its own echo
+#                with 1 or 16 publications in flight: deliveries/s, server
+#                CPU per delivery over the publishing window), ringshard's
+#                HTTP keep-alive on the same process (its echo target's
+#                bound), and ws-idle: RSS per idle WebSocket, without
+#                deflate, with deflate agreed, and with deflate after one
+#                2 KiB message per connection (at most 2,000 connections)
 #
 # Writes bench/results/<UTC timestamp>.json, bench/results/latest.json and
 # bench/results/latest.png (gnuplot), and prints the table.
 #
 # Usage: bench/compare.sh [--quick] [--duration S] [--build DIR]
 #                         [--only NAME[,NAME...]] [--skip-peers] [--no-idle]
-#                         [--tls | --no-tls | --tls-only]
-#   --quick       1 s runs, 2,000 idle connections (about a minute)
-#   --only        servers among: nginx, floor, ringshard, h2o
+#                         [--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]
+#   --quick       1 s runs, 2,000 idle connections (about two minutes)
+#   --only        servers among: nginx, floor, ringshard, h2o, ws (the Node
+#                 ws peer)
 #   --skip-peers  only ringshard and ringshard-floor
-#   --tls         TLS rows too (the default); --no-tls: plain rows only;
-#                 --tls-only: TLS rows only (no plain, same-rate or idle rows)
-# Needs: wrk, nginx, h2o, gnuplot, and for TLS openssl and curl
-# (make bench / scripts/install-deps.sh bench).
+#   --tls         TLS rows too (the default); --no-tls: no TLS rows;
+#                 --tls-only: TLS rows only (no plain, same-rate, WebSocket
+#                 or idle rows)
+#   --ws          WebSocket rows too (the default); --no-ws: none;
+#                 --ws-only: WebSocket rows only (and their idle rows)
+# Needs: wrk, nginx, h2o, gnuplot, for TLS openssl and curl, for the ws peer
+# node and npm (make bench / scripts/install-deps.sh bench).
 # Loopback only; everything it starts it stops by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,14 +60,17 @@ cd "$(dirname "$0")/.."
 duration=5
 idle_n=10000
 build=build
-servers=(nginx floor ringshard h2o)
+servers=(nginx floor ringshard h2o ws)
 run_idle=1
 run_plain=1
 run_tls=1
+run_ws=1
+run_ws_idle=1
 quick=false
+fanout_n=10000
 usage() {
   echo "usage: $0 [--quick] [--duration S] [--build DIR] [--only NAME[,NAME...]] [--skip-peers] [--no-idle]" \
-       "[--tls | --no-tls | --tls-only]" >&2
+       "[--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]" >&2
   exit 64
 }
 while (( $# )); do
@@ -60,19 +80,30 @@ while (( $# )); do
     --build) [[ $# -ge 2 ]] || usage; build="$2"; shift ;;
     --only) [[ $# -ge 2 ]] || usage; IFS=, read -r -a servers <<<"$2"; shift ;;
     --skip-peers) servers=(floor ringshard) ;;
-    --no-idle) run_idle=0 ;;
+    --no-idle) run_idle=0; run_ws_idle=0 ;;
     --tls) run_tls=1 ;;
     --no-tls) run_tls=0 ;;
-    --tls-only) run_tls=1; run_plain=0; run_idle=0 ;;
+    --tls-only) run_tls=1; run_plain=0; run_idle=0; run_ws=0 ;;
+    --ws) run_ws=1 ;;
+    --no-ws) run_ws=0 ;;
+    --ws-only) run_ws=1; run_plain=0; run_tls=0; run_idle=0 ;;
     *) usage ;;
   esac
   shift
 done
 for s in "${servers[@]}"; do
-  case "$s" in nginx|floor|ringshard|h2o) ;; *) echo "compare.sh: unknown server '$s'" >&2; usage ;; esac
+  case "$s" in nginx|floor|ringshard|h2o|ws) ;; *) echo "compare.sh: unknown server '$s'" >&2; usage ;; esac
 done
 has() { local s; for s in "${servers[@]}"; do [[ "$s" == "$1" ]] && return 0; done; return 1; }
-if (( !run_plain )); then
+# The Node ws peer serves WebSockets only: it takes part in the WebSocket
+# rows, not in the HTTP lists below.
+ws_peer=0
+if has ws; then
+  ws_peer=1
+  keep=(); for s in "${servers[@]}"; do [[ "$s" != ws ]] && keep+=("$s"); done
+  servers=("${keep[@]}")
+fi
+if (( !run_plain && !run_ws )); then
   # TLS rows only: ringshard and nginx are the only servers that take part.
   keep=(); for s in "${servers[@]}"; do [[ "$s" == ringshard || "$s" == nginx ]] && keep+=("$s"); done
   servers=("${keep[@]}")
@@ -80,14 +111,17 @@ if (( !run_plain )); then
 fi
 
 need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 not found (run: scripts/install-deps.sh bench)" >&2; exit 69; }; }
-need wrk; need taskset; need python3
-has nginx && need nginx
-has h2o && need h2o
+need taskset; need python3
+if (( run_plain || run_tls || run_idle )); then
+  need wrk
+  has nginx && need nginx
+  has h2o && need h2o
+fi
 (( run_tls )) && { need openssl; need curl; }
 rs_bin="$build/ringshard"
 floor_bin="$build/bench/floor/ringshard-floor"
 has ringshard && { [[ -x "$rs_bin" ]] || { echo "compare.sh: $rs_bin not built" >&2; exit 69; }; }
-has floor && { [[ -x "$floor_bin" ]] || { echo "compare.sh: $floor_bin not built" >&2; exit 69; }; }
+(( run_plain )) && has floor && { [[ -x "$floor_bin" ]] || { echo "compare.sh: $floor_bin not built" >&2; exit 69; }; }
 # A ringshard with HTTPS would also listen on 0.0.0.0:8443 (and make a
 # development certificate under ./data): the plain rows turn that off.
 # (The help text is read whole first: with pipefail, grep -q closing the pipe
@@ -153,6 +187,13 @@ start_server() {
       ;;
     floor)
       taskset -c 0 "$floor_bin" --listen "127.0.0.1:$port" 2>>"$work/floor.log" &
+      ;;
+    ws|ws-deflate)
+      # The Node ws peer (the WebSocket rows); ws-deflate accepts
+      # permessage-deflate. env and node exec in place: the PID is node's.
+      local flags=(); [[ "$name" == ws-deflate ]] && flags=(--deflate)
+      taskset -c 0 env NODE_PATH="$node_modules" node bench/peers/ws_echo_server.js \
+        --port "$port" "${flags[@]}" >>"$work/ws-peer.log" 2>&1 &
       ;;
     nginx)
       cat >"$work/nginx-$port.conf" <<EOF
@@ -584,6 +625,139 @@ if (( run_tls )) && (( ${#tls_servers[@]} )); then
   fi
 fi
 
+# --- WebSocket ---------------------------------------------------------------
+# ringshard (--shards 1) and the Node ws peer, each pinned to CPU 0,
+# ringshard-load pinned to CPU 1. CPU per echoed message is the server's
+# utime+stime over the whole load run (as for HTTP rows) over the messages;
+# CPU per delivery is what ringshard-load --server-pid measured over the
+# publishing window only (first publication to last delivery), so the
+# 10,000 upgrades and closes are not charged to deliveries.
+ws_runs="$work/ws-runs.jsonl"; ws_idle="$work/ws-idle.jsonl"
+: >"$ws_runs"; : >"$ws_idle"
+node_dir="$build/bench-node"
+node_modules=""
+ws_servers=()
+# Installs bench/peers/package.json's packages into BUILD/bench-node (outside
+# the source tree; again only when package.json changed).
+setup_ws_peer() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "compare.sh: notice: node or npm not found; WebSocket rows for ringshard only" >&2
+    return 1
+  fi
+  mkdir -p "$node_dir"
+  if ! cmp -s bench/peers/package.json "$node_dir/package.json" || [[ ! -f "$node_dir/node_modules/ws/package.json" ]]; then
+    cp bench/peers/package.json "$node_dir/package.json"
+    echo "compare.sh: npm install --prefix $node_dir (ws peer)" >&2
+    if ! npm install --prefix "$node_dir" --no-audit --no-fund --no-package-lock --loglevel=error \
+         >"$work/npm.log" 2>&1; then
+      echo "compare.sh: notice: npm install failed; WebSocket rows for ringshard only" >&2
+      tail -5 "$work/npm.log" >&2
+      rm -f "$node_dir/package.json"
+      return 1
+    fi
+  fi
+  node_modules="$(cd "$node_dir" && pwd)/node_modules"
+}
+if (( run_ws )); then
+  if [[ -z "$load_bin" || "$("$load_bin" --help 2>&1 || true)" != *--ws-fanout* ]]; then
+    echo "compare.sh: notice: ringshard-load has no WebSocket modes; no WebSocket rows" >&2
+  else
+    has ringshard && ws_servers+=(ringshard)
+    if (( ws_peer )) && setup_ws_peer; then ws_servers+=(ws); fi
+  fi
+fi
+
+# ws_measure NAME PID MODE URL ARGS...: one ringshard-load run; appends its
+# JSON, with the server, mode and the server's CPU ticks over the run, to
+# ws-runs.jsonl.
+ws_measure() {
+  local name=$1 pid=$2 mode=$3 url=$4 c0 c1 out
+  shift 4
+  c0=$(cpu_ticks "$pid")
+  out=$(taskset -c 1 "$load_bin" "$url" "$@" --server-pid "$pid" --json 2>"$work/load.err") || true
+  c1=$(cpu_ticks "$pid")
+  python3 -c '
+import json, sys
+name, mode, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+try:
+    d = json.loads(sys.stdin.read())
+except Exception:
+    d = {"errors": {"total": -1}}
+d.update({"server": name, "mode": mode, "cpu_ticks": ticks})
+print(json.dumps(d))
+n = d.get("deliveries_per_s") or d.get("mps") or d.get("rps") or 0
+unit = "deliveries/s" if "deliveries_per_s" in d else "msg/s" if "mps" in d else "req/s"
+errs = d.get("errors", {}).get("total", -1)
+print(f"  {mode:<14} {name:<9} {n:>10.0f} {unit}  cpu {ticks} ticks  errors {errs}", file=sys.stderr)' "$name" "$mode" "$((c1 - c0))" "$hz" <<<"$out" >>"$ws_runs"
+  if [[ "$out" != "{"* ]]; then
+    echo "compare.sh: $name/$mode: no result" >&2
+    tail -5 "$work/load.err" >&2
+  fi
+}
+
+if (( ${#ws_servers[@]} )); then
+  declare -A ws_pid ws_port
+  for s in "${ws_servers[@]}"; do
+    port=$(free_port)
+    start_server "$s" "$port"
+    ws_pid[$s]=$started_pid ws_port[$s]=$port
+  done
+  [[ -z "$ring_mode" ]] && ring_mode=$(grep -o 'io_uring [a-z+-]*' "$work/ringshard.log" 2>/dev/null | head -1 || true)
+  echo "compare.sh: WebSocket: ${ws_servers[*]}, 5 rows, ${duration}s each" >&2
+  for mode in ws-echo ws-echo-64k ws-fanout ws-fanout-d16; do
+    for s in "${ws_servers[@]}"; do
+      pid=${ws_pid[$s]} base="ws://127.0.0.1:${ws_port[$s]}"
+      case "$mode" in
+        ws-echo)
+          # The bound for ringshard's echo: its own HTTP keep-alive, same
+          # process, same generator, same connections, just before.
+          if [[ "$s" == ringshard ]]; then
+            ws_measure "$s" "$pid" http-keepalive "http://127.0.0.1:${ws_port[$s]}/plaintext" \
+              --connections 64 --mode keepalive --duration "${duration}s"
+          fi
+          ws_measure "$s" "$pid" "$mode" "$base/ws/echo" --connections 64 --size 32 --duration "${duration}s"
+          ;;
+        ws-echo-64k)
+          ws_measure "$s" "$pid" "$mode" "$base/ws/echo" --connections 1 --size 65536 --binary \
+            --duration "${duration}s" --timeout 30s
+          ;;
+        ws-fanout|ws-fanout-d16)
+          depth=1; [[ "$mode" == ws-fanout-d16 ]] && depth=16
+          ws_measure "$s" "$pid" "$mode" "$base/ws/chat" --ws-fanout --connections "$fanout_n" \
+            --publishers 1 --depth "$depth" --duration "${duration}s" --timeout 30s
+          ;;
+      esac
+    done
+  done
+  for s in "${ws_servers[@]}"; do stop_server "${ws_pid[$s]}"; done
+
+  if (( run_ws_idle )); then
+    # RSS per idle WebSocket, each variant on a fresh server: no deflate
+    # offered; deflate agreed; deflate after one 2 KiB message per
+    # connection (compression state allocated: at most 2,000 connections).
+    for s in "${ws_servers[@]}"; do
+      for variant in plain deflate deflate-message; do
+        n=$idle_n args=(--websocket --path /ws/echo)
+        case "$variant" in
+          deflate) args+=(--deflate) ;;
+          deflate-message) args+=(--deflate --message 2048); (( n > 2000 )) && n=2000 ;;
+        esac
+        inst=$s; [[ "$s" == ws && "$variant" != plain ]] && inst=ws-deflate
+        port=$(free_port)
+        start_server "$inst" "$port"
+        echo "compare.sh: $n idle WebSockets ($variant) to a fresh $s" >&2
+        if taskset -c 1 python3 bench/idle_conns.py --port "$port" --pid "$started_pid" \
+             --connections "$n" "${args[@]}" --json >"$work/idle-one.json"; then :; else
+          echo "compare.sh: idle_conns ($variant) against $s reported failures" >&2
+        fi
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["server"]=sys.argv[2]; d["variant"]=sys.argv[3]; print(json.dumps(d))' \
+          "$work/idle-one.json" "$s" "$variant" >>"$ws_idle" || true
+        stop_server "$started_pid"
+      done
+    done
+  fi
+fi
+
 if (( run_idle )); then
   for s in ringshard nginx; do
     has "$s" || continue
@@ -612,7 +786,10 @@ export CMP_RUNS="$runs" CMP_SAME="$same" CMP_IDLE="$idle" CMP_STAMP="$stamp" \
   CMP_RING="$ring_mode" CMP_CHART="$work/chart.dat" CMP_LOAD="${load_bin:-}" \
   CMP_WALL_START="$started" CMP_GIT="$git_rev" CMP_NGINX="$nginx_v" CMP_H2O="$h2o_v" CMP_WRK="$wrk_v" \
   CMP_TLS="$tls" CMP_TLS_NEG="$work/tls-negotiated.tsv" CMP_TLS_MICRO="$work/tls-micro.json" \
-  CMP_OPENSSL="$(openssl version 2>/dev/null || true)" CMP_CURL="$(curl --version 2>/dev/null | head -1 | awk '{print $1, $2}' || true)"
+  CMP_OPENSSL="$(openssl version 2>/dev/null || true)" CMP_CURL="$(curl --version 2>/dev/null | head -1 | awk '{print $1, $2}' || true)" \
+  CMP_WS_RUNS="$ws_runs" CMP_WS_IDLE="$ws_idle" \
+  CMP_WS_PEER="$(head -1 "$work/ws-peer.log" 2>/dev/null | sed 's/^ws_echo_server: //; s/, deflate .*//' || true)" \
+  CMP_FANOUT_N="$fanout_n"
 python3 - "bench/results/$stamp.json" <<'EOF'
 import json, os, platform, sys, time
 
@@ -700,6 +877,76 @@ for r in runs:
         ok = base and base["cpu_us_per_req"] and r["cpu_us_per_req"]
         r["vs_" + ref] = round(r["cpu_us_per_req"] / base["cpu_us_per_req"], 3) if ok else None
 
+# WebSocket rows: ringshard-load's JSON per run plus server, mode, cpu_ticks.
+def ws_record(d):
+    mode, fan = d["mode"], d["mode"].startswith("ws-fanout")
+    lat = d.get("latency_us") or {}
+    out = {"server": d["server"], "mode": mode, "generator": "load",
+           "errors": d.get("errors", {}).get("total", -1), "cpu_s": d["cpu_ticks"] / hz,
+           "p50_us": lat.get("p50"), "p99_us": lat.get("p99")}
+    if fan:
+        n, secs = d.get("deliveries", 0), d.get("window_s", 0)
+        out.update({"subscribers": d.get("subscribers"), "publishers": d.get("publishers"),
+                    "depth": d.get("depth"), "publications": d.get("publications"),
+                    "deliveries": n, "window_s": secs, "setup_s": d.get("setup_s"),
+                    "close_s": d.get("close_s"), "deliveries_per_s": d.get("deliveries_per_s"),
+                    "check": d.get("check"), "server_cpu_window_s": d.get("server_cpu_s"),
+                    "cpu_us_per_delivery": d.get("server_cpu_us_per_delivery"),
+                    "publish_p50_us": (d.get("publish_latency_us") or {}).get("p50")})
+        out["latency"] = "from publication to delivery"
+    elif mode == "http-keepalive":
+        n = d.get("requests", 0)
+        out.update({"requests": n, "duration_s": d.get("duration_s"), "rps": d.get("rps"),
+                    "cpu_us_per_req": d["cpu_ticks"] * 1e6 / hz / n if n else None})
+    else:
+        n = d.get("messages", 0)
+        out.update({"connections": d.get("connections"), "size": d.get("size"),
+                    "binary": d.get("binary"), "messages": n, "duration_s": d.get("duration_s"),
+                    "mps": d.get("mps"), "mb_per_s": d.get("mb_per_s"),
+                    "cpu_us_per_msg": d["cpu_ticks"] * 1e6 / hz / n if n else None})
+    return out
+
+def jsonl(path):
+    if not path or not os.path.exists(path):
+        return []
+    return [json.loads(l) for l in open(path) if l.strip()]
+
+ws_runs = [ws_record(d) for d in jsonl(env.get("CMP_WS_RUNS"))]
+ws_idle = jsonl(env.get("CMP_WS_IDLE"))
+ws_by = {(r["server"], r["mode"]): r for r in ws_runs}
+for r in ws_runs:
+    key = {"ws-echo": "cpu_us_per_msg", "ws-echo-64k": "cpu_us_per_msg", "http-keepalive": "cpu_us_per_req"}.get(
+        r["mode"], "cpu_us_per_delivery")
+    base = ws_by.get(("ws", r["mode"]))
+    ok = r["server"] != "ws" and base and base.get(key) and r.get(key)
+    r["vs_ws"] = round(r[key] / base[key], 3) if ok else None
+    if r["mode"] == "ws-echo-64k":
+        ok = r["server"] != "ws" and base and base.get("mb_per_s") and r.get("mb_per_s")
+        r["vs_ws_throughput"] = round(r["mb_per_s"] / base["mb_per_s"], 3) if ok else None
+    if r["mode"] == "ws-echo" and r["server"] == "ringshard":
+        http = ws_by.get(("ringshard", "http-keepalive"))
+        ok = http and http.get("cpu_us_per_req") and r.get("cpu_us_per_msg")
+        r["vs_own_http_keepalive"] = round(r["cpu_us_per_msg"] / http["cpu_us_per_req"], 3) if ok else None
+for d in ws_idle:
+    d["bytes_per_conn_target"] = 4096 if d.get("variant") == "plain" and d["server"] == "ringshard" else None
+websocket = None
+if ws_runs or ws_idle:
+    echo_rs = ws_by.get(("ringshard", "ws-echo")) or {}
+    websocket = {
+        "peer": env.get("CMP_WS_PEER") or None,
+        "method": {"server_cpu": 0, "load_cpu": 1, "ringshard_shards": 1,
+                   "fanout_subscribers": int(env["CMP_FANOUT_N"]),
+                   "cpu_per_message": "utime+stime over the run / echoed messages",
+                   "cpu_per_delivery": "utime+stime over the publishing window (ringshard-load --server-pid) / subscriber deliveries"},
+        "runs": ws_runs,
+        "idle": ws_idle,
+        "targets": {"echo_vs_ws": {"target": 0.45, "value": echo_rs.get("vs_ws")},
+                    "echo_vs_own_http_keepalive": {"target": 1.1, "value": echo_rs.get("vs_own_http_keepalive")},
+                    "idle_bytes_per_conn": {"target": 4096, "value": next(
+                        (d["bytes_per_conn"] for d in ws_idle
+                         if d["server"] == "ringshard" and d.get("variant") == "plain"), None)}},
+    }
+
 cpu = "unknown"
 for line in open("/proc/cpuinfo"):
     if line.startswith("model name"):
@@ -716,9 +963,10 @@ doc = {
     "versions": {"nginx": env["CMP_NGINX"], "h2o": env["CMP_H2O"], "wrk": env["CMP_WRK"],
                  "ringshard_io_uring": env["CMP_RING"], "ringshard_load": bool(env["CMP_LOAD"]),
                  "openssl": env["CMP_OPENSSL"], "curl": env["CMP_CURL"]},
-    "runs": runs + tls_runs,
+    "runs": runs + tls_runs,  # WebSocket rows: websocket.runs
     "same_rate": same,
     "idle_connections": idle,
+    "websocket": websocket,
     "tls": {"certificate": "ECDSA P-256, self-signed (openssl req)", "protocol": "TLSv1.3",
             "group": "X25519", "suite": "TLS_AES_128_GCM_SHA256", "bulk_bytes": 64 * MIB,
             "negotiated": negotiated, "handshake_bound": bound} if tls_runs else None,
@@ -776,6 +1024,44 @@ if tls_runs:
         print(f"\nfull handshake: ringshard {bound['ringshard_handshake_cpu_us']:.0f}us = {x(bound['ratio'])} "
               f"(in-memory BoringSSL server handshake {bound['micro_server_handshake_us']:.0f}us"
               f" + ringshard plain close {('-' if p is None else f'{p:.0f}us')}, {bound['generator']})")
+if websocket and ws_runs:
+    print(f"\nWebSocket (ringshard --shards 1; peer: {websocket['peer'] or 'none'}):")
+    print(f"{'mode':<14} {'server':<10} {'msg/s':>8} {'MB/s':>7} {'p50':>8} {'p99':>8} {'CPU/msg':>9} "
+          f"{'vs ws':>7} {'errors':>7}")
+    for mode in ("http-keepalive", "ws-echo", "ws-echo-64k"):
+        for r in sorted((r for r in ws_runs if r["mode"] == mode), key=lambda r: r["server"] != "ws"):
+            rate = r.get("mps") if mode != "http-keepalive" else r.get("rps")
+            c = r.get("cpu_us_per_msg") if mode != "http-keepalive" else r.get("cpu_us_per_req")
+            mb = r.get("mb_per_s")
+            print(f"{mode:<14} {r['server']:<10} {k(rate or 0):>8} {('-' if mb is None else f'{mb:.1f}'):>7} "
+                  f"{us(r['p50_us']):>8} {us(r['p99_us']):>8} {('-' if c is None else f'{c:.2f}us'):>9} "
+                  f"{x(r['vs_ws']):>7} {r['errors']:>7}")
+    e = ws_by.get(("ringshard", "ws-echo"))
+    if e:
+        print(f"  ringshard echo CPU/msg: {x(e['vs_ws'])} of ws (target <= 0.45x), "
+              f"{x(e.get('vs_own_http_keepalive'))} of its own HTTP keep-alive CPU/req (target <= 1.1x)")
+    e = ws_by.get(("ringshard", "ws-echo-64k"))
+    if e and e.get("vs_ws_throughput"):
+        print(f"  ringshard 64 KiB echo: {x(e['vs_ws_throughput'])} of ws's MB/s")
+    fan = [r for r in ws_runs if r["mode"].startswith("ws-fanout")]
+    if fan:
+        print(f"\nfan-out to {websocket['method']['fanout_subscribers']:,} subscribers, 1 publisher, closed loop on its echo:")
+        print(f"{'depth':<6} {'server':<10} {'deliv/s':>8} {'p50':>8} {'p99':>8} {'CPU/dlv':>9} {'vs ws':>7} "
+              f"{'set-up':>7} {'close':>7} {'check':>6} {'errors':>7}")
+        for r in sorted(fan, key=lambda r: (r["depth"] or 0, r["server"] != "ws")):
+            c = r.get("cpu_us_per_delivery")
+            chk = r.get("check") or {}
+            ok = "ok" if chk.get("mismatched") == 0 else f"{chk.get('mismatched', '?')} bad"
+            print(f"{r['depth'] or '-':<6} {r['server']:<10} {k(r.get('deliveries_per_s') or 0):>8} "
+                  f"{us(r['p50_us']):>8} {us(r['p99_us']):>8} {('-' if c is None else f'{c:.3f}us'):>9} "
+                  f"{x(r['vs_ws']):>7} {r.get('setup_s') or 0:>6.1f}s {r.get('close_s') or 0:>6.1f}s "
+                  f"{ok:>6} {r['errors']:>7}")
+if ws_idle:
+    print("\nidle WebSocket connections to /ws/echo (RSS growth of the server):")
+    for d in ws_idle:
+        print(f"  {d['server']:<10} {d['variant']:<16} {d['alive']}/{d['connections']} open, "
+              f"deflate agreed on {d.get('deflate_accepted', 0)}  {d['bytes_per_conn']:.0f} bytes/conn"
+              + ("  (target <= 4096)" if d.get("bytes_per_conn_target") else ""))
 if same:
     print(f"\nsame offered rate ({same[0]['offered_rps']} req/s, keep-alive, ringshard-load):")
     for r in sorted(same, key=lambda r: order.get(r["server"], 9)):
