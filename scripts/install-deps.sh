@@ -12,12 +12,23 @@ build_pkgs=(
   android-libboringssl-dev openssl testssl.sh
   zlib1g-dev
   curl python3
+  # WebSocket tests against clients that are not ours: the websockets
+  # library (for /usr/bin/python3) and headless Chromium (large, ~300 MB).
+  python3-websockets chromium
 )
 bench_pkgs=(nginx-light wrk h2o gnuplot-nox)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-build}" == "bench" ]]; then
   want+=("${bench_pkgs[@]}")
+fi
+
+# Node.js and npm drive Chromium (playwright-core). An install from another
+# source (nodesource, nvm) is used as it is: Debian's packages only when the
+# commands are missing. npm is looked at after nodejs is in: nodesource's
+# nodejs carries its own npm and conflicts with Debian's npm package.
+if ! command -v node >/dev/null; then
+  want+=(nodejs)
 fi
 
 missing=()
@@ -27,15 +38,18 @@ for p in "${want[@]}"; do
   fi
 done
 
-if (( ${#missing[@]} == 0 )); then
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}"
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+if (( ${#missing[@]} > 0 )); then
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if ! command -v npm >/dev/null; then
+  echo "install-deps: installing npm"
+  (( ${#missing[@]} > 0 )) || "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends npm
+fi
