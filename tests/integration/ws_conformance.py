@@ -32,6 +32,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import zlib
 
@@ -161,6 +162,30 @@ def pipelined(port, op, payloads, chunk=None):
         c.close()
 
 
+@case("1", "frames in the same write as the upgrade request")
+def _(port):
+    early = frame(OP_TEXT, b"early", fin=False) + frame(OP_PING, b"p") + frame(OP_CONT, b" bird")
+    early += frame(OP_BINARY, binary_payload(70000))
+    c = Conn(port, early=early)
+    try:
+        c.expect_pong(b"p")
+        c.expect_echo(OP_TEXT, b"early bird")
+        c.expect_echo(OP_BINARY, binary_payload(70000))
+        c.close_handshake()
+    finally:
+        c.close()
+
+
+@case("1", "the upgrade request, a message and a close in one write")
+def _(port):
+    c = Conn(port, early=frame(OP_TEXT, b"hi") + frame(OP_CLOSE, close_payload(1000)))
+    try:
+        c.expect_echo(OP_TEXT, b"hi")
+        c.expect_close(1000, answer=False)
+    finally:
+        c.close()
+
+
 @case("1", "unmasked client frame -> 1002")
 def _(port):
     error_case(port, frame(OP_TEXT, b"Hello", mask=False), 1002)
@@ -194,6 +219,7 @@ add("2", "ping, 125-byte payload written byte by byte",
     lambda port: ping_case(port, [binary_payload(125)], chunk=1))
 add("2", "pings with every payload size 0..125, one write",
     lambda port: ping_case(port, [binary_payload(n, n) for n in range(126)]))
+add("2", "1000 pings in one write", lambda port: ping_case(port, [b"%d" % i for i in range(1000)]))
 add("2", "10 pings in a row", lambda port: ping_case(port, [b"ping %d" % i for i in range(10)]))
 add("2", "10 pings in a row, written in chops of 1 byte",
     lambda port: ping_case(port, [b"ping %d" % i for i in range(10)], chunk=1))
@@ -315,6 +341,22 @@ add("5", "pings and a pong between fragments", lambda port: fragments_with_contr
 add("5", "pings and a pong between fragments, byte by byte",
     lambda port: fragments_with_controls(port, chunk=1))
 add("5", "10 pings between fragments", lambda port: fragments_with_controls(port, pings=10))
+
+
+add("5", "text split inside a character, a ping between the halves",
+    lambda port: fragments_split_char(port))
+
+
+def fragments_split_char(port):
+    c = Conn(port)
+    try:
+        c.send(frame(OP_TEXT, KOSME[:3], fin=False) + frame(OP_PING, b"mid") +
+               frame(OP_CONT, KOSME[3:8], fin=False) + frame(OP_PONG, b"x") + frame(OP_CONT, KOSME[8:]))
+        c.expect_pong(b"mid")
+        c.expect_echo(OP_TEXT, KOSME)
+        c.close_handshake()
+    finally:
+        c.close()
 
 
 @case("5", "ping between fragments is answered before the message ends")
@@ -710,6 +752,35 @@ def close_case(port, payload, code, chunk=None):
         c.close()
 
 
+@case("7", "server-initiated close (idle timeout) answered: TCP closed at once", server="timers")
+def _(port):
+    c = Conn(port)
+    try:
+        f = c.read_frame()  # --ws-idle-timeout 200ms
+        if f.op != OP_CLOSE or parse_close(f.payload) != 1000:
+            raise failed(f"expected the idle close 1000, got {f!r}")
+        c.send_frame(OP_CLOSE, f.payload[:2])
+        c.expect_eof()
+    finally:
+        c.close()
+
+
+@case("7", "server-initiated close left unanswered: TCP closed after the close timeout",
+      server="timers")
+def _(port):
+    c = Conn(port)
+    try:
+        f = c.read_frame()
+        if f.op != OP_CLOSE or parse_close(f.payload) != 1000:
+            raise failed(f"expected the idle close 1000, got {f!r}")
+        t0 = time.monotonic()
+        c.expect_eof()  # --ws-close-timeout 300ms
+        if time.monotonic() - t0 < 0.25:
+            raise failed("TCP closed before the close timeout without our close reply")
+    finally:
+        c.close()
+
+
 @case("7", "peer drops TCP without a close frame: server stays up")
 def _(port):
     c = Conn(port)
@@ -754,6 +825,35 @@ def _(port):
     half = binary_payload(MAX_MESSAGE // 2)
     fail_fast_case(port, frame(OP_BINARY, half, fin=False) + frame(OP_CONT, half, fin=False) +
                    frame(OP_CONT, b"", fin=False, length=1)[:6], b"x", 1009)
+
+
+@case("9", "64 MiB of 1 MiB messages written while the echoes are read (backpressure)")
+def _(port):
+    # The server pauses reading while its output is queued; this checks that
+    # it resumes every time, losing and reordering nothing.
+    c = Conn(port)
+    count = 64
+    frames = [frame(OP_BINARY, binary_payload(1 << 20, seed=i)) for i in range(count)]
+    errors = []
+
+    def writer():
+        try:
+            for f in frames:
+                c.sock.sendall(f)
+        except OSError as e:
+            errors.append(e)
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        for i in range(count):
+            c.expect_echo(OP_BINARY, binary_payload(1 << 20, seed=i))
+        t.join(c.timeout)
+        if errors:
+            raise failed(f"writing failed: {errors[0]}")
+        c.close_handshake()
+    finally:
+        t.join(c.timeout)
+        c.close()
 
 
 def many_messages(port, size, count, op=OP_TEXT):
@@ -1130,6 +1230,7 @@ SERVERS = {
     "default": [],
     "deflate9": ["--ws-deflate-window-bits", "9", "--ws-deflate-no-context-takeover"],
     "nodeflate": ["--ws-deflate=false"],
+    "timers": ["--ws-idle-timeout", "200ms", "--ws-close-timeout", "300ms"],
 }
 
 

@@ -100,7 +100,9 @@ class Conn:
     default_timeout = 5.0  # seconds per read
 
     def __init__(self, port, path="/ws/echo", extensions=None, timeout=None,
-                 expect_status=101):
+                 expect_status=101, early=b""):
+        """`early`: bytes written together with the upgrade request, before
+        the 101 has been seen."""
         self.timeout = timeout or Conn.default_timeout
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -113,7 +115,7 @@ class Conn:
                b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n")
         if extensions is not None:
             req += b"Sec-WebSocket-Extensions: " + extensions.encode() + b"\r\n"
-        self.sock.sendall(req + b"\r\n")
+        self.sock.sendall(req + b"\r\n" + early)
         head = self._read_until(b"\r\n\r\n", 16384)
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ", 2)

@@ -11,7 +11,8 @@ negotiated parameters, and that the server really compressed), fragmented
 sends with a ping in the middle, ping/pong, close codes both ways, the
 message limit (1009), keepalive pings and the pong and idle timeouts, the
 /ws/chat channels across shards (every member gets every message exactly
-once, in order per publisher), graceful shutdown (1001), and the protocol
+once, in order per publisher; a member that stops reading is closed with
+1008 and the others go on), graceful shutdown (1001), and the protocol
 errors the library cannot make, written as raw frames on its transport.
 
 Exit status: 0 all passed, 1 a test failed, 77 python3-websockets is
@@ -21,6 +22,7 @@ missing (ctest reports a skip). Every test has a deadline.
 import asyncio
 import json
 import os
+import socket
 import struct
 import sys
 import time
@@ -482,6 +484,50 @@ async def chat_channel_across_shards(srv):
                      "the leaver's next message is its own error reply")
     finally:
         await asyncio.gather(*[ws.close() for ws in members + [outsider]])
+
+
+@test()
+async def chat_slow_consumer_is_dropped_with_1008(srv):
+    # A member that stops reading: its queue passes --ws-max-send-queue
+    # (16 MiB) and it is closed with 1008; the others get everything.
+    # max_queue=1 and a 64 KiB receive buffer keep what the slow client
+    # itself absorbs small: with the server's socket buffer (4 MiB at most
+    # here) about 21 MiB fit before the cap, and 40 MiB are sent.
+    count, body = 160, "x" * (256 << 10)
+    slow = await websockets.connect(url(srv, "/ws/chat"), max_queue=1, max_size=MiB,
+                                    compression=None)
+    slow.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    fast = await websockets.connect(url(srv, "/ws/chat"), max_size=MiB, compression=None)
+    pub = await websockets.connect(url(srv, "/ws/chat"), max_size=MiB, compression=None)
+    try:
+        for ws in (slow, fast, pub):
+            await ws.send(json.dumps({"type": "join_channel", "channel": "firehose"}))
+            expect_equal((await chat_recv(ws))["type"], "joined", "join reply")
+
+        async def publish():
+            for i in range(count):
+                await pub.send(json.dumps({"type": "channel_message", "channel": "firehose",
+                                           "message": {"seq": i, "body": body}}))
+
+        async def collect(ws):
+            for i in range(count):
+                m = await chat_recv(ws)
+                expect_equal(m["message"]["seq"], i, "sequence number")
+        await asyncio.gather(publish(), collect(fast), collect(pub))
+
+        got = 0
+        try:
+            while True:
+                m = await chat_recv(slow)
+                expect_equal(m["message"]["seq"], got, "the slow member's sequence")
+                got += 1
+        except ConnectionClosed:
+            pass
+        expect_equal(slow.close_code, 1008, f"close code for a member that stopped reading "
+                     f"(it got {got} of {count})")
+        check(got < count, "the slow member was cut off before the end")
+    finally:
+        await asyncio.gather(*[ws.close() for ws in (slow, fast, pub)])
 
 
 @test()
