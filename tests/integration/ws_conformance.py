@@ -8,6 +8,7 @@ Standard library only (socket, struct, zlib): a raw-socket client that
 writes every byte itself, so it can send what no well-behaved library
 would. Sections follow Autobahn's numbering:
 
+   0 opening handshakes as browsers write them (not in Autobahn)
    1 framing: text/binary of 0..1 MiB, whole, chopped and byte-by-byte writes
    2 pings and pongs      3 reserved bits      4 reserved opcodes
    5 fragmentation        6 UTF-8 (Markus Kuhn's stress test, fail-fast)
@@ -130,6 +131,55 @@ def fail_fast_case(port, first, rest, code):
         c.expect_eof()
     finally:
         c.close()
+
+
+# ============================================================================
+# 0 Opening handshakes as browsers and libraries write them (not Autobahn)
+# ============================================================================
+
+def handshake_case(port, path="/ws/echo", headers=(), status=101, extensions=None,
+                   protocol=None):
+    c = Conn(port, path=path, headers=headers, expect_status=status)
+    try:
+        if status != 101:
+            return
+        got = c.headers.get("sec-websocket-extensions")
+        if got != extensions:
+            raise failed(f"Sec-WebSocket-Extensions {got!r}, expected {extensions!r}")
+        got = c.headers.get("sec-websocket-protocol")
+        if got != protocol:
+            raise failed(f"Sec-WebSocket-Protocol {got!r}, expected {protocol!r}")
+        c.deflate = extensions is not None
+        c.send_frame(OP_TEXT, b"after the handshake")
+        c.expect_echo(OP_TEXT, b"after the handshake")
+        c.close_handshake()
+    finally:
+        c.close()
+
+
+for _name, _kw in [
+        ("Connection: keep-alive, Upgrade (Firefox)",
+         dict(headers=[("Connection", "keep-alive, Upgrade")])),
+        ("Upgrade: WebSocket, lower-case header names",
+         dict(headers=[("Upgrade", "WebSocket"), ("connection", "upgrade"),
+                       ("sec-websocket-version", "13")])),
+        ("a query string", dict(path="/ws/echo?token=abc&x=%20")),
+        ("Origin and User-Agent", dict(headers=[("Origin", "http://example.com"),
+                                                ("User-Agent", "conformance/1")])),
+        ("subprotocols offered to an endpoint that has none: none selected",
+         dict(headers=[("Sec-WebSocket-Protocol", "chat, superchat")])),
+        ("Sec-WebSocket-Extensions on two lines",
+         dict(headers=[("+Sec-WebSocket-Extensions", "x-unknown"),
+                       ("+Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits")],
+              extensions="permessage-deflate")),
+        ("Chromium's offer", dict(headers=[("Sec-WebSocket-Extensions",
+                                            "permessage-deflate; client_max_window_bits")],
+                                  extensions="permessage-deflate")),
+        ("no Host -> 400", dict(headers=[("Host", None)], status=400)),
+        ("unknown path -> 404", dict(path="/ws/nowhere", status=404)),
+        ("Sec-WebSocket-Version: 8 -> 426", dict(headers=[("Sec-WebSocket-Version", "8")], status=426)),
+        ("no Sec-WebSocket-Key -> 400", dict(headers=[("Sec-WebSocket-Key", None)], status=400))]:
+    add("0", _name, lambda port, kw=_kw: handshake_case(port, **kw))
 
 
 # ============================================================================
@@ -765,6 +815,20 @@ def _(port):
         c.close()
 
 
+@case("7", "data after the server's close is dropped, then the reply ends TCP", server="timers")
+def _(port):
+    c = Conn(port)
+    try:
+        f = c.read_frame()
+        if f.op != OP_CLOSE or parse_close(f.payload) != 1000:
+            raise failed(f"expected the idle close 1000, got {f!r}")
+        c.send(frame(OP_TEXT, b"too late") + frame(OP_PING, b"too late") +
+               frame(OP_CLOSE, f.payload[:2]))
+        c.expect_eof()
+    finally:
+        c.close()
+
+
 @case("7", "server-initiated close left unanswered: TCP closed after the close timeout",
       server="timers")
 def _(port):
@@ -1067,6 +1131,20 @@ def _(port):
         payloads = [compressible(64 + i % 200, seed=i % 7) for i in range(1000)]
         c.send(b"".join(frame(OP_TEXT, z.compress(p), rsv=4) for p in payloads))
         for p in payloads:
+            c.expect_echo(OP_TEXT, p, z)
+        c.close_handshake()
+    finally:
+        c.close()
+
+
+@case("12", "compressed message whose first fragment is empty")
+def _(port):
+    c, z = deflate_conn(port, PMD, {})
+    try:
+        for n in (10, 1000):
+            p = compressible(n, seed=n)
+            c.send(frame(OP_TEXT, b"", fin=False, rsv=4) + frame(OP_CONT, z.compress(p), fin=False) +
+                   frame(OP_CONT, b""))
             c.expect_echo(OP_TEXT, p, z)
         c.close_handshake()
     finally:

@@ -100,9 +100,11 @@ class Conn:
     default_timeout = 5.0  # seconds per read
 
     def __init__(self, port, path="/ws/echo", extensions=None, timeout=None,
-                 expect_status=101, early=b""):
+                 expect_status=101, early=b"", headers=()):
         """`early`: bytes written together with the upgrade request, before
-        the 101 has been seen."""
+        the 101 has been seen. `headers`: (name, value) pairs that replace
+        the request's header of that name (value None drops it) or are
+        added ("+Name": always added, even if one is there)."""
         self.timeout = timeout or Conn.default_timeout
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -110,11 +112,20 @@ class Conn:
         self.deflate = False  # RSV1 allowed on the server's data frames
         self.in_message = False
         key = base64.b64encode(os.urandom(16))
-        req = (b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
-               b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n")
+        fields = [["Host", "127.0.0.1"], ["Upgrade", "websocket"], ["Connection", "Upgrade"],
+                  ["Sec-WebSocket-Key", key.decode()], ["Sec-WebSocket-Version", "13"]]
         if extensions is not None:
-            req += b"Sec-WebSocket-Extensions: " + extensions.encode() + b"\r\n"
+            fields.append(["Sec-WebSocket-Extensions", extensions])
+        for name, value in headers:
+            same = [f for f in fields if f[0].lower() == name.lower()]
+            if name.startswith("+"):
+                fields.append([name[1:], value])
+            elif same:
+                same[0][:] = [name, value]
+            else:
+                fields.append([name, value])
+        req = f"GET {path} HTTP/1.1\r\n".encode()
+        req += b"".join(f"{n}: {v}\r\n".encode() for n, v in fields if v is not None)
         self.sock.sendall(req + b"\r\n" + early)
         head = self._read_until(b"\r\n\r\n", 16384)
         lines = head.decode("latin-1").split("\r\n")
