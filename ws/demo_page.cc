@@ -1,5 +1,7 @@
 #include "ws/demo_page.h"
 
+#include <string_view>
+
 #include "http/server.h"
 
 namespace ringshard::ws {
@@ -157,8 +159,6 @@ selfTest();
 )html";
 
 }  // namespace
-
-std::string_view demo_page_html() { return kPage; }
 
 void add_demo_page(http::Router& router) {
   router.add(http::Method::kGet, "/ws/demo", [](http::ServerRequest&, http::Response& res) {

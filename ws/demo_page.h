@@ -17,15 +17,10 @@
 // building the router.
 #pragma once
 
-#include <string_view>
-
 #include "http/router.h"
 
 namespace ringshard::ws {
 
 void add_demo_page(http::Router& router);
-
-// The page itself (for tests).
-std::string_view demo_page_html();
 
 }  // namespace ringshard::ws
