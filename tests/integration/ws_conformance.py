@@ -37,6 +37,9 @@ import threading
 import time
 import zlib
 
+# Import the helpers beside this file without leaving __pycache__ in the
+# source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ws_conformance_client import (  # noqa: E402
     FAILED, OK, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, STATUSES,

@@ -27,6 +27,9 @@ import struct
 import sys
 import time
 
+# Import the helpers beside this file without leaving __pycache__ in the
+# source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ws_python_support import RingshardProcess, sanitized  # noqa: E402
 
