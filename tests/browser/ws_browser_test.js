@@ -10,10 +10,11 @@
 // permessage-deflate (Chromium offers it by default). Then a second page on
 // the same origin checks /ws/chat in the browser: two sockets, one channel.
 // Everything is bounded by a watchdog; the server and the browser are
-// always stopped, the server by its own pid.
+// always stopped, the server by its own pid (and it dies with this process).
 "use strict";
 
 const { spawn } = require("child_process");
+const fs = require("fs");
 const http = require("http");
 const path = require("path");
 
@@ -55,8 +56,14 @@ const watchdog = setTimeout(() => fail(`no result within ${WATCHDOG_MS / 1000} s
 
 function startServer() {
   return new Promise((resolve, reject) => {
-    server = spawn(binary, ["--listen", "127.0.0.1:0", "--tls-listen", "off", "--shards", "2"],
-                   { stdio: ["ignore", "ignore", "pipe"] });
+    const args = ["--listen", "127.0.0.1:0", "--tls-listen", "off", "--shards", "2"];
+    // setpriv (util-linux) makes the server die with this process even if
+    // it is killed outright, e.g. by ctest's timeout; it execs, so the pid
+    // we signal is the server's own.
+    const setpriv = "/usr/bin/setpriv";
+    server = fs.existsSync(setpriv)
+      ? spawn(setpriv, ["--pdeathsig", "KILL", "--", binary, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+      : spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
     server.on("error", reject);
     server.on("exit", (code, sig) => reject(new Error(`ringshard exited (${code ?? sig}) before listening`)));
     server.stderr.on("data", (chunk) => {

@@ -10,9 +10,14 @@ chatty server (sanitizer reports) never blocks on a full pipe, and the text
 is at hand for a failure message. Leaving the block sends SIGTERM and waits
 for a clean exit; stop() returns the exit code (0 after a clean drain), and
 a server still running after the timeout is killed (SIGKILL), by its own
-pid only. Standard library only: the conformance script uses it too.
+pid only. The server also gets SIGKILL if this process dies first (Linux
+PR_SET_PDEATHSIG), so a test killed by a timeout leaves no server behind.
+Call start() from the main thread: the signal follows the thread that
+started the child. Standard library only: the conformance script uses it
+too.
 """
 
+import ctypes
 import os
 import re
 import signal
@@ -22,6 +27,13 @@ import threading
 import time
 
 _LISTENING = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
+_PR_SET_PDEATHSIG = 1
+# Resolved before any fork: the child only calls it.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _die_with_parent():
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ServerError(Exception):
@@ -52,7 +64,8 @@ class RingshardProcess:
 
     def start(self):
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     preexec_fn=_die_with_parent)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         if not self._port_seen.wait(self.start_timeout) or self.port is None:
