@@ -5,6 +5,7 @@
 #include "http/builtin_routes.h"
 #include "tls/certificate.h"
 #include "ws/builtin_endpoints.h"
+#include "ws/demo_page.h"
 
 namespace ringshard::server {
 
@@ -59,6 +60,7 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
   servers_.assign(engine_->config().shards, nullptr);
   ws_ = std::make_unique<ws::WsServer>(engine_->config().shards, ws_config(options));
   ws::add_builtin_endpoints(*ws_, router_);
+  ws::add_demo_page(router_);
   tls_transports_.assign(engine_->config().shards, nullptr);
 }
 
