@@ -108,6 +108,8 @@ struct WsConn {
 
 class WsShard final : public engine::ConnectionHandler, public ws::FrameReader::Sink {
  public:
+  // `conns`: this thread's share; `quota`: echo messages to send (0: until
+  // the plan's end time).
   WsShard(engine::Shard& shard, WsPlan& plan, std::vector<WsConn>&& conns, uint64_t quota);
 
   // On the shard's thread, once the engine runs: opens the connections.
@@ -115,78 +117,47 @@ class WsShard final : public engine::ConnectionHandler, public ws::FrameReader::
 
   LoadResult result;  // read once the shard is done
 
-  // --- connection events ---------------------------------------------------
-
+  // Connection events.
   void on_open(engine::Connection& conn) override;
-
   void on_connect_failed(engine::Connection& conn, int error) override;
-
   void on_data(engine::Connection& conn, std::span<const char> data) override;
-
   void on_peer_closed(engine::Connection& conn) override;
-
   void on_timeout(engine::Connection& conn) override;
-
   void on_close(engine::Connection& conn) override;
 
-  // --- frames (ws::FrameReader::Sink), for cur_ ----------------------------
-
+  // Server frames of the connection being read (cur_).
   bool on_message_begin(ws::Opcode op, bool compressed) override;
-
   bool on_message_data(std::span<char> data) override;
-
   bool on_message_end() override;
-
   bool on_control(ws::Opcode op, std::span<char> payload) override;
 
  private:
-  // --- echo ----------------------------------------------------------------
-
+  // Echo.
   bool sending() const;
-
   void send_echo(WsConn& c);
-
   void echoed(WsConn& c, bool ok);
 
-  // --- fan-out -------------------------------------------------------------
-
+  // Fan-out.
   void chat_message(WsConn& c, std::string_view m);
-
   void delivery(WsConn& c, std::string_view m);
-
   void publish(WsConn& c, uint64_t intended);
-
   bool may_publish(const WsConn& c, uint64_t t) const;
-
   void acknowledged(WsConn& c, uint64_t t);
-
   void finish_publisher(WsConn& c);
-
   uint64_t fanout_tick(uint64_t t);
-
-  // --- connections ---------------------------------------------------------
-
-  void upgraded(WsConn& c);
-
-  void open_some();
-
-  void settled(WsConn& c);
-
-  bool open(WsConn& c);
-
-  void forget(WsConn& c);
-
-  void drop(WsConn& c);
-
-  void send_close(WsConn& c);
-
-  bool gave_up() const;
-
-  uint64_t tick();
-
-  void check_done();
-
   void tally();
+
+  // Connections and the run.
+  void upgraded(WsConn& c);
+  void open_some();
+  void settled(WsConn& c);
+  bool open(WsConn& c);
+  void forget(WsConn& c);
+  void drop(WsConn& c);
+  void send_close(WsConn& c);
+  bool gave_up() const;
+  uint64_t tick();
+  void check_done();
 
   engine::Shard& shard_;
   WsPlan& plan_;
@@ -215,7 +186,6 @@ class WsShard final : public engine::ConnectionHandler, public ws::FrameReader::
   size_t satisfied_ = 0;    // members with every publication
   uint64_t last_delivery_ns_ = 0;
   uint64_t last_progress_ns_ = 0;
-
 };
 
 }  // namespace ringshard::load
