@@ -253,14 +253,8 @@ bool Driver::on_control(WebSocket& ws, Opcode op, std::span<char> payload) {
       return false;
     }
   }
-  if (!ws.close_sent_) {
-    // Echo the peer's code (RFC 6455 5.5.1), or an empty close for none.
-    char body[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
-    write_frame(ws, Opcode::kClose,
-                code == close_code::kNoStatus ? std::string_view() : std::string_view(body, 2),
-                false);
-    ws.close_sent_ = true;
-  }
+  // Echo the peer's code (RFC 6455 5.5.1), or an empty close for none.
+  if (!ws.close_sent_) write_close(ws, code, {});
   finish(ws, code, reason);
   // The server closes the TCP connection first (RFC 6455 7.1.1), once our
   // close frame is out.
@@ -294,14 +288,26 @@ void Driver::write_frame(WebSocket& ws, Opcode op, std::string_view payload, boo
   c.write(payload);
 }
 
+bool Driver::admit(WebSocket& ws, size_t bytes) {
+  if (ws.conn_->queued_bytes() + bytes <= config_.max_send_queue) return true;
+  metrics_.slow_consumers.add();
+  fail(ws, close_code::kPolicyViolation, "send queue over its limit");
+  return false;
+}
+
+bool Driver::note_backpressure(WebSocket& ws) {
+  engine::Connection& c = *ws.conn_;
+  if (!c.over_send_limit()) return false;
+  if (!ws.backpressured_) {
+    ws.backpressured_ = true;
+    c.request_writable();
+  }
+  return true;
+}
+
 SendStatus Driver::send(WebSocket& ws, std::string_view message, bool text) {
   if (ws.conn_ == nullptr || ws.closing() || !ws.conn_->is_open()) return SendStatus::kDropped;
-  engine::Connection& c = *ws.conn_;
-  if (c.queued_bytes() + message.size() > config_.max_send_queue) {
-    metrics_.slow_consumers.add();
-    fail(ws, close_code::kPolicyViolation, "send queue over its limit");
-    return SendStatus::kDropped;
-  }
+  if (!admit(ws, message.size())) return SendStatus::kDropped;
   const Opcode op = text ? Opcode::kText : Opcode::kBinary;
   bool compressed = false;
   if (ws.deflater_ != nullptr && message.size() >= config_.deflate.min_size) {
@@ -311,20 +317,19 @@ SendStatus Driver::send(WebSocket& ws, std::string_view message, bool text) {
   write_frame(ws, op, compressed ? std::string_view(scratch_) : message, compressed);
   metrics_.messages_out.add();
   metrics_.bytes_out.add(message.size());
-  if (c.over_send_limit()) {
-    ws.backpressured_ = true;
-    c.request_writable();
-    return SendStatus::kBackpressured;
-  }
-  return SendStatus::kSent;
+  return note_backpressure(ws) ? SendStatus::kBackpressured : SendStatus::kSent;
+}
+
+void Driver::write_close(WebSocket& ws, uint16_t code, std::string_view reason) {
+  char body[125];
+  const size_t n = code == close_code::kNoStatus ? 0 : encode_close_payload(body, code, reason);
+  write_frame(ws, Opcode::kClose, std::string_view(body, n), false);
+  ws.close_sent_ = true;
 }
 
 void Driver::send_close(WebSocket& ws, uint16_t code, std::string_view reason) {
   if (ws.close_sent_ || ws.failed_ || ws.conn_ == nullptr || !ws.conn_->is_open()) return;
-  char body[125];
-  const size_t n = encode_close_payload(body, code, reason);
-  write_frame(ws, Opcode::kClose, std::string_view(body, n), false);
-  ws.close_sent_ = true;
+  write_close(ws, code, reason);
   ws.timer_ = WebSocket::Timer::kClose;
   ws.conn_->set_timeout(config_.close_timeout_ms);
 }
@@ -342,12 +347,7 @@ void Driver::fail(WebSocket& ws, uint16_t code, std::string_view reason) {
     case close_code::kMessageTooBig: metrics_.too_big.add(); break;
     default: break;
   }
-  if (!ws.close_sent_ && ws.conn_->is_open()) {
-    char body[125];
-    const size_t n = encode_close_payload(body, code, reason);
-    write_frame(ws, Opcode::kClose, std::string_view(body, n), false);
-    ws.close_sent_ = true;
-  }
+  if (!ws.close_sent_ && ws.conn_->is_open()) write_close(ws, code, reason);
   ws.failed_ = true;
   finish(ws, code, reason);
   // The peer may still be sending: half-close after our close frame and
@@ -475,19 +475,11 @@ void Driver::deliver(const Publication& pub) {
   fanout_.assign(topic->subscribers.begin(), topic->subscribers.end());
   for (WebSocket* ws : fanout_) {
     if (ws->conn_ == nullptr || ws->closing() || !ws->conn_->is_open()) continue;
-    engine::Connection& c = *ws->conn_;
-    if (c.queued_bytes() + bytes.size() > config_.max_send_queue) {
-      metrics_.slow_consumers.add();
-      fail(*ws, close_code::kPolicyViolation, "send queue over its limit");
-      continue;
-    }
+    if (!admit(*ws, bytes.size())) continue;
     ++frame->refs;
-    c.write_borrowed(bytes, &release_shared_frame, frame);
+    ws->conn_->write_borrowed(bytes, &release_shared_frame, frame);
     metrics_.delivered.add();
-    if (!ws->backpressured_ && c.over_send_limit()) {
-      ws->backpressured_ = true;
-      c.request_writable();
-    }
+    note_backpressure(*ws);
   }
   fanout_.clear();
   release_shared_frame(frame);

@@ -74,8 +74,16 @@ class Driver final : public engine::ConnectionHandler {
   // Protocol failure: close frame with `code`, then close the TCP
   // connection once it is sent (discarding what the peer still sends).
   void fail(WebSocket& ws, uint16_t code, std::string_view reason);
+  // Queues a close frame (empty for kNoStatus) and marks it sent.
+  void write_close(WebSocket& ws, uint16_t code, std::string_view reason);
   // Queues our close frame and starts the close-handshake deadline.
   void send_close(WebSocket& ws, uint16_t code, std::string_view reason);
+  // False (and the connection failed with 1008) when `bytes` more would
+  // take its queue past WsConfig::max_send_queue.
+  bool admit(WebSocket& ws, size_t bytes);
+  // True when the queue is over the engine's limit; asks once for the
+  // on_writable that becomes Endpoint::on_drain.
+  bool note_backpressure(WebSocket& ws);
   void deliver_message(WebSocket& ws, std::string_view message);
   void arm_ping(WebSocket& ws);
   void finish(WebSocket& ws, uint16_t code, std::string_view reason);

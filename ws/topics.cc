@@ -29,16 +29,14 @@ bool TopicTable::subscribe(WebSocket& ws, std::string_view name) {
   return true;
 }
 
-namespace {
-
-// Removes ws from ref.topic's list by moving the last subscriber into its
-// place (and telling that one its new index).
-void remove_from(Topic& t, uint32_t index) {
+// Removes the subscriber at `index` by moving the last one into its place
+// (and telling that one its new index); a topic left empty is dropped.
+void TopicTable::remove_from(Topic& t, uint32_t index) {
   const uint32_t last = static_cast<uint32_t>(t.subscribers.size() - 1);
   if (index != last) {
     WebSocket* moved = t.subscribers[last];
     t.subscribers[index] = moved;
-    for (TopicRef& r : moved->topics_for_table()) {
+    for (TopicRef& r : moved->topics_) {
       if (r.topic == &t) {
         r.index = index;
         break;
@@ -46,9 +44,8 @@ void remove_from(Topic& t, uint32_t index) {
     }
   }
   t.subscribers.pop_back();
+  if (t.subscribers.empty()) topics.erase(topics.find(t.name));
 }
-
-}  // namespace
 
 bool TopicTable::unsubscribe(WebSocket& ws, std::string_view name) {
   auto& refs = ws.topics_;
@@ -59,7 +56,6 @@ bool TopicTable::unsubscribe(WebSocket& ws, std::string_view name) {
     refs[i] = refs.back();
     refs.pop_back();
     remove_from(*t, index);
-    if (t->subscribers.empty()) topics.erase(topics.find(t->name));
     return true;
   }
   return false;
@@ -70,7 +66,6 @@ void TopicTable::unsubscribe_all(WebSocket& ws) {
     TopicRef ref = ws.topics_.back();
     ws.topics_.pop_back();
     remove_from(*ref.topic, ref.index);
-    if (ref.topic->subscribers.empty()) topics.erase(topics.find(ref.topic->name));
   }
 }
 

@@ -55,6 +55,9 @@ struct TopicTable {
   bool unsubscribe(WebSocket& ws, std::string_view name);
   bool subscribed(const WebSocket& ws, std::string_view name) const;
   void unsubscribe_all(WebSocket& ws);
+
+ private:
+  void remove_from(Topic& t, uint32_t index);
 };
 
 }  // namespace ringshard::ws

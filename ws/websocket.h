@@ -98,9 +98,6 @@ class WebSocket {
   // while it is released).
   size_t deflate_memory() const;
 
-  // For ws/topics.cc.
-  std::vector<TopicRef>& topics_for_table() { return topics_; }
-
  private:
   friend class Driver;
   friend class WsServer;
