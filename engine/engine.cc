@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -21,6 +22,11 @@ unsigned default_shard_count() {
   }
   const long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<unsigned>(n) : 1u;
+}
+
+uint32_t default_mailbox_capacity(unsigned shards) {
+  const uint32_t per_pair = 65'536 / (shards == 0 ? 1 : shards);
+  return std::clamp<uint32_t>(per_pair, 256, 4096);
 }
 
 static std::vector<int> affinity_cpus() {
@@ -107,7 +113,10 @@ StartError Engine::start() {
   for (unsigned i = 0; i < config_.shards; ++i) {
     threads_.emplace_back([this, sync, cpus, i] {
       Shard& shard = *shards_[i];
-      if (config_.pin_threads && !cpus.empty()) {
+      // More shards than CPUs (a test, an oversubscribed container): no
+      // pinning, since several shards on one CPU only take the
+      // scheduler's freedom to move them away from each other.
+      if (config_.pin_threads && !cpus.empty() && config_.shards <= cpus.size()) {
         cpu_set_t set;
         CPU_ZERO(&set);
         CPU_SET(cpus[i % cpus.size()], &set);

@@ -41,7 +41,7 @@ struct ListenSpec {
 
 struct EngineConfig {
   unsigned shards = 0;                    // 0: CPUs in the affinity mask
-  bool pin_threads = true;
+  bool pin_threads = true;                // only when shards <= CPUs in the mask
   bool listen = true;                     // false: outbound only (load generator, client)
   std::string listen_host = "0.0.0.0";    // IPv4 or IPv6 literal
   uint16_t listen_port = 8080;            // 0: any free port
@@ -59,7 +59,10 @@ struct EngineConfig {
   uint32_t drain_timeout_ms = 10'000;
   uint32_t linger_ms = 1'000;             // wait for the peer's FIN after half-close
   uint32_t flush_timeout_ms = 10'000;     // close_after_flush(): max time without send progress
-  uint32_t mailbox_capacity = 4096;       // per shard pair
+  // Slots per (sender, receiver) mailbox ring; 0: default_mailbox_capacity.
+  // A ring is allocated on the pair's first message, so memory follows the
+  // pairs actually used, not shards squared.
+  uint32_t mailbox_capacity = 0;
   const Clock* clock = nullptr;           // null: a SteadyClock owned by the engine
   // Called once per shard, on that shard's thread, before start() returns.
   std::function<std::unique_ptr<ConnectionHandler>(Shard&)> make_handler;
@@ -77,6 +80,11 @@ struct StartError {
 
 // Resolves EngineConfig::shards == 0 to the CPUs in the affinity mask.
 unsigned default_shard_count();
+// The mailbox ring size for `shards` shards: 4,096 slots per pair up to 16
+// shards, then less (never under 256), so that a shard's inbound rings stay
+// near 64K slots (2.5 MiB) even when every pair is in use. A full ring
+// never loses a message: the sender keeps a backlog.
+uint32_t default_mailbox_capacity(unsigned shards);
 
 class Engine {
  public:

@@ -131,9 +131,9 @@ Shard::Shard(Engine& engine, unsigned index, const EngineConfig& config)
       slab_(std::make_unique<Slab>(*this, config.max_connections)) {
   const unsigned n = config.shards;
   inbox_.reserve(n);
-  for (unsigned i = 0; i < n; ++i) {
-    inbox_.push_back(std::make_unique<Inbox>(config.mailbox_capacity));
-  }
+  for (unsigned i = 0; i < n; ++i) inbox_.push_back(std::make_unique<Inbox>());
+  mailbox_capacity_ = config.mailbox_capacity != 0 ? config.mailbox_capacity
+                                                   : default_mailbox_capacity(n);
   backlog_.resize(n);
   drain_timer_.callback = &Shard::drain_deadline_fired;
   drain_timer_.context = this;
@@ -673,11 +673,25 @@ void Shard::post(unsigned to, const ShardMessage& msg) {
   }
 }
 
+size_t Shard::mailboxes_allocated() const {
+  size_t n = 0;
+  for (const auto& inbox : inbox_) n += inbox->get() != nullptr ? 1 : 0;
+  return n;
+}
+
 bool Shard::try_post(unsigned to, const ShardMessage& msg) {
   Shard& target = engine_.shard(to);
   Inbox& inbox = *target.inbox_[index_];
+  SpscRing<ShardMessage>* ring = inbox.ring.load(std::memory_order_relaxed);  // we are its only writer
+  if (ring == nullptr) {
+    // First message from this shard to `to`: the ring is allocated now, by
+    // its only producer, and published to the consumer.
+    inbox.owned = std::make_unique<SpscRing<ShardMessage>>(target.mailbox_capacity_);
+    ring = inbox.owned.get();
+    inbox.ring.store(ring, std::memory_order_release);
+  }
   ShardMessage copy = msg;
-  if (!inbox.ring.try_push(std::move(copy))) {
+  if (!ring->try_push(std::move(copy))) {
     if (to == index_) return false;
     // Full: ask the consumer to wake us when it has made room, then look
     // once more, because it may have drained the ring before it could see
@@ -685,7 +699,7 @@ bool Shard::try_post(unsigned to, const ShardMessage& msg) {
     inbox.sender_blocked.store(true, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     ShardMessage again = msg;
-    if (!inbox.ring.try_push(std::move(again))) return false;
+    if (!ring->try_push(std::move(again))) return false;
   }
   if (to != index_) wake_shard(target);  // a shard drains its own inbox every turn
   return true;
@@ -724,10 +738,12 @@ void Shard::run_mailboxes() {
   }
   for (unsigned from = 0; from < inbox_.size(); ++from) {
     Inbox& inbox = *inbox_[from];
+    SpscRing<ShardMessage>* ring = inbox.get();
+    if (ring == nullptr) continue;  // that shard has never posted here
     // Bounded per turn so one busy sender cannot starve the I/O.
     unsigned popped = 0;
     for (; popped < 4096; ++popped) {
-      auto m = inbox.ring.try_pop();
+      auto m = ring->try_pop();
       if (!m) break;
       metrics_.mailbox_in.add();
       m->fn(*this, *m);
@@ -865,7 +881,7 @@ void Shard::run() {
     // handler, a timer or Engine::execute work) or one left over by the
     // per-turn bound gets no wake-up, so nothing else would end the wait.
     for (const auto& inbox : inbox_) {
-      if (!inbox->ring.empty()) wait_ms = 0;
+      if (const auto* ring = inbox->get(); ring != nullptr && !ring->empty()) wait_ms = 0;
     }
     uint64_t wait_ns = wait_ms * 1'000'000;
     if (hook_wake_ns != 0) {

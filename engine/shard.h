@@ -64,6 +64,9 @@ class Shard {
   const EngineConfig& config() const { return config_; }
   bool draining() const { return draining_; }
   size_t open_connections() const { return open_connections_; }
+  // Mailbox rings allocated so far into this shard (one per sending shard
+  // that has posted here at least once).
+  size_t mailboxes_allocated() const;
 
   // Sends `msg` to shard `to` (may be this shard). Never fails: when the
   // bounded mailbox is full the message waits in a local backlog that is
@@ -188,16 +191,22 @@ class Shard {
   // asynchronously, so they must outlive the SQE).
   std::vector<sockaddr_storage> connect_addr_;
 
-  // Mailboxes: inbox_[from] is written only by shard `from`. A sender
-  // whose ring was full sets sender_blocked; the consumer, having made
-  // room, clears it and wakes the sender so its backlog moves on at once
-  // instead of at its next timed loop turn.
+  // Mailboxes: inbox_[from] is written only by shard `from`. Its ring is
+  // allocated by that sender on its first message (a process with N shards
+  // would otherwise hold N*N full rings from the start: ~640 MiB at 64
+  // shards) and published with a release store; until then the consumer
+  // sees null and skips it. A sender whose ring was full sets
+  // sender_blocked; the consumer, having made room, clears it and wakes the
+  // sender so its backlog moves on at once instead of at its next timed
+  // loop turn.
   struct Inbox {
-    explicit Inbox(size_t capacity) : ring(capacity) {}
-    SpscRing<ShardMessage> ring;
+    std::atomic<SpscRing<ShardMessage>*> ring{nullptr};
+    std::unique_ptr<SpscRing<ShardMessage>> owned;  // set by the sender with `ring`
     alignas(64) std::atomic<bool> sender_blocked{false};
+    SpscRing<ShardMessage>* get() const { return ring.load(std::memory_order_acquire); }
   };
   std::vector<std::unique_ptr<Inbox>> inbox_;
+  uint32_t mailbox_capacity_ = 0;  // slots per ring, once allocated
   std::vector<std::deque<ShardMessage>> backlog_;  // per target shard
   size_t backlog_total_ = 0;
   alignas(64) std::atomic<bool> wake_pending_{false};

@@ -119,6 +119,36 @@ TEST(Process, SecondSignalExitsAtOnce) {
   EXPECT_EQ(*code, 128 + SIGINT);
 }
 
+// VmRSS of a process, in KiB (0 if unreadable).
+size_t resident_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+  }
+  return 0;
+}
+
+// Mailbox rings used to be allocated for every ordered shard pair up front
+// (4,096 slots x 40 bytes each: ~640 MiB at 64 shards). Now a ring exists
+// once a pair has exchanged a message.
+TEST(Process, SixtyFourIdleShardsStayUnder64MiB) {
+  ChildProcess server({RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "64",
+                       "--tls-listen", "off"});
+  auto port = server.wait_for_port(30'000);
+  ASSERT_TRUE(port) << server.output();
+  for (int i = 0; i < 64; ++i) {
+    auto r = get(*port, "/plaintext");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  const size_t kib = resident_kib(server.pid());
+  EXPECT_GT(kib, 0u);
+  EXPECT_LT(kib, 64u * 1024) << "RSS " << kib << " KiB with 64 idle shards";
+  server.signal(SIGTERM);
+  ASSERT_EQ(server.wait_exit(30'000), 0) << server.output();
+}
+
 TEST(Process, ServesEveryShardAndRefusesAfterExit) {
   ChildProcess server(server_args());
   auto port = server.wait_for_port();
