@@ -38,6 +38,7 @@ class HttpConnection {
     chunk_scan = 0;
     stream_left = 0;
     body_need = 0;
+    body_limit = max_body;
     producer = nullptr;
     phase = Phase::kIdle;
     timer = Timer::kNone;
@@ -56,6 +57,7 @@ class HttpConnection {
   uint64_t sequence = 0;        // requests dispatched on this connection
   uint64_t stream_left = 0;     // Content-Length stream: bytes still owed
   size_t body_need = 0;         // kBody with Content-Length: head + body bytes
+  uint64_t body_limit = 0;      // the body limit of the request being read
   Producer producer;
   Phase phase = Phase::kIdle;
   Timer timer = Timer::kNone;
@@ -355,6 +357,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     if (match.options != nullptr && match.options->max_body != 0) {
       max_body = match.options->max_body;
     }
+    hc.body_limit = max_body;  // what on_data lets the carry buffer hold
 
     std::string_view body;
     size_t total = head_len;
@@ -403,6 +406,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     // handler that answers synchronously leaves a clean connection.
     hc.parser.reset();
     hc.body_need = 0;
+    hc.body_limit = config_.max_body_bytes;
     hc.chunk_scan = 0;
     hc.continue_sent = false;
     hc.phase = P::kIdle;
@@ -482,7 +486,9 @@ void HttpServer::on_data(engine::Connection& conn, std::span<const char> data) {
     }
   } else {
     // Bound what a client can make us hold: one full request plus slack.
-    const uint64_t cap = config_.parser.max_head_bytes + config_.max_body_bytes + (64u << 10);
+    // The body part is the limit of the route being read (which may be
+    // above the server's default), the default between requests.
+    const uint64_t cap = config_.parser.max_head_bytes + hc.body_limit + (64u << 10);
     if (hc.carry.size() + in.size() > cap && hc.phase != HttpConnection::Phase::kWaiting &&
         hc.phase != HttpConnection::Phase::kStreaming) {
       refuse(conn, hc, 413, "request larger than the limit");
