@@ -27,7 +27,7 @@ class HttpConnection {
     kDone,       // closing after the last response
     kUpgraded,   // handed to another protocol; about to leave HTTP
   };
-  enum class Timer : uint8_t { kNone, kHeader, kBody, kIdle, kStream };
+  enum class Timer : uint8_t { kNone, kHeader, kBody, kIdle, kStream, kDeferred };
 
   explicit HttpConnection(const ParserLimits& limits) : parser(limits) {}
 
@@ -40,6 +40,7 @@ class HttpConnection {
     body_need = 0;
     body_limit = max_body;
     producer = nullptr;
+    on_abort = nullptr;
     phase = Phase::kIdle;
     timer = Timer::kNone;
     keep_alive = true;
@@ -59,6 +60,7 @@ class HttpConnection {
   size_t body_need = 0;         // kBody with Content-Length: head + body bytes
   uint64_t body_limit = 0;      // the body limit of the request being read
   Producer producer;
+  std::function<void(AbortReason)> on_abort;  // kWaiting: the application's notice
   Phase phase = Phase::kIdle;
   Timer timer = Timer::kNone;
   bool keep_alive = true;
@@ -137,6 +139,11 @@ void HttpServer::on_open(engine::Connection& conn) {
 
 void HttpServer::on_close(engine::Connection& conn) {
   HttpConnection* hc = state(conn);
+  if (hc != nullptr && hc->phase == HttpConnection::Phase::kWaiting) {
+    metrics_.deferred_aborts.add();
+    hc->phase = HttpConnection::Phase::kDone;  // the handle is invalid from here
+    if (auto notify = std::move(hc->on_abort)) notify(AbortReason::kClosed);
+  }
   conn.set_context(nullptr);
   release_state(hc);
 }
@@ -145,6 +152,7 @@ void HttpServer::release_state(HttpConnection* hc) {
   if (hc == nullptr) return;
   hc->carry.release(shard_.buffers());
   hc->producer = nullptr;
+  hc->on_abort = nullptr;
   std::string().swap(hc->chunk_body);
   if (free_states_.size() < 1024) {
     free_states_.push_back(hc);
@@ -308,6 +316,12 @@ void HttpServer::arm_idle_or_header(engine::Connection& conn, HttpConnection& hc
       hc.timer = T::kStream;
       break;
     case P::kWaiting:
+      // The deadline set by defer() runs on; input does not extend it.
+      if (hc.timer != T::kDeferred) {
+        conn.clear_timeout();
+        hc.timer = T::kNone;
+      }
+      break;
     case P::kDone:
     case P::kUpgraded:
       if (hc.timer != T::kNone) {
@@ -603,6 +617,13 @@ void HttpServer::on_timeout(engine::Connection& conn) {
       metrics_.idle_closes.add();
       conn.close();
       break;
+    case T::kDeferred:
+      if (hc.phase == HttpConnection::Phase::kWaiting) {
+        deferred_timed_out(conn, hc);
+      } else {
+        conn.close();
+      }
+      break;
     case T::kStream:
     case T::kNone:
       conn.close();
@@ -621,6 +642,23 @@ void HttpServer::on_drain(engine::Connection& conn) {
   // Otherwise the request in progress finishes; its response says
   // "Connection: close" (write_head checks draining) and the connection
   // closes after it.
+}
+
+void HttpServer::deferred_timed_out(engine::Connection& conn, HttpConnection& hc) {
+  metrics_.deferred_timeouts.add();
+  // The handle dies first (the phase moves on), so an application that
+  // tries to answer from inside its abort notice gets false, not a second
+  // response.
+  hc.phase = HttpConnection::Phase::kIdle;
+  std::function<void(AbortReason)> notify = std::move(hc.on_abort);
+  hc.on_abort = nullptr;
+  Response res;
+  res.server_ = this;
+  res.hc_ = &hc;
+  res.conn_ = &conn;
+  res.send_error(504, "the application did not answer in time");
+  if (notify) notify(AbortReason::kTimeout);
+  if (conn.is_open()) resume(conn, hc);
 }
 
 void HttpServer::run_producer(engine::Connection& conn, HttpConnection& hc) {
@@ -708,11 +746,15 @@ void Response::upgrade(std::string_view head, engine::ConnectionHandler& handler
   hc.upgrade_context = context;
 }
 
-AsyncResponse Response::defer() {
+AsyncResponse Response::defer(DeferOptions options) {
   AsyncResponse a;
   if (done_ || deferred_) return a;
   deferred_ = true;
   hc_->phase = HttpConnection::Phase::kWaiting;
+  hc_->on_abort = std::move(options.on_abort);
+  conn_->set_timeout(options.timeout_ms != 0 ? options.timeout_ms
+                                             : server_->config_.deferred_timeout_ms);
+  hc_->timer = HttpConnection::Timer::kDeferred;
   a.server_ = server_;
   a.slot_ = conn_->slot();
   a.generation_ = conn_->generation();
@@ -782,6 +824,11 @@ bool AsyncResponse::send(uint16_t status, std::string_view content_type, std::st
   res.conn_ = &conn;
   HttpServer* server = server_;
   server_ = nullptr;  // the first send wins
+  hc.on_abort = nullptr;
+  if (hc.timer == HttpConnection::Timer::kDeferred) {
+    conn.clear_timeout();
+    hc.timer = HttpConnection::Timer::kNone;
+  }
   res.send(status, content_type, body);
   if (conn.is_open()) server->resume(conn, hc);
   return true;

@@ -44,6 +44,7 @@ struct ServerConfig {
   uint32_t body_timeout_ms = 30'000;     // max time without body progress
   uint32_t idle_timeout_ms = 60'000;     // keep-alive wait for the next request
   uint32_t stream_stall_ms = 60'000;     // streaming response without progress
+  uint32_t deferred_timeout_ms = 30'000; // deferred answer not sent: 504
   std::string_view server_name = "ringshard";
 };
 
@@ -92,6 +93,22 @@ class BodyStream {
 
 using Producer = std::function<void(BodyStream&)>;
 
+// Why a deferred request ended without the application's answer.
+enum class AbortReason : uint8_t {
+  kTimeout,  // its deadline passed: the server answered 504 itself
+  kClosed,   // the connection went away (peer reset, drain deadline...)
+};
+
+struct DeferOptions {
+  // Deadline from defer(); 0: ServerConfig::deferred_timeout_ms.
+  uint32_t timeout_ms = 0;
+  // Called at most once, on the shard, when the request ends without the
+  // application's answer; after it the AsyncResponse is invalid (send()
+  // returns false). Not called when the answer was sent. Use it to cancel
+  // the work or free what it holds.
+  std::function<void(AbortReason)> on_abort;
+};
+
 // A handle to answer a deferred request later, on the same shard. Copyable;
 // the first send() wins. If the connection has gone away in the meantime,
 // send() returns false and does nothing.
@@ -128,8 +145,12 @@ class Response {
   void stream(uint16_t status, std::string_view content_type,
               std::optional<uint64_t> length, Producer producer);
   // Answer later through the returned handle. Further pipelined requests
-  // on this connection wait until it is answered.
-  AsyncResponse defer();
+  // on this connection wait until it is answered. The request has a
+  // deadline (options.timeout_ms, else the server's deferred_timeout_ms):
+  // past it the client gets 504 with the standard error body and
+  // options.on_abort is told; it is told too if the connection closes
+  // first. A lost handle therefore never holds a connection for longer.
+  AsyncResponse defer(DeferOptions options = {});
   // Hands the connection to another protocol (a WebSocket upgrade): writes
   // `head` (a complete response head, e.g. "101 Switching Protocols"), and
   // once the route handler returns, the connection belongs to `handler`
@@ -165,6 +186,8 @@ struct HttpMetrics {
   engine::Counter idle_closes;       // keep-alive connections closed idle
   engine::Counter handler_exceptions;
   engine::Counter upgrades;          // connections handed to another protocol
+  engine::Counter deferred_timeouts; // deferred requests answered 504 by the server
+  engine::Counter deferred_aborts;   // deferred requests whose connection closed first
 };
 
 class HttpServer final : public engine::ConnectionHandler {
@@ -206,6 +229,8 @@ class HttpServer final : public engine::ConnectionHandler {
   void complete_upgrade(engine::Connection& conn, HttpConnection& hc, std::string_view rest);
   void release_state(HttpConnection* hc);  // back to the free list
   void run_producer(engine::Connection& conn, HttpConnection& hc);
+  // The deadline of a deferred request passed: 504, abort notice.
+  void deferred_timed_out(engine::Connection& conn, HttpConnection& hc);
   void count_status(uint16_t status);
   void arm_idle_or_header(engine::Connection& conn, HttpConnection& hc);
   std::string_view date();

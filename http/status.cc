@@ -93,11 +93,13 @@ std::string_view error_code(uint16_t status) {
     case 417: return "expectation_failed";
     case 422: return "unprocessable_entity";
     case 426: return "upgrade_required";
-    case 429: return "rate_limited";
+    case 429: return "rate_limit_exceeded";
     case 431: return "header_fields_too_large";
     case 500: return "internal_error";
     case 501: return "not_implemented";
+    case 502: return "bad_gateway";
     case 503: return "unavailable";
+    case 504: return "gateway_timeout";
     case 505: return "http_version_not_supported";
     default: return status >= 500 ? "server_error" : "client_error";
   }

@@ -2,6 +2,10 @@
 // each pinned by a test over real loopback sockets.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "http/server.h"
@@ -54,6 +58,95 @@ TEST(Edge, RouteBodyLimitAboveTheDefaultReceivesItsBody) {
   r = d.read_response();
   ASSERT_TRUE(r) << d.error();
   EXPECT_EQ(r->status, 413);
+}
+
+}  // namespace
+}  // namespace ringshard::test
+
+namespace ringshard::test {
+namespace {
+
+// Counters the routes below update on the shard and the test reads.
+struct DeferProbe {
+  std::atomic<int> deferred{0};
+  std::atomic<int> timeouts{0};
+  std::atomic<int> closes{0};
+  std::atomic<int> late_send_ok{0};
+};
+
+TestServerOptions deferring_server(DeferProbe& probe) {
+  TestServerOptions o;
+  o.manual_clock = true;
+  o.routes = [&probe](http::Router& r) {
+    // Defers and loses its handle: only the deadline can answer.
+    r.add(http::Method::kGet, "/lost", [&probe](http::ServerRequest&, http::Response& res) {
+      http::DeferOptions d;
+      d.timeout_ms = 500;
+      auto handle = std::make_shared<http::AsyncResponse>();
+      d.on_abort = [&probe, handle](http::AbortReason why) {
+        (why == http::AbortReason::kTimeout ? probe.timeouts : probe.closes)++;
+        // Too late: the server has answered (or the connection is gone).
+        if (handle->send(200, "text/plain", "late")) probe.late_send_ok++;
+      };
+      *handle = res.defer(std::move(d));
+      probe.deferred++;
+    });
+  };
+  return o;
+}
+
+TEST(Edge, DeferredRequestPastItsDeadlineGets504AndTheApplicationIsTold) {
+  DeferProbe probe;
+  TestServer server(deferring_server(probe));
+  TestConnection c(server.port());
+  ASSERT_TRUE(c.send("GET /lost HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(TestServer::wait_until([&] { return probe.deferred == 1; }));
+  server.advance(499);
+  server.advance(2);
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, 504);
+  EXPECT_NE(r->body.find(R"("code":"gateway_timeout")"), std::string::npos) << r->body;
+  EXPECT_EQ(probe.timeouts, 1);
+  EXPECT_EQ(probe.late_send_ok, 0);
+  EXPECT_EQ(server.http_sum([](auto& m) { return m.deferred_timeouts.get(); }), 1u);
+  // The connection goes on serving.
+  ASSERT_TRUE(c.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(Edge, DeferredRequestAfterPeerFinIsAnsweredByTheDeadlineThenClosed) {
+  DeferProbe probe;
+  TestServer server(deferring_server(probe));
+  TestConnection c(server.port());
+  ASSERT_TRUE(c.send("GET /lost HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(TestServer::wait_until([&] { return probe.deferred == 1; }));
+  c.shutdown_write();
+  server.advance(501);
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, 504);
+  EXPECT_TRUE(c.wait_closed());
+  EXPECT_TRUE(TestServer::wait_until(
+      [&] { return server.engine_sum([](auto& m) { return m.open.get(); }) == 0; }));
+}
+
+TEST(Edge, DeferredRequestWhoseConnectionResetsTellsTheApplication) {
+  DeferProbe probe;
+  TestServer server(deferring_server(probe));
+  {
+    TestConnection c(server.port());
+    ASSERT_TRUE(c.send("GET /lost HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(TestServer::wait_until([&] { return probe.deferred == 1; }));
+    linger hard{1, 0};  // close() sends a reset
+    ASSERT_EQ(setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)), 0);
+  }
+  ASSERT_TRUE(TestServer::wait_until([&] { return probe.closes == 1; }));
+  EXPECT_EQ(probe.timeouts, 0);
+  EXPECT_EQ(probe.late_send_ok, 0);
+  EXPECT_EQ(server.http_sum([](auto& m) { return m.deferred_aborts.get(); }), 1u);
 }
 
 }  // namespace
