@@ -790,6 +790,7 @@ void Shard::wake() {
 
 void Shard::begin_drain() {
   draining_ = true;
+  drain_deadline_ms_ = now_ms_;
   for (unsigned i = 0; i < listeners_.size(); ++i) {
     const Listener& l = listeners_[i];
     if (l.fd < 0) continue;
@@ -807,7 +808,8 @@ void Shard::begin_drain() {
     force_close_all();
     return;
   }
-  timers_.arm(drain_timer_, now_ms_ + config_.drain_timeout_ms);
+  drain_deadline_ms_ = now_ms_ + config_.drain_timeout_ms;
+  timers_.arm(drain_timer_, drain_deadline_ms_);
   slab_->for_each_live([&](Connection& c) {
     if (c.state_ != Connection::State::kOpen) return;
     if (c.transport_ != nullptr) {

@@ -63,6 +63,9 @@ class Shard {
   ShardMetrics& metrics() { return metrics_; }
   const EngineConfig& config() const { return config_; }
   bool draining() const { return draining_; }
+  // While draining: the shard time (now_ms) at which the drain deadline
+  // force-closes whatever is left.
+  uint64_t drain_deadline_ms() const { return drain_deadline_ms_; }
   size_t open_connections() const { return open_connections_; }
   // Mailbox rings allocated so far into this shard (one per sending shard
   // that has posted here at least once).
@@ -215,6 +218,7 @@ class Shard {
   std::mutex external_mu_;
   std::vector<std::function<void(Shard&)>> external_;
   bool draining_ = false;
+  uint64_t drain_deadline_ms_ = 0;
   bool counted_ready_ = false;
 };
 

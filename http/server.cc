@@ -27,7 +27,7 @@ class HttpConnection {
     kDone,       // closing after the last response
     kUpgraded,   // handed to another protocol; about to leave HTTP
   };
-  enum class Timer : uint8_t { kNone, kHeader, kBody, kIdle, kStream, kDeferred };
+  enum class Timer : uint8_t { kNone, kHeader, kBody, kIdle, kStream, kDeferred, kDrainGrace };
 
   explicit HttpConnection(const ParserLimits& limits) : parser(limits) {}
 
@@ -45,7 +45,7 @@ class HttpConnection {
     timer = Timer::kNone;
     keep_alive = true;
     head_only = chunked_out = length_out = http10 = false;
-    continue_sent = close_after = in_producer = in_process = false;
+    continue_sent = close_after = in_producer = in_process = more_behind = false;
     upgrade_handler = nullptr;
     upgrade_context = nullptr;
   }
@@ -72,6 +72,8 @@ class HttpConnection {
   bool close_after = false;     // peer half-closed: close after this response
   bool in_producer = false;
   bool in_process = false;      // process() is on the stack: no re-entry
+  bool more_behind = false;     // bytes of a further request are buffered
+                                // behind the one being answered
   engine::ConnectionHandler* upgrade_handler = nullptr;  // kUpgraded: the new owner
   void* upgrade_context = nullptr;
 };
@@ -198,7 +200,10 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
   head.has_length = length != nullptr;
   head.length = length != nullptr ? *length : 0;
   head.chunked = chunked;
-  if (!hc.keep_alive || hc.close_after || shard_.draining()) {
+  // Draining: the response that leaves nothing unanswered behind it says
+  // close; with pipelined requests already buffered it stays keep-alive
+  // and the last of them says close, so nothing read is lost.
+  if (!hc.keep_alive || hc.close_after || (shard_.draining() && !hc.more_behind)) {
     head.connection = ResponseHead::Connection::kClose;
     hc.keep_alive = false;
   } else if (hc.http10) {
@@ -264,11 +269,11 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
 void HttpServer::finish_response(engine::Connection& conn, HttpConnection& hc) {
   hc.producer = nullptr;
   hc.chunked_out = hc.length_out = false;
-  if (!hc.keep_alive || hc.close_after || shard_.draining()) {
+  if (!hc.keep_alive || hc.close_after) {
     hc.phase = HttpConnection::Phase::kDone;
     // Nothing unread and the peer was told we close: no need to linger.
-    // Bytes pipelined behind it (or a drain cutting a keep-alive
-    // connection short) still get the careful close.
+    // Bytes pipelined behind it (or a drain, when more may be on the
+    // wire) still get the careful close.
     conn.close_after_flush(/*linger=*/!hc.carry.empty() || shard_.draining());
     return;
   }
@@ -293,6 +298,10 @@ void HttpServer::arm_idle_or_header(engine::Connection& conn, HttpConnection& hc
   switch (hc.phase) {
     case P::kIdle:
       if (hc.carry.empty()) {
+        if (shard_.draining()) {
+          arm_drain_grace(conn, hc);
+          break;
+        }
         // Re-armed after every batch that completed a response.
         conn.set_timeout(config_.idle_timeout_ms);
         hc.timer = T::kIdle;
@@ -424,6 +433,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     hc.chunk_scan = 0;
     hc.continue_sent = false;
     hc.phase = P::kIdle;
+    hc.more_behind = pos + total < in.size();
     dispatch(conn, hc, request_, body, match, params_);
     if (hc.phase == P::kUpgraded) return pos + total;  // the rest is not HTTP
     if (!hc.chunk_body.empty()) {
@@ -617,6 +627,13 @@ void HttpServer::on_timeout(engine::Connection& conn) {
       metrics_.idle_closes.add();
       conn.close();
       break;
+    case T::kDrainGrace:
+      // Idle through the grace: close carefully (a request that crosses
+      // our FIN is read and dropped, not answered with a reset).
+      metrics_.drain_idle_closes.add();
+      hc.phase = HttpConnection::Phase::kDone;
+      conn.close_after_flush();
+      break;
     case T::kDeferred:
       if (hc.phase == HttpConnection::Phase::kWaiting) {
         deferred_timed_out(conn, hc);
@@ -633,15 +650,24 @@ void HttpServer::on_timeout(engine::Connection& conn) {
 
 void HttpServer::on_drain(engine::Connection& conn) {
   HttpConnection& hc = *state(conn);
-  if (hc.phase == HttpConnection::Phase::kIdle && hc.carry.empty()) {
-    // Idle, but a response finished in this very loop turn may still be
-    // queued (output leaves at the end of the turn): flush, then close.
-    hc.phase = HttpConnection::Phase::kDone;
-    conn.close_after_flush();
-  }
-  // Otherwise the request in progress finishes; its response says
-  // "Connection: close" (write_head checks draining) and the connection
-  // closes after it.
+  // An idle keep-alive connection is not closed at once: its client may
+  // have a request on the wire already, which would be lost. It gets the
+  // grace period; a request that arrives meanwhile is served with
+  // "Connection: close". A busy connection finishes what it has read; its
+  // last response says close (write_head) and the connection closes after.
+  if (hc.phase == HttpConnection::Phase::kIdle && hc.carry.empty()) arm_drain_grace(conn, hc);
+}
+
+void HttpServer::arm_drain_grace(engine::Connection& conn, HttpConnection& hc) {
+  if (hc.timer == HttpConnection::Timer::kDrainGrace) return;  // idle since
+  uint64_t grace = config_.drain_idle_grace_ms;
+  const uint64_t now = shard_.now_ms();
+  const uint64_t deadline = shard_.drain_deadline_ms();
+  // Never past the drain deadline: leave the last moments to a careful
+  // close rather than the deadline's hard one.
+  if (deadline > now && now + grace > deadline) grace = deadline - now;
+  conn.set_timeout(grace);
+  hc.timer = HttpConnection::Timer::kDrainGrace;
 }
 
 void HttpServer::deferred_timed_out(engine::Connection& conn, HttpConnection& hc) {
@@ -650,6 +676,7 @@ void HttpServer::deferred_timed_out(engine::Connection& conn, HttpConnection& hc
   // tries to answer from inside its abort notice gets false, not a second
   // response.
   hc.phase = HttpConnection::Phase::kIdle;
+  hc.more_behind = !hc.carry.empty();
   std::function<void(AbortReason)> notify = std::move(hc.on_abort);
   hc.on_abort = nullptr;
   Response res;
@@ -825,6 +852,9 @@ bool AsyncResponse::send(uint16_t status, std::string_view content_type, std::st
   HttpServer* server = server_;
   server_ = nullptr;  // the first send wins
   hc.on_abort = nullptr;
+  // process() has returned and consumed this request: whatever the carry
+  // holds is a further request.
+  if (!hc.in_process) hc.more_behind = !hc.carry.empty();
   if (hc.timer == HttpConnection::Timer::kDeferred) {
     conn.clear_timeout();
     hc.timer = HttpConnection::Timer::kNone;

@@ -45,6 +45,10 @@ struct ServerConfig {
   uint32_t idle_timeout_ms = 60'000;     // keep-alive wait for the next request
   uint32_t stream_stall_ms = 60'000;     // streaming response without progress
   uint32_t deferred_timeout_ms = 30'000; // deferred answer not sent: 504
+  // Draining (SIGTERM): a keep-alive connection that is idle is closed
+  // once it has stayed idle this long (never past the drain deadline), so
+  // a request already on the wire is served instead of lost.
+  uint32_t drain_idle_grace_ms = 1'000;
   std::string_view server_name = "ringshard";
 };
 
@@ -184,6 +188,7 @@ struct HttpMetrics {
   engine::Counter header_timeouts;   // 408 or close before the head completed
   engine::Counter body_timeouts;
   engine::Counter idle_closes;       // keep-alive connections closed idle
+  engine::Counter drain_idle_closes; // closed idle after the drain grace
   engine::Counter handler_exceptions;
   engine::Counter upgrades;          // connections handed to another protocol
   engine::Counter deferred_timeouts; // deferred requests answered 504 by the server
@@ -231,6 +236,7 @@ class HttpServer final : public engine::ConnectionHandler {
   void run_producer(engine::Connection& conn, HttpConnection& hc);
   // The deadline of a deferred request passed: 504, abort notice.
   void deferred_timed_out(engine::Connection& conn, HttpConnection& hc);
+  void arm_drain_grace(engine::Connection& conn, HttpConnection& hc);
   void count_status(uint16_t status);
   void arm_idle_or_header(engine::Connection& conn, HttpConnection& hc);
   std::string_view date();

@@ -430,7 +430,7 @@ void Driver::on_writable(engine::Connection& conn) {
   if (!ws.backpressured_ || ws.closing()) return;
   ws.backpressured_ = false;
   try {
-    ws.endpoint_->on_drain(ws);
+    ws.endpoint_->on_writable(ws);
   } catch (...) {
     fail(ws, close_code::kInternalError, "internal error");
   }

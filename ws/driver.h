@@ -82,7 +82,7 @@ class Driver final : public engine::ConnectionHandler {
   // take its queue past WsConfig::max_send_queue.
   bool admit(WebSocket& ws, size_t bytes);
   // True when the queue is over the engine's limit; asks once for the
-  // on_writable that becomes Endpoint::on_drain.
+  // on_writable that becomes Endpoint::on_writable.
   bool note_backpressure(WebSocket& ws);
   void deliver_message(WebSocket& ws, std::string_view message);
   void arm_ping(WebSocket& ws);

@@ -17,7 +17,7 @@
 //
 // Sending never blocks: send() queues a frame (corked, like HTTP output)
 // and says whether the connection is now backpressured (its queue is over
-// the engine's send limit: stop sending to it until on_drain()) or whether
+// the engine's send limit: stop sending to it until on_writable()) or whether
 // the message was dropped (the connection is closing, or its queue passed
 // WsConfig::max_send_queue: it is then closed with 1008 and the others go on).
 //
@@ -52,7 +52,7 @@ struct TopicRef;
 
 enum class SendStatus : uint8_t {
   kSent,           // queued
-  kBackpressured,  // queued, and the queue is over the limit: wait for on_drain
+  kBackpressured,  // queued, and the queue is over the limit: wait for on_writable
   kDropped,        // not queued: the connection is closing or was too slow
 };
 
@@ -162,7 +162,7 @@ class Endpoint {
   // A whole message. `message` is valid during the call only.
   virtual void on_message(WebSocket& ws, std::string_view message, bool text) const = 0;
   // The queue went back under the limit after a kBackpressured send.
-  virtual void on_drain(WebSocket& /*ws*/) const {}
+  virtual void on_writable(WebSocket& /*ws*/) const {}
   // The connection is gone (after the close handshake, an error, or a
   // dropped TCP connection: code 1006). Release user_data here.
   virtual void on_close(WebSocket& /*ws*/, uint16_t /*code*/, std::string_view /*reason*/) const {}

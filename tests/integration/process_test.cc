@@ -11,12 +11,15 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
+#include "tests/support/test_server.h"
 
 namespace ringshard::test {
 namespace {
@@ -91,6 +94,89 @@ TEST(Process, SigtermDrainsInFlightRequestsClosesIdleAndExitsZero) {
   ASSERT_TRUE(code) << server.output();
   EXPECT_EQ(*code, 0) << server.output();
 }
+
+// What one client saw of a SIGTERM drain.
+struct DrainOutcome {
+  int answered = 0;        // responses read
+  int lost = 0;            // requests sent and never answered
+  bool ended_after_close = false;  // the last response said Connection: close
+  std::string error;
+};
+
+// Sends `depth` pipelined GETs in one write, reads `depth` responses;
+// repeats until a response says close or the connection ends.
+DrainOutcome drain_client(uint16_t port, int depth, std::atomic<int>& progress) {
+  DrainOutcome out;
+  TestConnection c(port);
+  std::string batch;
+  for (int i = 0; i < depth; ++i) batch += "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n";
+  while (true) {
+    if (!c.send(batch)) {
+      // The server closed between two batches without saying close first.
+      out.error = "send failed after " + std::to_string(out.answered) + " answers";
+      out.lost += depth;
+      return out;
+    }
+    for (int i = 0; i < depth; ++i) {
+      auto r = c.read_response();
+      if (!r) {
+        out.lost += depth - i;
+        out.error = c.error();
+        return out;
+      }
+      ++out.answered;
+      ++progress;
+      if (r->header("connection") == "close") {
+        out.ended_after_close = true;
+        out.lost += depth - 1 - i;
+        if (!c.wait_closed()) out.error = "not closed after Connection: close";
+        return out;
+      }
+    }
+  }
+}
+
+void drain_under_load(int depth) {
+  ChildProcess server(server_args({"--drain-timeout", "10s"}));
+  auto port = server.wait_for_port();
+  ASSERT_TRUE(port) << server.output();
+  constexpr int kClients = 32;
+  std::atomic<int> progress{0};
+  std::vector<DrainOutcome> outcomes(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] { outcomes[i] = drain_client(*port, depth, progress); });
+  }
+  // An idle keep-alive connection beside them: closed after the grace.
+  TestConnection idle(*port);
+  ASSERT_TRUE(idle.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(idle.read_response());
+  // Every client has been answered many times: all are busy.
+  ASSERT_TRUE(TestServer::wait_until([&] { return progress >= kClients * 100; }, 30'000));
+  server.signal(SIGTERM);
+  for (auto& t : clients) t.join();
+  int answered = 0;
+  for (int i = 0; i < kClients; ++i) {
+    const DrainOutcome& o = outcomes[i];
+    answered += o.answered;
+    EXPECT_EQ(o.lost, 0) << "client " << i << ": " << o.error;
+    EXPECT_TRUE(o.ended_after_close) << "client " << i << ": " << o.error;
+  }
+  EXPECT_TRUE(idle.wait_closed());
+  auto code = server.wait_exit();
+  ASSERT_TRUE(code) << server.output();
+  EXPECT_EQ(*code, 0) << server.output();
+  EXPECT_GE(answered, kClients * 100);
+}
+
+// SIGTERM while 32 keep-alive clients send back to back: every request
+// that was sent is answered, and every connection ends after a response
+// that said Connection: close.
+TEST(Process, SigtermUnderKeepAliveLoadLosesNoRequest) { drain_under_load(1); }
+
+// The same with 8 requests pipelined per write: the server answers all it
+// has read; only the last response says close.
+TEST(Process, SigtermUnderPipelinedLoadLosesNoRequest) { drain_under_load(8); }
 
 TEST(Process, DrainDeadlineClosesStuckRequestsAndStillExitsZero) {
   ChildProcess server(server_args({"--drain-timeout", "300ms"}));

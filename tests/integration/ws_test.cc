@@ -467,7 +467,7 @@ class Flood final : public ws::Endpoint {
       if (st != ws::SendStatus::kSent) break;
     }
   }
-  void on_drain(ws::WebSocket& ws) const override {
+  void on_writable(ws::WebSocket& ws) const override {
     drains++;
     ws.send("drained");
   }
