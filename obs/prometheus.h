@@ -43,6 +43,7 @@
 // control plane, not the request hot path). Labels are borrowed for the call.
 #pragma once
 
+#include <array>
 #include <charconv>
 #include <concepts>
 #include <cstddef>
@@ -58,6 +59,9 @@
 
 namespace ringshard::obs {
 
+// The Content-Type of a /metrics response written by PrometheusWriter.
+inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+
 enum class MetricType { kCounter, kGauge, kHistogram, kUntyped };
 
 struct Label {
@@ -72,6 +76,9 @@ class Labels {
   Labels() = default;
   Labels(std::initializer_list<Label> l) : items_(l.begin(), l.size()) {}
   Labels(std::span<const Label> s) : items_(s) {}
+  Labels(const std::vector<Label>& v) : items_(v) {}
+  template <size_t N>
+  Labels(const std::array<Label, N>& a) : items_(a) {}
   std::span<const Label> items() const { return items_; }
 
  private:

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -90,13 +91,16 @@ TEST(PrometheusWriter, CounterFamilyWithManyLabelSets) {
             "ringshard_up 1\n");
 }
 
-TEST(PrometheusWriter, LabelsFromASpan) {
+TEST(PrometheusWriter, LabelsFromVectorArrayAndSpan) {
   std::string out;
   PrometheusWriter w(out);
   std::vector<Label> labels{{"a", "1"}, {"b", "2"}};
   ASSERT_TRUE(w.family("g", MetricType::kGauge, "G."));
-  EXPECT_TRUE(w.sample(std::span<const Label>(labels), -1.5));
-  EXPECT_NE(out.find("g{a=\"1\",b=\"2\"} -1.5\n"), std::string::npos) << out;
+  EXPECT_TRUE(w.sample(labels, -1.5));
+  const std::array<Label, 1> one{{{"c", "3"}}};
+  EXPECT_TRUE(w.sample(one, 2));
+  EXPECT_TRUE(w.sample(std::span<const Label>(labels).first(1), 0.25));
+  EXPECT_NE(out.find("g{a=\"1\",b=\"2\"} -1.5\ng{c=\"3\"} 2\ng{a=\"1\"} 0.25\n"), std::string::npos) << out;
 }
 
 TEST(PrometheusWriter, EscapesHelpAndHostileLabelValues) {
