@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 
 #include "engine/listener.h"
@@ -171,6 +172,19 @@ const char* Engine::ring_mode() const {
   if (flags & IORING_SETUP_DEFER_TASKRUN) return "single-issuer+defer-taskrun";
   if (flags & IORING_SETUP_COOP_TASKRUN) return "coop-taskrun";
   return "basic";
+}
+
+void Engine::note_shard_failure(unsigned shard, int error) {
+  std::lock_guard lock(failure_mu_);
+  if (failure_.empty()) {
+    failure_ = "shard " + std::to_string(shard) + ": io_uring failed (" +
+               std::strerror(error) + "); the engine stopped";
+  }
+}
+
+std::string Engine::failure() const {
+  std::lock_guard lock(failure_mu_);
+  return failure_;
 }
 
 void Engine::drain() {

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,6 +137,10 @@ class Engine {
   bool all_ready_to_exit() const {
     return ready_to_exit_.load(std::memory_order_acquire) == shards_.size();
   }
+  // A shard whose ring failed (any thread): the engine drains and wait()
+  // returns; failure() then describes the first failure ("" if none).
+  void note_shard_failure(unsigned shard, int error);
+  std::string failure() const;
   bool finished() const {
     return exited_.load(std::memory_order_acquire) == shards_.size();
   }
@@ -151,6 +156,8 @@ class Engine {
   bool running_ = false;
   std::atomic<size_t> exited_{0};
   std::atomic<size_t> ready_to_exit_{0};
+  mutable std::mutex failure_mu_;
+  std::string failure_;
 };
 
 }  // namespace ringshard::engine

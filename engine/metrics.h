@@ -33,6 +33,7 @@ struct ShardMetrics {
   Counter loop_turns;
   Counter mailbox_in;          // cross-shard messages run here
   Counter mailbox_backlogged;  // messages that waited in a sender backlog
+  Counter ring_failures;       // the shard's ring failed and its loop gave up
 };
 
 }  // namespace ringshard::engine

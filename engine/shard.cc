@@ -718,6 +718,12 @@ bool Shard::flush_backlog() {
   if (backlog_total_ == 0) return false;
   for (unsigned to = 0; to < backlog_.size(); ++to) {
     auto& q = backlog_[to];
+    if (!q.empty() && engine_.shard(to).ring_failed()) {
+      // Nobody will ever read them (see abandon_after_ring_failure).
+      backlog_total_ -= q.size();
+      q.clear();
+      continue;
+    }
     while (!q.empty() && try_post(to, q.front())) {
       q.pop_front();
       --backlog_total_;
@@ -820,6 +826,36 @@ void Shard::begin_drain() {
   });
 }
 
+void Shard::abandon_after_ring_failure(int error) {
+  // Without a ring no operation completes any more: this shard can
+  // neither serve nor drain. So that the process does not hang with it:
+  // its listening sockets close at once (SO_REUSEPORT stops sending it
+  // connections), its connections' sockets close (their peers see a reset
+  // or EOF instead of silence), the whole engine drains, and this shard
+  // counts itself through the exit barrier the others wait on. Messages
+  // other shards still send it are dropped with what they own (they skip
+  // a failed shard; see flush_backlog).
+  metrics_.ring_failures.add();
+  engine_.note_shard_failure(index_, error);
+  for (Listener& l : listeners_) {
+    if (l.fd >= 0) ::close(l.fd);
+    l.fd = -1;
+    l.accept_armed = false;
+  }
+  slab_->for_each_live([&](Connection& c) {
+    if (c.fd_ >= 0) {
+      ::close(c.fd_);
+      c.fd_ = -1;
+    }
+  });
+  ring_failed_.store(true, std::memory_order_release);
+  engine_.drain();
+  if (!counted_ready_) {
+    counted_ready_ = true;
+    engine_.shard_ready_to_exit();
+  }
+}
+
 void Shard::force_close_all() {
   slab_->for_each_live([&](Connection& c) { c.close(); });
 }
@@ -895,9 +931,11 @@ void Shard::run() {
     ts.tv_sec = static_cast<long long>(wait_ns / 1'000'000'000);
     ts.tv_nsec = static_cast<long long>(wait_ns % 1'000'000'000);
     io_uring_cqe* cqe = nullptr;
-    const int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    if (inject_ring_failure_.load(std::memory_order_relaxed)) rc = -EBADF;
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       // The ring itself failed: nothing on this shard can make progress.
+      abandon_after_ring_failure(-rc);
       break;
     }
     if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW) {

@@ -117,6 +117,11 @@ class Shard {
   void set_listener_fd(unsigned listener, int fd) { listeners_[listener].fd = fd; }
   void run();
   void request_drain();  // any thread
+  // Tests only (any thread): the next loop turn behaves as if the ring had
+  // failed (io_uring_submit_and_wait returning -EBADF).
+  void inject_ring_failure() { inject_ring_failure_.store(true, std::memory_order_relaxed); }
+  // True once this shard's ring failed and its loop gave up (any thread).
+  bool ring_failed() const { return ring_failed_.load(std::memory_order_acquire); }
   void wake();           // any thread
   // Runs `fn` on this shard's thread during its next loop turn (any thread;
   // control plane: takes a mutex and allocates).
@@ -143,6 +148,8 @@ class Shard {
   void send_now(Connection& c);
   void finish_close(Connection& c);
   void begin_drain();
+  // The ring failed: leave the loop without stranding the other shards.
+  void abandon_after_ring_failure(int error);
   void force_close_all();
   void run_mailboxes();
   void run_external();
@@ -214,6 +221,8 @@ class Shard {
   size_t backlog_total_ = 0;
   alignas(64) std::atomic<bool> wake_pending_{false};
   std::atomic<bool> drain_requested_{false};
+  std::atomic<bool> inject_ring_failure_{false};
+  std::atomic<bool> ring_failed_{false};
   std::atomic<bool> external_pending_{false};
   std::mutex external_mu_;
   std::vector<std::function<void(Shard&)>> external_;

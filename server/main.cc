@@ -4,7 +4,9 @@
 // 69 io_uring unavailable (the message names the cause and the fix);
 // 71 the listening socket could not be set up; 78 also when a TLS
 // certificate or key cannot be loaded; 130/143 a second SIGINT/SIGTERM
-// during the drain. SIGHUP reloads the TLS certificates.
+// during the drain; 70 when a shard's io_uring failed at runtime (the
+// engine stops instead of running with a dead shard). SIGHUP reloads the
+// TLS certificates.
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -98,6 +100,10 @@ int main(int argc, char** argv) {
     }
   }
   engine.wait();
+  if (const std::string failure = engine.failure(); !failure.empty()) {
+    std::fprintf(stderr, "ringshard: %s\n", failure.c_str());
+    return 70;
+  }
   std::fprintf(stderr, "ringshard: drained, exiting\n");
   return 0;
 }

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -261,6 +262,40 @@ TEST(Engine, DrainWithNoConnectionsExitsPromptly) {
   engine.wait();
   EXPECT_LT(steady_clock::now() - start, 5s);
   EXPECT_TRUE(engine.finished());
+}
+
+// A shard whose ring fails used to leave its loop without passing the
+// exit barrier: the other shards and wait() hung until a second signal.
+TEST(Engine, RingFailureOnOneShardStopsTheEngineInsteadOfHanging) {
+  SKIP_WITHOUT_IO_URING();
+  Engine engine(base_config(3));
+  ASSERT_TRUE(engine.start().ok());
+  const int fd = connect_to(engine.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(wait_until([&] { return sum(engine, open_now) == 1; }));
+  engine.shard(1).inject_ring_failure();
+  engine.shard(1).wake();
+  // wait() on a helper thread, so a hang fails the test instead of CI.
+  std::promise<void> joined;
+  auto done = joined.get_future();
+  std::thread waiter([&] {
+    engine.wait();
+    joined.set_value();
+  });
+  const bool returned = done.wait_for(10s) == std::future_status::ready;
+  if (!returned) {
+    engine.shard(0).inject_ring_failure();  // unblock the waiter to fail cleanly
+    engine.shard(2).inject_ring_failure();
+    engine.wake_all();
+  }
+  waiter.join();
+  ASSERT_TRUE(returned) << "Engine::wait() hung after a ring failure";
+  EXPECT_TRUE(engine.shard(1).ring_failed());
+  EXPECT_NE(engine.failure().find("shard 1"), std::string::npos) << engine.failure();
+  EXPECT_EQ(engine.shard(1).metrics().ring_failures.get(), 1u);
+  // The client's connection did not stay open in silence.
+  EXPECT_TRUE(wait_for_eof(fd));
+  ::close(fd);
 }
 
 TEST(Engine, DestructorDrainsARunningEngine) {
