@@ -3,7 +3,8 @@
 #   make test  installs what is needed, builds, and runs the whole suite:
 #              the release build, then an ASan+UBSan build (clang) with the
 #              fuzz targets, each fuzzer run briefly over its seed corpus.
-# Benchmarks: make bench (micro), make bench-compare (servers side by side).
+# Benchmarks: make bench (micro), make bench-compare (servers side by side;
+# results in bench/results/, untracked; the published ones are bench/reference/).
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan

@@ -37,7 +37,10 @@
 #                2 KiB message per connection (at most 2,000 connections)
 #
 # Writes bench/results/<UTC timestamp>.json, bench/results/latest.json and
-# bench/results/latest.png (gnuplot), and prints the table.
+# bench/results/latest.png (gnuplot), and prints the table. bench/results/ is
+# ignored by git, so a run never dirties the checkout; the published results
+# the READMEs show are bench/reference/, which this script never writes
+# (replacing them is a deliberate copy and commit).
 #
 # Usage: bench/compare.sh [--quick] [--duration S] [--build DIR]
 #                         [--only NAME[,NAME...]] [--skip-peers] [--no-idle]

@@ -44,7 +44,7 @@ struct EngineConfig {
   unsigned shards = 0;                    // 0: CPUs in the affinity mask
   bool pin_threads = true;                // only when shards <= CPUs in the mask
   bool listen = true;                     // false: outbound only (load generator, client)
-  std::string listen_host = "0.0.0.0";    // IPv4 or IPv6 literal
+  std::string listen_host = "0.0.0.0";    // IPv4 or IPv6 literal, see open_listener()
   uint16_t listen_port = 8080;            // 0: any free port
   std::vector<ListenSpec> more_listeners; // e.g. HTTPS beside HTTP
   int listen_backlog = 4096;

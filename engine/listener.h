@@ -16,6 +16,8 @@ struct ListenResult {
   std::string error;  // set on failure
 };
 
+// `host`: an IP literal, "localhost", "*" or "" (all IPv4 addresses), as
+// resolve_literal() in engine/socket_address.h reads it; never a DNS name.
 ListenResult open_listener(const std::string& host, uint16_t port, int backlog,
                            bool defer_accept = false);
 

@@ -1,5 +1,5 @@
 // http/status.h: status codes, reason phrases, pre-encoded status lines and
-// the JSON error body every refusal carries (DESIGN.md section 4):
+// the JSON error body every refusal carries:
 //   {"error":{"code":"...","message":"...","details":{}}}
 #pragma once
 

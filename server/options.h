@@ -1,5 +1,13 @@
 // server/options.h: the server's configuration, from flags and an optional
-// TOML file (DESIGN.md section 6; user documentation: docs/configuration.md).
+// TOML file (user documentation: docs/configuration.md).
+//
+// The implementation is split by concern, all driven by one settings table:
+// options_table.{h,cc} (the table), options_units (numbers, durations,
+// sizes), options_values (checking and storing one value), options_toml
+// (the TOML reader; options_toml_guard works around toml++ 3.3.0),
+// options_argv.cc (the command line), options_checks (rules across
+// settings), options_help.cc (--help, --version, --check-config output) and
+// listen_address.cc (HOST:PORT, parsed by engine/socket_address.h).
 //
 // Precedence: built-in defaults < --config FILE < command-line flags.
 // Errors: a bad flag is OptionsError{kUsage} (the binary exits 64); a bad

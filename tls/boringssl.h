@@ -1,5 +1,6 @@
-// tls/boringssl.h: the BoringSSL headers, for tls/*.cc only (DESIGN.md:
-// only tls/ includes BoringSSL), and the hooks the contexts install.
+// tls/boringssl.h: the BoringSSL headers, for tls/*.cc only (only tls/
+// includes BoringSSL: docs/architecture.md), and the hooks the contexts
+// install.
 #pragma once
 
 #include <openssl/bio.h>

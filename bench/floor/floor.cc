@@ -28,6 +28,7 @@
 
 #include "engine/listener.h"
 #include "engine/ring_setup.h"
+#include "engine/socket_address.h"
 
 namespace {
 
@@ -371,21 +372,19 @@ int Floor::run(int listen_fd) {
 
 int main(int argc, char** argv) {
   const bool flags_ok = argc == 1 || (argc == 3 && std::strcmp(argv[1], "--listen") == 0);
-  const std::string listen = argc == 3 ? argv[2] : "127.0.0.1:8080";
-  const size_t colon = listen.rfind(':');
-  char* end = nullptr;
-  const unsigned long port =
-      colon == std::string::npos ? 0 : std::strtoul(listen.c_str() + colon + 1, &end, 10);
-  if (!flags_ok || end == nullptr || *end != '\0' || port > 65535) {
+  const auto listen =
+      ringshard::engine::parse_host_port(argc == 3 ? argv[2] : "127.0.0.1:8080");
+  if (!flags_ok || !listen) {
     std::fprintf(stderr, "usage: ringshard-floor [--listen HOST:PORT]\n");
     return 64;
   }
-  const std::string host = listen.substr(0, colon);
-  auto l = ringshard::engine::open_listener(host, static_cast<uint16_t>(port), 4096);
+  auto l = ringshard::engine::open_listener(listen->host, listen->port, 4096);
   if (l.fd < 0) {
     std::fprintf(stderr, "ringshard-floor: %s\n", l.error.c_str());
     return 71;
   }
-  std::fprintf(stderr, "listening on %s:%u\n", host.c_str(), l.port);
+  const bool v6 = listen->kind == ringshard::engine::HostKind::kIpv6;
+  std::fprintf(stderr, "listening on %s%s%s:%u\n", v6 ? "[" : "", listen->host.c_str(),
+               v6 ? "]" : "", l.port);
   return Floor{}.run(l.fd);
 }

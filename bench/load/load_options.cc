@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "engine/socket_address.h"
+
 namespace ringshard::load {
 
 namespace {
@@ -53,23 +55,11 @@ bool parse_url(std::string_view url, LoadOptions& o) {
   const size_t slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
   o.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-  std::string_view host = authority;
-  uint64_t port = o.tls ? 443 : 80;
-  if (authority.starts_with("[")) {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return false;
-    host = authority.substr(1, close - 1);
-    std::string_view rest = authority.substr(close + 1);
-    if (!rest.empty()) {
-      if (!rest.starts_with(":") || !parse_u64(rest.substr(1), port)) return false;
-    }
-  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    if (!parse_u64(authority.substr(colon + 1), port)) return false;
-  }
-  if (host.empty() || port == 0 || port > 65535) return false;
-  o.host = std::string(host);
-  o.port = static_cast<uint16_t>(port);
+  // A target needs a host: the wildcard ("", "*") is for listening.
+  const auto target = engine::parse_host_port(authority, o.tls ? 443 : 80);
+  if (!target || target->kind == engine::HostKind::kAny || target->port == 0) return false;
+  o.host = target->host;
+  o.port = target->port;
   return true;
 }
 

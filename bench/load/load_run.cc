@@ -1,6 +1,5 @@
 #include "bench/load/load_run.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include "bench/load/response_reader.h"
 #include "bench/load/ws_load.h"
 #include "engine/engine.h"
+#include "engine/socket_address.h"
 #include "tls/client.h"
 
 namespace ringshard::load {
@@ -369,22 +369,13 @@ class LoadShard final : public engine::ConnectionHandler {
 }  // namespace
 
 bool resolve_target(const LoadOptions& o, sockaddr_storage& addr, socklen_t& len) {
-  std::string host = o.host == "localhost" ? "127.0.0.1" : o.host;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(o.port);
-    len = sizeof(sockaddr_in);
-    return true;
-  }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(o.port);
-    len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
+  // A target needs a host: the wildcard ("", "*") is for listening.
+  if (o.host.empty() || o.host == "*") return false;
+  const std::optional<engine::SocketAddress> resolved = engine::resolve_literal(o.host, o.port);
+  if (!resolved) return false;
+  addr = resolved->storage;
+  len = resolved->length;
+  return true;
 }
 
 LoadResult run_load(const LoadOptions& options) {

@@ -91,8 +91,8 @@ struct LoadResult {
 
 LoadResult run_load(const LoadOptions& options);
 
-// The target's address from options.host (an IP literal or "localhost")
-// and options.port; false if it is neither.
+// The target's address from options.host (an IP literal or "localhost",
+// see engine/socket_address.h) and options.port; false if it is neither.
 bool resolve_target(const LoadOptions& options, sockaddr_storage& addr, socklen_t& len);
 
 std::string format_text(const LoadOptions& options, const LoadResult& result);
