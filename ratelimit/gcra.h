@@ -55,6 +55,19 @@ struct GcraResult {
   uint64_t retry_after_ns = 0;  // refusals: until one request would be admitted
 };
 
+// floor(a / b) for a, b < 2^53, exact. A double division (pipelined, about
+// a third of a 64-bit integer division's latency) and one correction step:
+// the correctly rounded quotient is off from the true floor by at most one.
+inline uint64_t quotient(uint64_t a, uint64_t b) {
+  auto q = static_cast<uint64_t>(static_cast<double>(a) / static_cast<double>(b));
+  if (q * b > a) {
+    --q;
+  } else if (a - q * b >= b) {
+    ++q;
+  }
+  return q;
+}
+
 // One decision for one request. `tat_ns` is the stored TAT (0 or anything
 // <= now_ns for a full bucket). now_ns < kMaxTimeNs.
 inline GcraResult gcra_decide(uint64_t tat_ns, const Limit& limit, uint64_t now_ns) {
@@ -65,7 +78,7 @@ inline GcraResult gcra_decide(uint64_t tat_ns, const Limit& limit, uint64_t now_
   if (next <= now_ns + limit.window_ns) {
     r.admitted = true;
     r.new_tat_ns = next;
-    r.remaining = (now_ns + limit.window_ns - next) / limit.interval_ns;
+    r.remaining = quotient(now_ns + limit.window_ns - next, limit.interval_ns);
     r.reset_after_ns = next - now_ns;
     return r;
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <random>
 
 namespace ringshard::ratelimit {
 namespace {
@@ -31,6 +32,23 @@ TEST(MakeLimit, RejectsZeroAndOutOfBounds) {
   EXPECT_FALSE(make_limit(1, kNsPerSecond, kMaxBurst + 1));
   EXPECT_FALSE(make_limit(1, 3600 * kNsPerSecond, 2'000'000));  // 2e6 hours to refill
   EXPECT_TRUE(make_limit(1, 3600 * kNsPerSecond, 1000));
+}
+
+TEST(Quotient, MatchesIntegerDivision) {
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 1'000'000; ++i) {
+    const uint64_t b = (rng() >> (12 + rng() % 52)) + 1;
+    const uint64_t a = rng() >> (12 + rng() % 52);
+    ASSERT_EQ(quotient(a, b), a / b) << a << " / " << b;
+    // Just below and at multiples: where a rounded quotient goes wrong.
+    const uint64_t k = (rng() >> 34) + 1;
+    if (b <= kMaxWindowNs / k) {
+      ASSERT_EQ(quotient(k * b - 1, b), k - 1) << k << " * " << b;
+      ASSERT_EQ(quotient(k * b, b), k);
+    }
+  }
+  EXPECT_EQ(quotient(kMaxWindowNs - 1, 1), kMaxWindowNs - 1);
+  EXPECT_EQ(quotient(kMaxWindowNs - 1, kMaxWindowNs), 0u);
 }
 
 struct Row {
