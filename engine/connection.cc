@@ -11,7 +11,6 @@ void ConnectionHandler::on_drain(Connection& conn) { conn.close(); }
 
 void Connection::mark_dirty() {
   if (!dirty_) {
-    dirty_ = true;
     shard_->connection_dirty(*this);
   }
 }

@@ -84,6 +84,7 @@ class Connection {
   Shard& shard() const { return *shard_; }
   State state() const { return state_; }
   bool is_open() const { return state_ == State::kOpen; }
+  bool outbound() const { return outbound_; }
 
   ConnectionHandler* handler() const { return handler_; }
   // The listener that accepted it (index into the engine's listeners);
@@ -174,6 +175,7 @@ class Connection {
   bool dirty_ = false;
   bool linger_ = true;
   bool peer_eof_ = false;
+  bool outbound_ = false;         // made by Shard::connect
 };
 
 }  // namespace ringshard::engine

@@ -53,7 +53,9 @@ struct EngineConfig {
   // poll (about 16% less CPU per connection-per-request). A peer that sends
   // nothing is accepted after about a second.
   bool defer_accept = true;
-  uint32_t max_connections = 65'536;      // per shard
+  uint32_t max_connections = 65'536;      // accepted connections, per shard
+  uint32_t max_outbound_connections = 65'536;  // connect()ed ones, per shard (counted apart)
+  uint32_t connect_timeout_ms = 10'000;   // Shard::connect default deadline
   uint32_t send_queue_limit = 1 << 20;    // bytes queued before reading pauses
   uint32_t recv_buffer_size = 16 * 1024;  // bytes per provided buffer
   uint32_t recv_buffer_count = 1024;      // provided buffers per shard (power of 2)

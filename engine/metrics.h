@@ -29,6 +29,7 @@ struct ShardMetrics {
   Counter short_sends;         // sends that did not take the whole queue
   Counter backpressure_pauses; // reading paused because of the send queue
   Counter timeouts;            // connection timers fired
+  Counter connect_timeouts;    // outbound connects past their deadline
   Counter cq_overflow;         // CQ overflowed (a bug: the CQ is sized to avoid it)
   Counter loop_turns;
   Counter mailbox_in;          // cross-shard messages run here

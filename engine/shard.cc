@@ -128,7 +128,8 @@ Shard::Shard(Engine& engine, unsigned index, const EngineConfig& config)
       send_queue_limit_(config.send_queue_limit),
       now_ms_(engine.clock().now_ms()),
       timers_(now_ms_),
-      slab_(std::make_unique<Slab>(*this, config.max_connections)) {
+      slab_(std::make_unique<Slab>(*this, config.max_connections +
+                                              config.max_outbound_connections)) {
   const unsigned n = config.shards;
   inbox_.reserve(n);
   for (unsigned i = 0; i < n; ++i) inbox_.push_back(std::make_unique<Inbox>());
@@ -274,6 +275,10 @@ void Shard::update_reading(Connection& c) {
 }
 
 void Shard::connection_dirty(Connection& c) {
+  // Idempotent: a connection linked twice would point at itself (or cut
+  // the list short), and the connections behind it would never be flushed.
+  if (c.dirty_) return;
+  c.dirty_ = true;
   c.next_dirty_ = dirty_head_;
   dirty_head_ = &c;
 }
@@ -329,6 +334,8 @@ void Shard::finish_close(Connection& c) {
   c.connect_in_flight_ = false;
   c.want_writable_ = c.peer_eof_ = false;
   c.linger_ = true;
+  if (c.outbound_) --outbound_open_;
+  c.outbound_ = false;
   --open_connections_;
   metrics_.open.sub();
   slab_->release(c);
@@ -342,7 +349,12 @@ void Shard::connection_timer_fired(TimerEntry& e) {
   auto& c = *static_cast<Connection*>(e.context);
   Shard& s = *c.shard_;
   s.metrics_.timeouts.add();
-  if (c.state_ == Connection::State::kOpen) {
+  if (c.state_ == Connection::State::kConnecting) {
+    // The connect deadline: the contract promises on_connect_failed.
+    s.metrics_.connect_timeouts.add();
+    c.handler_->on_connect_failed(c, ETIMEDOUT);
+    c.close();
+  } else if (c.state_ == Connection::State::kOpen) {
     if (c.transport_ != nullptr) {
       c.transport_->on_timeout(c);
     } else {
@@ -366,7 +378,8 @@ void Shard::on_accept(io_uring_cqe* cqe, unsigned index) {
     return;
   }
   const int fd = cqe->res;
-  Connection* c = draining_ ? nullptr : slab_->allocate();
+  const bool full = open_connections_ - outbound_open_ >= config_.max_connections;
+  Connection* c = draining_ || full ? nullptr : slab_->allocate();
   if (c == nullptr) {
     metrics_.rejected.add();
     ::close(fd);
@@ -465,12 +478,13 @@ void Shard::send_now(Connection& c) {
 }
 
 Connection* Shard::connect(const sockaddr* addr, socklen_t len, ConnectionHandler* handler,
-                           void* context, Transport* transport) {
+                           void* context, Transport* transport, uint32_t timeout_ms) {
   if (len > sizeof(sockaddr_storage)) {
     errno = EINVAL;
     return nullptr;
   }
-  Connection* c = slab_->allocate();
+  Connection* c =
+      outbound_open_ < config_.max_outbound_connections ? slab_->allocate() : nullptr;
   if (c == nullptr) {
     errno = EMFILE;
     return nullptr;
@@ -491,8 +505,11 @@ Connection* Shard::connect(const sockaddr* addr, socklen_t len, ConnectionHandle
   c->handler_ = handler;
   c->context_ = context;
   c->transport_ = transport;
+  c->outbound_ = true;
   ++open_connections_;
+  ++outbound_open_;
   metrics_.open.add();
+  timers_.arm(c->timer_, now_ms_ + (timeout_ms != 0 ? timeout_ms : config_.connect_timeout_ms));
   io_uring_sqe* sqe = get_sqe();
   io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&connect_addr_[c->slot_]), len);
   io_uring_sqe_set_data64(sqe, UserData{Op::kConnect, c->generation_, c->slot_}.pack());
@@ -506,6 +523,7 @@ void Shard::on_connect(Connection& c, int res) {
     on_op_done(c);
     return;
   }
+  timers_.disarm(c.timer_);  // the connect deadline; the handler sets its own
   if (res < 0) {
     c.handler_->on_connect_failed(c, -res);
     c.close();
@@ -532,8 +550,7 @@ void Shard::on_send(Connection& c, int res) {
   }
   if (res < 0) {
     if (res == -EAGAIN || res == -EINTR) {
-      connection_dirty(c);
-      c.dirty_ = true;
+      connection_dirty(c);  // retried at the end of the turn
       return;
     }
     c.close();  // EPIPE, ECONNRESET
@@ -550,10 +567,7 @@ void Shard::on_send(Connection& c, int res) {
   }
   // Under a transport, plaintext may be waiting to be sealed as well.
   if (!q.empty() || !c.out_.empty()) {
-    if (!c.dirty_) {
-      c.dirty_ = true;
-      connection_dirty(c);
-    }
+    connection_dirty(c);
   } else if (c.state_ == Connection::State::kFlushing) {
     flushed(c);
     if (c.state_ != Connection::State::kLinger) return;

@@ -67,6 +67,7 @@ class Shard {
   // force-closes whatever is left.
   uint64_t drain_deadline_ms() const { return drain_deadline_ms_; }
   size_t open_connections() const { return open_connections_; }
+  size_t open_outbound() const { return outbound_open_; }
   // Mailbox rings allocated so far into this shard (one per sending shard
   // that has posted here at least once).
   size_t mailboxes_allocated() const;
@@ -85,8 +86,13 @@ class Shard {
   // `context` is set before any callback.
   // With a `transport` (e.g. TLS), it runs the handshake first and the
   // handler's on_open follows it.
+  // The connect has a deadline (`timeout_ms`, 0: EngineConfig::
+  // connect_timeout_ms); past it on_connect_failed(ETIMEDOUT) runs, then
+  // on_close. Outbound connections count against max_outbound_connections,
+  // never against the inbound max_connections.
   Connection* connect(const sockaddr* addr, socklen_t len, ConnectionHandler* handler,
-                      void* context = nullptr, Transport* transport = nullptr);
+                      void* context = nullptr, Transport* transport = nullptr,
+                      uint32_t timeout_ms = 0);
 
   // Runs once per loop turn, before output is flushed; returns the
   // CLOCK_MONOTONIC time in ns at which it wants the next turn (0: no
@@ -100,6 +106,7 @@ class Shard {
 
   // --- used by Connection -------------------------------------------------
   io_uring_sqe* get_sqe();
+  // Links `c` into this turn's flush list unless it is linked already.
   void connection_dirty(Connection& c);
   void start_close(Connection& c);
   // Arms or cancels the multishot receive to match the connection's state,
@@ -194,7 +201,8 @@ class Shard {
   ShardMetrics metrics_;
   std::unique_ptr<Slab> slab_;
   std::unique_ptr<ConnectionHandler> handler_;
-  size_t open_connections_ = 0;
+  size_t open_connections_ = 0;  // inbound and outbound
+  size_t outbound_open_ = 0;
   Connection* dirty_head_ = nullptr;
   std::function<uint64_t()> turn_hook_;
   // Addresses of connects in flight, by slot (the kernel reads them

@@ -631,5 +631,152 @@ TEST(Engine, TimeoutRunsOnlyAfterTheManualClockIsAdvanced) {
   EXPECT_EQ(state.timed_out, 1);
 }
 
+// --- the flush list and outbound connections ------------------------------
+
+// Links a connection into the flush list a second time before writing, as
+// on_send did on -EAGAIN/-EINTR while the connection was already linked:
+// a list that links twice points the connection at itself and the turn's
+// flush never ends (or skips the connections behind it).
+class DoubleLinkHandler final : public ConnectionHandler {
+ public:
+  void on_data(Connection& conn, std::span<const char> data) override {
+    conn.write(std::string_view(data.data(), data.size()));
+    conn.shard().connection_dirty(conn);
+    conn.shard().connection_dirty(conn);
+  }
+};
+
+TEST(Engine, LinkingAConnectionTwiceForFlushIsHarmless) {
+  SKIP_WITHOUT_IO_URING();
+  EngineConfig cfg = base_config(1);
+  cfg.make_handler = [](Shard&) { return std::make_unique<DoubleLinkHandler>(); };
+  Engine engine(cfg);
+  ASSERT_TRUE(engine.start().ok());
+  std::vector<int> fds;
+  for (int i = 0; i < 3; ++i) {
+    fds.push_back(connect_to(engine.port()));
+    ASSERT_GE(fds.back(), 0);
+  }
+  // Several connections dirty in one turn, each linked twice.
+  for (int fd : fds) ASSERT_TRUE(send_all(fd, "ping"));
+  for (int fd : fds) EXPECT_EQ(recv_exactly(fd, 4), "ping");
+  for (int fd : fds) ::close(fd);
+}
+
+// Records what an outbound connection saw.
+class OutboundHandler final : public ConnectionHandler {
+ public:
+  void on_open(Connection&) override { opened++; }
+  void on_connect_failed(Connection&, int error) override {
+    failed_error = error;
+    failed++;
+  }
+  void on_data(Connection&, std::span<const char>) override {}
+  void on_close(Connection&) override { closed++; }
+  std::atomic<int> opened{0}, failed{0}, closed{0}, failed_error{0};
+};
+
+// A listening socket with a backlog of 0 whose accept queue the test fills:
+// further SYNs are dropped, so a connect to it stays in progress.
+struct FullListener {
+  int fd = -1;
+  int queued = -1;
+  uint16_t port = 0;
+  bool make() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return false;
+    if (::listen(fd, 0) != 0) return false;
+    socklen_t len = sizeof(a);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    queued = connect_to(port);  // fills the queue (backlog 0 holds one)
+    return queued >= 0;
+  }
+  ~FullListener() {
+    if (queued >= 0) ::close(queued);
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+TEST(Engine, OutboundConnectPastItsDeadlineReachesOnConnectFailed) {
+  SKIP_WITHOUT_IO_URING();
+  FullListener target;
+  ASSERT_TRUE(target.make());
+  ManualClock clock;
+  EngineConfig cfg = base_config(1);
+  cfg.clock = &clock;
+  cfg.connect_timeout_ms = 2'000;
+  Engine engine(cfg);
+  ASSERT_TRUE(engine.start().ok());
+  OutboundHandler handler;
+  std::atomic<bool> started{false};
+  engine.execute(0, [&](Shard& s) {
+    const sockaddr_in a = loopback(target.port);
+    started = s.connect(reinterpret_cast<const sockaddr*>(&a), sizeof(a), &handler) != nullptr;
+  });
+  ASSERT_TRUE(wait_until([&] { return started.load(); }));
+  const uint64_t armed_at = clock.now_ms();
+  if (handler.opened != 0) GTEST_SKIP() << "this kernel accepted past a full backlog";
+  clock.advance(1'999);
+  engine.wake_all();
+  sync_shards_at(engine, armed_at + 1'999);
+  EXPECT_EQ(handler.failed, 0) << "failed before its deadline";
+  clock.advance(1);
+  engine.wake_all();
+  ASSERT_TRUE(wait_until([&] { return handler.closed == 1; }));
+  EXPECT_EQ(handler.failed, 1);
+  EXPECT_EQ(handler.failed_error, ETIMEDOUT);
+  EXPECT_EQ(handler.opened, 0);
+  EXPECT_EQ(engine.shard(0).metrics().connect_timeouts.get(), 1u);
+}
+
+TEST(Engine, OutboundConnectionsDoNotCountAgainstTheInboundCap) {
+  SKIP_WITHOUT_IO_URING();
+  EngineConfig cfg = base_config(1);
+  cfg.max_connections = 1;
+  Engine engine(cfg);
+  ASSERT_TRUE(engine.start().ok());
+  const int inbound = connect_to(engine.port());
+  ASSERT_GE(inbound, 0);
+  ASSERT_TRUE(send_all(inbound, "x"));
+  ASSERT_EQ(recv_exactly(inbound, 1), "x");  // accepted: the inbound cap is reached
+  // An outbound connection to a plain socket of the test's.
+  const int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = loopback(0);
+  ASSERT_EQ(::bind(peer, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(::listen(peer, 16), 0);
+  socklen_t len = sizeof(a);
+  getsockname(peer, reinterpret_cast<sockaddr*>(&a), &len);
+  OutboundHandler handler;
+  std::atomic<int> started{-1};
+  engine.execute(0, [&](Shard& s) {
+    started = s.connect(reinterpret_cast<const sockaddr*>(&a), sizeof(a), &handler) != nullptr;
+  });
+  ASSERT_TRUE(wait_until([&] { return started >= 0; }));
+  EXPECT_EQ(started, 1) << "outbound connect refused by the inbound cap";
+  EXPECT_TRUE(wait_until([&] { return handler.opened == 1; }));
+  // A second inbound connection is still refused.
+  const int second = connect_to(engine.port());
+  ASSERT_GE(second, 0);
+  ASSERT_TRUE(send_all(second, "y"));
+  EXPECT_TRUE(wait_until([&] { return engine.shard(0).metrics().rejected.get() == 1; }));
+  ::close(second);
+  ::close(inbound);
+  ::close(peer);
+  engine.drain();
+  engine.wait();
+}
+
 }  // namespace
 }  // namespace ringshard::engine
