@@ -232,6 +232,16 @@ bool Session::seal(std::span<const std::string_view> pieces, std::span<char> sta
   return fill == 0 || write_record(staging.data(), fill);
 }
 
+void Session::fail_with_alert() {
+  if (ssl_ != nullptr && !close_notify_sent_) {
+    close_notify_sent_ = true;  // nothing follows a fatal alert
+    SSL_send_fatal_alert(ssl_, SSL_AD_INTERNAL_ERROR);
+    ERR_clear_error();
+  }
+  status_ = Status::kFailed;
+  if (failure_ == nullptr) failure_ = "write";
+}
+
 void Session::close_notify() {
   if (close_notify_sent_ || ssl_ == nullptr) return;
   if (status_ != Status::kEstablished && status_ != Status::kPeerClosed) return;

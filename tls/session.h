@@ -92,6 +92,9 @@ class Session {
   bool seal(std::span<const std::string_view> pieces, std::span<char> staging, uint64_t now_ms);
   // Queues close_notify (once).
   void close_notify();
+  // Ends the session on our side with a fatal internal_error alert queued
+  // to the sink (when BoringSSL can still write one); status kFailed.
+  void fail_with_alert();
 
   Status status() const { return status_; }
   bool established() const { return status_ == Status::kEstablished; }

@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "tls/boringssl.h"
 
@@ -252,12 +253,18 @@ void TlsTransport::on_flush(engine::Connection& conn, engine::OutputQueue& plain
           pieces[i] = std::string_view(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
           total += iov[i].iov_len;
         }
-        const bool ok =
+        const bool ok = !std::exchange(inject_seal_failure_, false) &&
             tc->session.seal(std::span<const std::string_view>(pieces, n), staging_, shard_.now_ms());
         plain.consume(pool, total);
         if (!ok) {
+          // The plaintext is lost; leaving the connection open would make
+          // the peer wait forever for it. Tell it (a fatal alert, when one
+          // can still be written) and close once that has gone out.
           plain.clear(pool);
-          break;
+          metrics_.seal_failures.add();
+          tc->session.fail_with_alert();
+          conn.close_after_flush(/*linger=*/false);
+          return;
         }
       }
     }

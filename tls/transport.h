@@ -48,6 +48,7 @@ struct TlsMetrics {
   engine::Counter close_notify_received;
   engine::Counter truncated;           // TCP EOF without close_notify
   engine::Counter sni_unmatched;       // an SNI name no certificate has
+  engine::Counter seal_failures;       // plaintext that could not be sealed: closed
 };
 
 // What a client connection needs (tls/client.h makes one).
@@ -95,6 +96,10 @@ class TlsTransport final : public engine::Transport {
   // For a connection on this transport: did it resume, what was negotiated.
   static const Session* session(const engine::Connection& conn);
 
+  // Tests only (shard thread): the next seal on this shard fails as if
+  // BoringSSL had refused the write.
+  void inject_seal_failure() { inject_seal_failure_ = true; }
+
   // Client role: the session ticket the shard received last (owned).
   void store_session(ssl_session_st* session);
 
@@ -117,6 +122,7 @@ class TlsTransport final : public engine::Transport {
   std::shared_ptr<const ClientContext> client_;
   uint32_t handshake_timeout_ms_;
   ssl_session_st* last_session_ = nullptr;
+  bool inject_seal_failure_ = false;
   TlsMetrics metrics_;
   std::vector<TlsConnection*> free_;
   std::vector<char> scratch_ = std::vector<char>(Session::kLargeRecord);  // opened records

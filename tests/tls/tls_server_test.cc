@@ -2,6 +2,7 @@
 // on real loopback sockets, port 0.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -48,6 +49,29 @@ TEST(Tls, Tls13WithX25519AndAlpnServesHttp) {
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->status, 200);
   EXPECT_EQ(server.tls_sum([](auto& m) { return m.handshakes.get(); }), 1u);
+}
+
+// A record that cannot be sealed used to drop the response and leave the
+// connection open: the client waited forever. Now it gets a fatal alert
+// and the connection closes; the server goes on serving.
+TEST(Tls, SealFailureClosesWithAnAlertInsteadOfLeavingThePeerWaiting) {
+  TestServer server(tls_server(1));
+  TestConnection c(server.tls_port());
+  ASSERT_TRUE(c.start_tls({.server_name = "localhost"})) << c.error();
+  std::atomic<bool> armed{false};
+  server.engine().execute(0, [&](engine::Shard& shard) {
+    const_cast<tls::TlsTransport*>(server.app().tls_transport(shard.index()))
+        ->inject_seal_failure();
+    armed = true;
+  });
+  ASSERT_TRUE(TestServer::wait_until([&] { return armed.load(); }));
+  ASSERT_TRUE(c.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_FALSE(c.read_response());
+  EXPECT_EQ(c.tls_alert(), 80) << c.error();  // internal_error
+  EXPECT_EQ(server.tls_sum([](auto& m) { return m.seal_failures.get(); }), 1u);
+  TestConnection next(server.tls_port());
+  ASSERT_TRUE(next.start_tls({.server_name = "localhost"})) << next.error();
+  expect_served(next);
 }
 
 TEST(Tls, Tls12IsRefusedByDefaultWithProtocolVersionAlert) {
