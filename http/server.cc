@@ -6,6 +6,7 @@
 #include <ctime>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "http/chunked.h"
 #include "http/input_buffer.h"
@@ -563,8 +564,17 @@ void HttpServer::complete_upgrade(engine::Connection& conn, HttpConnection& hc,
                                   std::string_view rest) {
   engine::ConnectionHandler& next = *hc.upgrade_handler;
   if (!conn.is_open()) {
-    // Closed while upgrading (the head could not be queued): the new owner
-    // never saw it, so HTTP still cleans up.
+    // Closed while upgrading: the new owner never got the connection, but
+    // it owns the context it prepared (a pooled WebSocket): its on_close
+    // releases that, without on_open having run. HTTP keeps the rest.
+    void* context = std::exchange(hc.upgrade_context, nullptr);
+    hc.upgrade_handler = nullptr;
+    hc.phase = HttpConnection::Phase::kDone;
+    if (context != nullptr) {
+      conn.set_context(context);
+      next.on_close(conn);
+      conn.set_context(&hc);
+    }
     return;
   }
   metrics_.upgrades.add();
@@ -761,9 +771,9 @@ void Response::stream(uint16_t status, std::string_view content_type,
   server_->run_producer(*conn_, hc);
 }
 
-void Response::upgrade(std::string_view head, engine::ConnectionHandler& handler,
+bool Response::upgrade(std::string_view head, engine::ConnectionHandler& handler,
                        void* context) {
-  if (done_ || deferred_) return;
+  if (done_ || deferred_ || !conn_->is_open()) return false;
   done_ = true;
   HttpConnection& hc = *hc_;
   conn_->write(head);
@@ -771,6 +781,7 @@ void Response::upgrade(std::string_view head, engine::ConnectionHandler& handler
   hc.phase = HttpConnection::Phase::kUpgraded;
   hc.upgrade_handler = &handler;
   hc.upgrade_context = context;
+  return true;
 }
 
 AsyncResponse Response::defer(DeferOptions options) {

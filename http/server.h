@@ -163,7 +163,12 @@ class Response {
   // view into the receive buffer, not a copy), then every later byte. The
   // HTTP state of the connection is released; nothing more is parsed as
   // HTTP. Only from the route handler itself, not after defer().
-  void upgrade(std::string_view head, engine::ConnectionHandler& handler, void* context);
+  // False when the response was already answered or deferred, or the
+  // connection is no longer open: nothing happened and `context` is still
+  // the caller's to release. If the connection closes after a true return
+  // but before the hand-over, handler.on_close() runs with `context` (and
+  // no on_open before it) so that the handler can release it.
+  bool upgrade(std::string_view head, engine::ConnectionHandler& handler, void* context);
 
   bool sent() const { return done_; }
 

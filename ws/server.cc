@@ -67,7 +67,8 @@ void upgrade(WsServer& server, Driver& driver, const Endpoint& endpoint,
   std::string head101;
   write_101(head101, check.key, decision.protocol,
             offer.accepted ? std::string_view(offer.response) : std::string_view());
-  res.upgrade(head101, driver, ws);
+  // Refused (the response was already answered): the socket goes back.
+  if (!res.upgrade(head101, driver, ws)) driver.discard_socket(ws);
 }
 
 }  // namespace

@@ -151,3 +151,59 @@ TEST(Edge, DeferredRequestWhoseConnectionResetsTellsTheApplication) {
 
 }  // namespace
 }  // namespace ringshard::test
+
+namespace ringshard::test {
+namespace {
+
+// The new owner of an upgraded connection; counts what it was given back.
+struct CountingHandler final : engine::ConnectionHandler {
+  void on_open(engine::Connection& conn) override {
+    opened++;
+    conn.write("upgraded\n");
+  }
+  void on_data(engine::Connection&, std::span<const char>) override {}
+  void on_close(engine::Connection& conn) override {
+    if (conn.context() != nullptr) delete static_cast<int*>(conn.context());
+    closed++;
+  }
+  std::atomic<int> opened{0}, closed{0};
+};
+
+// An upgrade the response cannot make any more (already answered) says so
+// instead of silently keeping a context nobody will release.
+TEST(Edge, UpgradeAfterTheAnswerIsRefusedAndTheContextStaysTheCallers) {
+  CountingHandler next;
+  std::atomic<int> refused{0};
+  TestServerOptions o;
+  o.routes = [&](http::Router& r) {
+    r.add(http::Method::kGet, "/late-upgrade", [&](http::ServerRequest&, http::Response& res) {
+      res.send(200, "text/plain", "answered");
+      auto* context = new int(7);
+      if (!res.upgrade("HTTP/1.1 101 Switching Protocols\r\n\r\n", next, context)) {
+        delete context;
+        refused++;
+      }
+    });
+    r.add(http::Method::kGet, "/upgrade", [&](http::ServerRequest&, http::Response& res) {
+      EXPECT_TRUE(res.upgrade("HTTP/1.1 101 Switching Protocols\r\n\r\n", next, new int(8)));
+    });
+  };
+  TestServer server(o);
+  TestConnection c(server.port());
+  ASSERT_TRUE(c.send("GET /late-upgrade HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->body, "answered");
+  EXPECT_EQ(refused, 1);
+  TestConnection u(server.port());
+  ASSERT_TRUE(u.send("GET /upgrade HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string got;
+  while (got.find("upgraded\n") == std::string::npos && u.read_some(got)) {}
+  EXPECT_NE(got.find("101"), std::string::npos);
+  EXPECT_EQ(next.opened, 1);
+  u.close();
+  EXPECT_TRUE(TestServer::wait_until([&] { return next.closed == 1; }));
+}
+
+}  // namespace
+}  // namespace ringshard::test
