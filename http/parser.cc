@@ -416,8 +416,10 @@ ParseResult RequestParser::parse_head(const char* d, size_t end,
     }
     split_path(t, target_end, path, query);
   } else if (target_len == 1 && *t == '*') {
-    if (method != Method::kOptions) {
-      return error(400, "asterisk-form target is only for OPTIONS");
+    // Server-wide OPTIONS; extension methods define their own use of it
+    // (SSDP's "M-SEARCH * HTTP/1.1"). GET * and the like stay errors.
+    if (method != Method::kOptions && method != Method::kUnknown) {
+      return error(400, "asterisk-form target is only for OPTIONS and extension methods");
     }
     path = target;
   } else if (method == Method::kConnect) {

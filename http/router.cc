@@ -2,14 +2,55 @@
 
 #include <stdexcept>
 
+#include "http/chars.h"
+
 namespace ringshard::http {
+
+void Router::add(std::string_view method, std::string_view pattern, HandlerFn handler,
+                 RouteOptions options) {
+  if (method.empty() || method.size() > 64) {
+    throw std::invalid_argument("bad method token: " + std::string(method));
+  }
+  for (char c : method) {
+    if (!chars::is_tchar(c)) throw std::invalid_argument("bad method token: " + std::string(method));
+  }
+  for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kPut, Method::kDelete,
+                   Method::kPatch, Method::kOptions, Method::kConnect, Method::kTrace}) {
+    if (method_name(m) == method) {
+      add(m, pattern, std::move(handler), std::move(options));
+      return;
+    }
+  }
+  add_route(Method::kUnknown, method, pattern, std::move(handler), std::move(options));
+}
 
 void Router::add(Method method, std::string_view pattern, HandlerFn handler,
                  RouteOptions options) {
+  if (method == Method::kUnknown) throw std::invalid_argument("add an extension method by name");
+  add_route(method, method_name(method), pattern, std::move(handler), std::move(options));
+}
+
+bool Router::has_method(Method method, std::string_view method_text) const {
+  for (const Route& r : routes_) {
+    if (r.method != method) continue;
+    if (method != Method::kUnknown || r.method_text == method_text) return true;
+  }
+  // HEAD is served by GET routes.
+  return method == Method::kHead && has_method(Method::kGet, {});
+}
+
+void Router::add_route(Method method, std::string_view method_text, std::string_view pattern,
+                       HandlerFn handler, RouteOptions options) {
+  if (pattern == "*") {  // asterisk-form: OPTIONS *, M-SEARCH *
+    routes_.push_back(Route{method, std::string(method_text), "*", {}, true, std::move(handler),
+                            std::move(options)});
+    return;
+  }
   if (pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("route pattern must start with '/': " + std::string(pattern));
   }
-  Route r{method, std::string(pattern), {}, true, std::move(handler), options};
+  Route r{method, std::string(method_text), std::string(pattern), {}, true, std::move(handler),
+          std::move(options)};
   size_t params = 0;
   std::string_view rest = pattern.substr(1);
   while (true) {
@@ -29,7 +70,7 @@ void Router::add(Method method, std::string_view pattern, HandlerFn handler,
     rest = rest.substr(slash + 1);
   }
   for (const Route& existing : routes_) {
-    if (existing.method == method && existing.pattern == r.pattern) {
+    if (existing.method_text == r.method_text && existing.pattern == r.pattern) {
       throw std::invalid_argument("duplicate route: " + r.pattern);
     }
   }
@@ -65,7 +106,7 @@ bool Router::matches(const Route& r, std::string_view path, PathParams& params) 
 
 // Only on the 405 path: walks every route again, which is fine for an error.
 void Router::collect_allow(std::string_view path, RouteMatch& out) const {
-  auto add = [&](Method m) {
+  auto add = [&](std::string_view m) {
     for (size_t i = 0; i < out.allow_count; ++i) {
       if (out.allow[i] == m) return;
     }
@@ -74,8 +115,8 @@ void Router::collect_allow(std::string_view path, RouteMatch& out) const {
   PathParams scratch;
   for (const Route& r : routes_) {
     if (!matches(r, path, scratch)) continue;
-    add(r.method);
-    if (r.method == Method::kGet) add(Method::kHead);
+    add(r.method_text);
+    if (r.method == Method::kGet) add(method_name(Method::kHead));
   }
 }
 
@@ -83,18 +124,20 @@ std::string allow_header(const RouteMatch& m) {
   std::string out;
   for (size_t i = 0; i < m.allow_count; ++i) {
     if (i > 0) out += ", ";
-    out += method_name(m.allow[i]);
+    out += m.allow[i];
   }
   return out;
 }
 
-RouteMatch Router::match(Method method, std::string_view path, PathParams& params) const {
+RouteMatch Router::match(Method method, std::string_view path, PathParams& params,
+                         std::string_view method_text) const {
   RouteMatch out;
   const Route* path_hit = nullptr;
   const Route* head_fallback = nullptr;
   auto hit = [&](const Route& r) {
     out.handler = &r.handler;
     out.options = &r.options;
+    out.route = static_cast<uint32_t>(&r - routes_.data());
     out.path_matched = true;
   };
   // Candidates capture straight into `params`: a PathParams is 264 bytes,
@@ -107,7 +150,7 @@ RouteMatch Router::match(Method method, std::string_view path, PathParams& param
     for (const Route& r : routes_) {
       if (r.literal != (pass == 0)) continue;
       if (!matches(r, path, params)) continue;
-      if (r.method == method) {
+      if (r.method == method && (method != Method::kUnknown || r.method_text == method_text)) {
         hit(r);
         return out;
       }

@@ -45,11 +45,13 @@ struct PathParams {
 struct RouteMatch {
   const HandlerFn* handler = nullptr;  // null: 404 or 405
   const RouteOptions* options = nullptr;
+  uint32_t route = 0;                  // index of the matched route (when handler)
   bool path_matched = false;
   // For a 405: the methods of every route whose pattern matches the path
   // (across patterns: a literal /users/me and a /users/{id} both count), in
-  // the order the routes were added, each once; HEAD follows GET.
-  std::array<Method, 16> allow{};
+  // the order the routes were added, each once; HEAD follows GET. Views of
+  // the router's own strings.
+  std::array<std::string_view, 16> allow{};
   size_t allow_count = 0;
 };
 
@@ -61,11 +63,26 @@ class Router {
   // Throws std::invalid_argument for a malformed pattern (control plane).
   void add(Method method, std::string_view pattern, HandlerFn handler,
            RouteOptions options = {});
+  // Any RFC 9110 method token ("PURGE", "M-SEARCH", "QUERY"; case
+  // matters); a standard one is the same as add(Method, ...). Throws
+  // std::invalid_argument for a token that is not one.
+  void add(std::string_view method, std::string_view pattern, HandlerFn handler,
+           RouteOptions options = {});
 
   // On a match, `params` holds the route's {param} captures (views into
   // `path`; count 0 for a literal route). On 404 or 405 its count is 0 and
-  // the arrays hold nothing meaningful.
-  RouteMatch match(Method method, std::string_view path, PathParams& params) const;
+  // the arrays hold nothing meaningful. `method_text` is the token as
+  // received; it decides only for extension methods (Method::kUnknown).
+  RouteMatch match(Method method, std::string_view path, PathParams& params,
+                   std::string_view method_text = {}) const;
+  // True when some route registers this method (for kUnknown: this
+  // token). A method no route knows is answered 501, anything else 404/405.
+  bool has_method(Method method, std::string_view method_text) const;
+  // The route's pattern and method by index (RouteMatch::route), for
+  // metrics labels; valid while the router lives.
+  size_t size() const { return routes_.size(); }
+  std::string_view pattern(size_t route) const { return routes_[route].pattern; }
+  std::string_view method_text(size_t route) const { return routes_[route].method_text; }
 
  private:
   struct Segment {
@@ -74,12 +91,15 @@ class Router {
   };
   struct Route {
     Method method;
+    std::string method_text;  // the token (standard or extension)
     std::string pattern;
     std::vector<Segment> segments;
     bool literal;
     HandlerFn handler;
     RouteOptions options;
   };
+  void add_route(Method method, std::string_view method_text, std::string_view pattern,
+                 HandlerFn handler, RouteOptions options);
   bool matches(const Route& r, std::string_view path, PathParams& params) const;
   void collect_allow(std::string_view path, RouteMatch& out) const;
 

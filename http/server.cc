@@ -376,7 +376,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     hc.keep_alive = request_.keep_alive;
 
     const std::string_view path = origin_path(request_.path);
-    const RouteMatch match = router_.match(request_.method, path, params_);
+    const RouteMatch match = router_.match(request_.method, path, params_, request_.method_text);
     uint64_t max_body = config_.max_body_bytes;
     if (match.options != nullptr && match.options->max_body != 0) {
       max_body = match.options->max_body;
@@ -457,16 +457,19 @@ void HttpServer::dispatch(engine::Connection& conn, HttpConnection& hc, const Re
   metrics_.requests.add();
   ++hc.sequence;
   hc.head_only = req.method == Method::kHead;
-  if (req.method == Method::kUnknown || req.method == Method::kConnect) {
-    refuse(conn, hc, 501, "method not implemented");
-    return;
-  }
   Response res;
   res.server_ = this;
   res.hc_ = &hc;
   res.conn_ = &conn;
   if (match.handler == nullptr) {
-    if (match.path_matched) {
+    // Any token is a method. An extension method (or CONNECT) that no
+    // route anywhere registers is 501; the standard ones get 404/405 as
+    // usual. The request's framing is known either way: the connection
+    // stays open.
+    if ((req.method == Method::kUnknown || req.method == Method::kConnect) &&
+        !router_.has_method(req.method, req.method_text)) {
+      res.send_error(501, "method not implemented");
+    } else if (match.path_matched) {
       const std::string allow = allow_header(match);
       res.header("Allow", allow);
       res.send_error(405, "method not allowed on this path");

@@ -281,5 +281,27 @@ TEST(Router, AllowListsEveryMatchingPatternOnce) {
   EXPECT_EQ(allow_header(m), "GET, HEAD, PUT");
 }
 
+TEST(Router, ExtensionMethodsMatchByTokenAndCase) {
+  Router r;
+  r.add("PURGE", "/cache/{key}", noop, {1});
+  r.add("GET", "/cache/{key}", noop, {2});  // a standard name is the standard method
+  r.add("M-SEARCH", "*", noop, {3});
+  PathParams p;
+  EXPECT_EQ(route_id(r.match(Method::kUnknown, "/cache/a", p, "PURGE")), 1u);
+  EXPECT_EQ(param(p, "key"), "a");
+  EXPECT_EQ(route_id(r.match(Method::kGet, "/cache/a", p, "GET")), 2u);
+  EXPECT_EQ(route_id(r.match(Method::kUnknown, "*", p, "M-SEARCH")), 3u);
+  const RouteMatch other = r.match(Method::kUnknown, "/cache/a", p, "purge");
+  EXPECT_EQ(other.handler, nullptr);
+  EXPECT_TRUE(other.path_matched);
+  EXPECT_EQ(allow_header(other), "PURGE, GET, HEAD");
+  EXPECT_TRUE(r.has_method(Method::kUnknown, "PURGE"));
+  EXPECT_FALSE(r.has_method(Method::kUnknown, "purge"));
+  EXPECT_TRUE(r.has_method(Method::kHead, "HEAD"));
+  EXPECT_FALSE(r.has_method(Method::kPost, "POST"));
+  EXPECT_THROW(r.add("BAD METHOD", "/x", noop), std::invalid_argument);
+  EXPECT_THROW(r.add("", "/x", noop), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace ringshard::http

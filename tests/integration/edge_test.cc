@@ -207,3 +207,60 @@ TEST(Edge, UpgradeAfterTheAnswerIsRefusedAndTheContextStaysTheCallers) {
 
 }  // namespace
 }  // namespace ringshard::test
+
+namespace ringshard::test {
+namespace {
+
+// Any RFC 9110 token is a method: extension methods route like GET does,
+// 404/405 as usual, and 501 (keep-alive) only for a method no route knows.
+TEST(Edge, ExtensionMethodsRouteAnd501KeepsTheConnection) {
+  TestServerOptions o;
+  o.routes = [](http::Router& r) {
+    for (const char* m : {"PURGE", "QUERY", "REPORT", "LINK", "SEARCH", "SOURCE", "M-SEARCH"}) {
+      r.add(std::string_view(m), "/cache/{key}", [m](http::ServerRequest& req, http::Response& res) {
+        res.send(200, "text/plain", std::string(m) + " " + std::string(req.param("key")) + " " +
+                                        std::string(req.body()));
+      });
+    }
+    r.add("M-SEARCH", "*", [](http::ServerRequest&, http::Response& res) {
+      res.send(200, "text/plain", "ssdp");
+    });
+  };
+  TestServer server(o);
+  TestConnection c(server.port());
+  for (const char* m : {"PURGE", "QUERY", "REPORT", "LINK", "SEARCH", "SOURCE", "M-SEARCH"}) {
+    ASSERT_TRUE(c.send(std::string(m) + " /cache/k1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << m << ": " << c.error();
+    EXPECT_EQ(r->status, 200) << m;
+    EXPECT_EQ(r->body, std::string(m) + " k1 hi");
+  }
+  // Known method, unknown path: 404; known path, other method: 405 naming it.
+  ASSERT_TRUE(c.send("PURGE /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  ASSERT_TRUE(c.send("GET /cache/k1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_NE(r->header("allow").find("M-SEARCH"), std::string::npos) << r->header("allow");
+  // Methods are case-sensitive tokens; nobody registered "purge" nor BREW.
+  for (const char* m : {"purge", "BREW", "CONNECT"}) {
+    const std::string target = std::string(m) == "CONNECT" ? "example.com:443" : "/cache/k1";
+    ASSERT_TRUE(c.send(std::string(m) + " " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"));
+    r = c.read_response();
+    ASSERT_TRUE(r) << m << ": " << c.error();
+    EXPECT_EQ(r->status, 501) << m;
+    EXPECT_NE(r->header("connection"), "close") << m;
+  }
+  // The connection is still in step after all of that.
+  ASSERT_TRUE(c.send("M-SEARCH * HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ssdp");
+}
+
+}  // namespace
+}  // namespace ringshard::test

@@ -44,7 +44,6 @@ std::vector<Case> cases() {
       {"control char in value", "GET /plaintext HTTP/1.1\r\nHost: x\r\nX: a\x01" "b\r\n\r\n", 400},
       {"bare LF", "GET /plaintext HTTP/1.1\nHost: x\n\n", 400},
       {"bare LF in headers", "GET /plaintext HTTP/1.1\r\nHost: x\n\r\n", 400},
-      {"unknown method", "BREW /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", 501},
       {"bad version", "GET /plaintext HTTP/2.0\r\nHost: x\r\n\r\n", 505},
       {"garbage version", "GET /plaintext HTTX/1.1\r\nHost: x\r\n\r\n", 400},
       {"head too large", "GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Big: " + big_header + "\r\n\r\n", 431},
