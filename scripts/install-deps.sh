@@ -11,6 +11,8 @@ build_pkgs=(
   libtomlplusplus-dev
   android-libboringssl-dev openssl testssl.sh
   zlib1g-dev
+  # Response compression: libbrotlienc (http/), libbrotlidec (tests).
+  libbrotli-dev
   curl python3
   # WebSocket tests against clients that are not ours: the websockets
   # library (for /usr/bin/python3) and headless Chromium (large, ~300 MB).
