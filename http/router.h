@@ -30,8 +30,12 @@ class Response;
 
 using HandlerFn = std::function<void(ServerRequest&, Response&)>;
 
+class Middleware;
+
 struct RouteOptions {
   uint64_t max_body = 0;  // 0: the server's default body limit
+  // Run for this route only, after the global ones (http/middleware.h).
+  std::vector<const Middleware*> middleware;
 };
 
 inline constexpr size_t kMaxParams = 8;

@@ -1,6 +1,12 @@
 #include "http/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <ctime>
@@ -77,6 +83,21 @@ class HttpConnection {
                                 // behind the one being answered
   engine::ConnectionHandler* upgrade_handler = nullptr;  // kUpgraded: the new owner
   void* upgrade_context = nullptr;
+  // The request being answered, for metrics and the access log.
+  uint32_t stats_index = 0;     // into HttpServer::route_stats_
+  uint16_t status = 0;          // of a streamed response, recorded at its end
+  uint64_t start_ns = 0;        // CLOCK_MONOTONIC at dispatch (0: not measured)
+  uint64_t bytes_in = 0;        // the request's head and body
+  uint64_t bytes_out = 0;       // the response written so far
+  // Middleware: the request's context (HttpServer::sync_ctx_ while the
+  // handler runs; moved here, with headers added so far, when the answer
+  // comes later), and the route's own middleware list.
+  RequestContext* ctx = nullptr;
+  std::unique_ptr<RequestContext> held_ctx;
+  const std::vector<const Middleware*>* route_mw = nullptr;
+  std::vector<std::pair<std::string, std::string>> held_headers;
+  // Access log fields kept past the handler call (log on only).
+  std::string log_method, log_path, log_agent;
 };
 
 namespace {
@@ -114,9 +135,52 @@ std::string_view ServerRequest::param(std::string_view name) const {
 // --- HttpServer -------------------------------------------------------------
 
 HttpServer::HttpServer(engine::Shard& shard, const ServerConfig& config, const Router& router)
-    : shard_(shard), config_(config), router_(router) {}
+    : shard_(shard), config_(config), router_(router) {
+  // Main routes, one for unmatched requests, then the admin routes.
+  const size_t n = router.size() + 1 + (config.admin_router != nullptr ? config.admin_router->size() : 0);
+  if (config.route_metrics) {
+    route_stats_.reserve(n);
+    for (size_t i = 0; i < n; ++i) route_stats_.push_back(std::make_unique<RouteStats>());
+  }
+  if (config.access_log != nullptr) {
+    log_timer_.callback = &HttpServer::log_tick;
+    log_timer_.context = this;
+    shard_.timers().arm(log_timer_, shard_.now_ms() + kLogTickMs);
+  }
+}
+
+void HttpServer::log_tick(engine::TimerEntry& e) {
+  auto* self = static_cast<HttpServer*>(e.context);
+  const uint64_t now = self->shard_.now_ms();
+  self->config_.access_log->shard(self->shard_.index()).flush(now);
+  self->shard_.timers().arm(self->log_timer_, now + kLogTickMs);
+}
+
+std::string_view HttpServer::peer_text(engine::Connection& conn, char* buf, size_t size) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getpeername(conn.fd(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  char host[INET6_ADDRSTRLEN] = {};
+  uint16_t port = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+    const int n = std::snprintf(buf, size, "%s:%u", host, port);
+    return {buf, n > 0 ? std::min(static_cast<size_t>(n), size - 1) : 0};
+  }
+  if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+    const int n = std::snprintf(buf, size, "[%s]:%u", host, port);
+    return {buf, n > 0 ? std::min(static_cast<size_t>(n), size - 1) : 0};
+  }
+  return {};
+}
 
 HttpServer::~HttpServer() {
+  shard_.timers().disarm(log_timer_);
   for (HttpConnection* hc : free_states_) delete hc;
 }
 
@@ -156,6 +220,10 @@ void HttpServer::release_state(HttpConnection* hc) {
   hc->carry.release(shard_.buffers());
   hc->producer = nullptr;
   hc->on_abort = nullptr;
+  hc->held_ctx.reset();
+  hc->ctx = nullptr;
+  hc->route_mw = nullptr;
+  hc->held_headers.clear();
   std::string().swap(hc->chunk_body);
   if (free_states_.size() < 1024) {
     free_states_.push_back(hc);
@@ -210,60 +278,82 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
   } else if (hc.http10) {
     head.connection = ResponseHead::Connection::kKeepAlive;
   }
-  if (extra != nullptr && extra->extra_count_ > 0) {
-    head.extra = std::span<const HeaderField>(extra->extra_, extra->extra_count_);
+  // Extra headers (the application's and middleware's, from the arena)
+  // follow the fixed part, which is cached encoded: a server answering the
+  // same shape again (status, type, length, framing, Date second) copies
+  // it instead of serialising, with or without extras behind it.
+  std::span<const HeaderField> fields;
+  if (extra != nullptr && headers_.count(extra->header_mark_) > 0) {
+    fields = headers_.fields(extra->header_mark_);
   }
-  // Head and a small body are written in place with one reservation: one
-  // copy, corked with the rest of the batch.
+  size_t extra_size = 2;  // the blank line
+  for (const HeaderField& f : fields) extra_size += f.name.size() + f.value.size() + 4;
+
   HeadCache& hcache = head_cache_;
-  const bool cacheable = head.extra.empty() && content_type.size() <= sizeof(hcache.type);
-  if (cacheable && hcache.valid && hcache.status == status && hcache.date_second == date_second_ &&
+  const char* base = nullptr;
+  size_t base_size = 0;
+  std::string spill;
+  if (hcache.valid && hcache.status == status && hcache.date_second == date_second_ &&
       hcache.has_length == head.has_length && hcache.length == head.length &&
       hcache.chunked == head.chunked &&
       hcache.connection == static_cast<uint8_t>(head.connection) &&
       hcache.type_size == content_type.size() &&
       std::memcmp(hcache.type, content_type.data(), content_type.size()) == 0) {
-    if (char* dst = conn.reserve_contiguous(hcache.size + body.size())) {
-      std::memcpy(dst, hcache.bytes, hcache.size);
-      if (!body.empty()) std::memcpy(dst + hcache.size, body.data(), body.size());
-      conn.commit(hcache.size + body.size());
-      count_status(status);
-      return;
-    }
-  }
-  const size_t size = response_head_size(head);
-  const bool cached = cacheable && size <= sizeof(hcache.bytes);
-  if (cached) {
-    hcache.size = static_cast<uint16_t>(serialize_response_head(head, hcache.bytes));
-    hcache.valid = true;
-    hcache.status = status;
-    hcache.date_second = date_second_;
-    hcache.has_length = head.has_length;
-    hcache.length = head.length;
-    hcache.chunked = head.chunked;
-    hcache.connection = static_cast<uint8_t>(head.connection);
-    hcache.type_size = static_cast<uint8_t>(content_type.size());
-    std::memcpy(hcache.type, content_type.data(), content_type.size());
-  }
-  if (char* dst = conn.reserve_contiguous(size + body.size())) {
-    // Serialised once: a head just written to the cache is copied from it.
-    size_t n = size;
-    if (cached) {
-      std::memcpy(dst, hcache.bytes, size);
-    } else {
-      n = serialize_response_head(head, dst);
-    }
-    if (!body.empty()) std::memcpy(dst + n, body.data(), body.size());
-    conn.commit(n + body.size());
-  } else if (char* dst2 = conn.reserve_contiguous(size)) {
-    conn.commit(serialize_response_head(head, dst2));
-    conn.write(body);
+    base = hcache.bytes;
+    base_size = hcache.size - 2u;
   } else {
-    std::string tmp(size, '\0');
-    serialize_response_head(head, tmp.data());
+    const size_t size = response_head_size(head);
+    if (content_type.size() <= sizeof(hcache.type) && size <= sizeof(hcache.bytes)) {
+      hcache.size = static_cast<uint16_t>(serialize_response_head(head, hcache.bytes));
+      hcache.valid = true;
+      hcache.status = status;
+      hcache.date_second = date_second_;
+      hcache.has_length = head.has_length;
+      hcache.length = head.length;
+      hcache.chunked = head.chunked;
+      hcache.connection = static_cast<uint8_t>(head.connection);
+      hcache.type_size = static_cast<uint8_t>(content_type.size());
+      std::memcpy(hcache.type, content_type.data(), content_type.size());
+      base = hcache.bytes;
+      base_size = hcache.size - 2u;
+    } else {
+      spill.resize(size);
+      base_size = serialize_response_head(head, spill.data()) - 2;
+      base = spill.data();
+    }
+  }
+  auto put_extras = [&](char* dst) {
+    for (const HeaderField& f : fields) {
+      std::memcpy(dst, f.name.data(), f.name.size());
+      dst += f.name.size();
+      *dst++ = ':';
+      *dst++ = ' ';
+      std::memcpy(dst, f.value.data(), f.value.size());
+      dst += f.value.size();
+      *dst++ = '\r';
+      *dst++ = '\n';
+    }
+    *dst++ = '\r';
+    *dst++ = '\n';
+    return dst;
+  };
+  const size_t head_size = base_size + extra_size;
+  // Head and a small body are written in place with one reservation: one
+  // copy, corked with the rest of the batch.
+  if (char* dst = conn.reserve_contiguous(head_size + body.size())) {
+    std::memcpy(dst, base, base_size);
+    char* p = put_extras(dst + base_size);
+    if (!body.empty()) std::memcpy(p, body.data(), body.size());
+    conn.commit(head_size + body.size());
+  } else {
+    std::string tmp(head_size, '\0');
+    std::memcpy(tmp.data(), base, base_size);
+    put_extras(tmp.data() + base_size);
     conn.write(tmp);
     conn.write(body);
   }
+  metrics_.bytes_out.add(head_size + body.size());
+  hc.bytes_out += head_size + body.size();
   count_status(status);
 }
 
@@ -376,7 +466,8 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     hc.keep_alive = request_.keep_alive;
 
     const std::string_view path = origin_path(request_.path);
-    const RouteMatch match = router_.match(request_.method, path, params_, request_.method_text);
+    const RouteMatch match =
+        router_for(conn).match(request_.method, path, params_, request_.method_text);
     uint64_t max_body = config_.max_body_bytes;
     if (match.options != nullptr && match.options->max_body != 0) {
       max_body = match.options->max_body;
@@ -435,6 +526,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     hc.continue_sent = false;
     hc.phase = P::kIdle;
     hc.more_behind = pos + total < in.size();
+    hc.bytes_in = total;
     dispatch(conn, hc, request_, body, match, params_);
     if (hc.phase == P::kUpgraded) return pos + total;  // the rest is not HTTP
     if (!hc.chunk_body.empty()) {
@@ -451,52 +543,148 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
   return pos;
 }
 
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
 void HttpServer::dispatch(engine::Connection& conn, HttpConnection& hc, const Request& req,
                           std::string_view body, const RouteMatch& match,
                           const PathParams& params) {
   metrics_.requests.add();
+  metrics_.bytes_in.add(hc.bytes_in);
   ++hc.sequence;
   hc.head_only = req.method == Method::kHead;
-  Response res;
-  res.server_ = this;
-  res.hc_ = &hc;
-  res.conn_ = &conn;
-  if (match.handler == nullptr) {
-    // Any token is a method. An extension method (or CONNECT) that no
-    // route anywhere registers is 501; the standard ones get 404/405 as
-    // usual. The request's framing is known either way: the connection
-    // stays open.
-    if ((req.method == Method::kUnknown || req.method == Method::kConnect) &&
-        !router_.has_method(req.method, req.method_text)) {
-      res.send_error(501, "method not implemented");
-    } else if (match.path_matched) {
-      const std::string allow = allow_header(match);
-      res.header("Allow", allow);
-      res.send_error(405, "method not allowed on this path");
-    } else {
-      res.send_error(404, "no route for this path");
-    }
-    return;
+  hc.bytes_out = 0;
+  const bool admin = &router_for(conn) != &router_;
+  hc.stats_index = static_cast<uint32_t>(
+      match.handler == nullptr ? router_.size()
+                               : (admin ? router_.size() + 1 + match.route : match.route));
+  const std::vector<const Middleware*>* route_mw =
+      match.options != nullptr && !match.options->middleware.empty() ? &match.options->middleware
+                                                                     : nullptr;
+  const bool has_mw = (!config_.middleware.empty() && !admin) || route_mw != nullptr;
+  hc.start_ns = config_.route_metrics || config_.access_log != nullptr || has_mw ? monotonic_ns() : 0;
+  if (config_.access_log != nullptr) {
+    hc.log_method.assign(req.method_text);
+    hc.log_path.assign(req.target.substr(0, 2048));
+    hc.log_agent.assign(req.header("user-agent").substr(0, 512));
   }
+  Response res;
+  res.bind(this, &hc, &conn);
   ServerRequest sreq;
   sreq.head_ = &req;
   sreq.body_ = body;
   sreq.params_ = &params;
   sreq.shard_ = &shard_;
+  hc.ctx = nullptr;
+  hc.route_mw = nullptr;
   try {
-    (*match.handler)(sreq, res);
-  } catch (const std::exception&) {
-    metrics_.handler_exceptions.add();
-    if (!res.done_ && !res.deferred_) res.send_error(500, "internal error");
+    bool go_on = true;
+    if (has_mw) {
+      sync_ctx_.reset(shard_.index(), hc.start_ns);
+      sync_ctx_.tls = conn.transport() != nullptr;
+      hc.ctx = &sync_ctx_;
+      hc.route_mw = route_mw;
+      res.ctx_ = &sync_ctx_;
+      res.req_ = &sreq;
+      if (!admin) {
+        for (const Middleware* m : config_.middleware) {
+          if (!(go_on = m->before(sreq, res, sync_ctx_))) break;
+        }
+      }
+      if (go_on && route_mw != nullptr && match.handler != nullptr) {
+        for (const Middleware* m : *route_mw) {
+          if (!(go_on = m->before(sreq, res, sync_ctx_))) break;
+        }
+      }
+    }
+    if (!go_on || res.done_ || res.deferred_) {
+      // A middleware answered (or refused) the request.
+    } else if (match.handler == nullptr) {
+      // Any token is a method. An extension method (or CONNECT) that no
+      // route anywhere registers is 501; the standard ones get 404/405 as
+      // usual. The request's framing is known either way: the connection
+      // stays open.
+      if ((req.method == Method::kUnknown || req.method == Method::kConnect) &&
+          !router_for(conn).has_method(req.method, req.method_text)) {
+        res.send_error(501, "method not implemented");
+      } else if (match.path_matched) {
+        const std::string allow = allow_header(match);
+        res.header("Allow", allow);
+        res.send_error(405, "method not allowed on this path");
+      } else {
+        res.send_error(404, "no route for this path");
+      }
+    } else {
+      (*match.handler)(sreq, res);
+    }
   } catch (...) {
     metrics_.handler_exceptions.add();
-    if (!res.done_ && !res.deferred_) res.send_error(500, "internal error");
+    if (!res.done_ && !res.deferred_ && hc.phase != HttpConnection::Phase::kStreaming) {
+      res.send_error(500, "internal error");
+    }
   }
   if (!res.done_ && !res.deferred_ && hc.phase != HttpConnection::Phase::kStreaming) {
     // A handler that returned without answering: that is a bug in it, and
     // the client still gets an answer.
     res.send_error(500, "handler did not respond");
   }
+  res.req_ = nullptr;
+}
+
+void HttpServer::run_response_hooks(Response& res, ResponseInfo& info) {
+  HttpConnection& hc = *res.hc_;
+  RequestContext& ctx = *res.ctx_;
+  // Innermost first: the route's own middleware, then the global ones.
+  if (hc.route_mw != nullptr) {
+    for (auto it = hc.route_mw->rbegin(); it != hc.route_mw->rend(); ++it) {
+      (*it)->on_response(res.req_, res, info, ctx);
+    }
+  }
+  if (res.conn_->listener() != config_.admin_listener || config_.admin_router == nullptr) {
+    for (auto it = config_.middleware.rbegin(); it != config_.middleware.rend(); ++it) {
+      (*it)->on_response(res.req_, res, info, ctx);
+    }
+  }
+}
+
+void HttpServer::record_completion(HttpConnection& hc, engine::Connection& conn,
+                                   uint16_t status) {
+  if (hc.start_ns == 0) return;
+  const uint64_t now = monotonic_ns();
+  const uint64_t took = now > hc.start_ns ? now - hc.start_ns : 0;
+  if (config_.route_metrics && hc.stats_index < route_stats_.size()) {
+    RouteStats& rs = *route_stats_[hc.stats_index];
+    if (status >= 100 && status < 600) rs.by_status[status - 100].add();
+    rs.latency.observe_ns(took);
+  }
+  if (config_.access_log != nullptr) {
+    obs::AccessLogEntry e;
+    timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    e.unix_ms = static_cast<int64_t>(wall.tv_sec) * 1000 + wall.tv_nsec / 1'000'000;
+    char remote[64];
+    e.remote = peer_text(conn, remote, sizeof(remote));
+    e.method = hc.log_method;
+    e.path = hc.log_path;
+    e.status = status;
+    e.bytes_in = hc.bytes_in;
+    e.bytes_out = hc.bytes_out;
+    e.duration_ns = took;
+    e.user_agent = hc.log_agent;
+    if (hc.ctx != nullptr) {
+      e.request_id = hc.ctx->request_id_view();
+      if (hc.ctx->has_trace) e.trace_id = std::string_view(hc.ctx->trace_id, 32);
+    }
+    config_.access_log->shard(shard_.index()).log(e);
+  }
+  hc.start_ns = 0;
 }
 
 void HttpServer::on_data(engine::Connection& conn, std::span<const char> data) {
@@ -693,9 +881,10 @@ void HttpServer::deferred_timed_out(engine::Connection& conn, HttpConnection& hc
   std::function<void(AbortReason)> notify = std::move(hc.on_abort);
   hc.on_abort = nullptr;
   Response res;
-  res.server_ = this;
-  res.hc_ = &hc;
-  res.conn_ = &conn;
+  res.bind(this, &hc, &conn);
+  res.ctx_ = hc.ctx;
+  for (const auto& [name, value] : hc.held_headers) res.header(name, value);
+  hc.held_headers.clear();
   res.send_error(504, "the application did not answer in time");
   if (notify) notify(AbortReason::kTimeout);
   if (conn.is_open()) resume(conn, hc);
@@ -724,45 +913,106 @@ void HttpServer::run_producer(engine::Connection& conn, HttpConnection& hc) {
 
 // --- Response ---------------------------------------------------------------
 
+void Response::bind(HttpServer* server, HttpConnection* hc, engine::Connection* conn) {
+  server_ = server;
+  hc_ = hc;
+  conn_ = conn;
+  header_mark_ = server->headers_.mark();
+  bound_ = true;
+}
+
+Response::~Response() {
+  // Abandoned unsent (a throw between header() and send()): give the
+  // arena back. Sent and deferred responses have done so already.
+  if (bound_ && !done_ && !deferred_) server_->headers_.truncate(header_mark_);
+}
+
 Response& Response::header(std::string_view name, std::string_view value) {
-  if (extra_count_ < std::size(extra_)) {
-    std::construct_at(&extra_[extra_count_++], HeaderField{name, value});
-  }
+  if (done_ || !bound_) return *this;
+  if (!server_->headers_.add(header_mark_, name, value)) invalid_header_ = true;
   return *this;
+}
+
+std::string_view Response::added_header(std::string_view name) const {
+  return bound_ ? server_->headers_.find(header_mark_, name) : std::string_view();
 }
 
 void Response::send(uint16_t status, std::string_view content_type, std::string_view body) {
   if (done_ || deferred_) return;
+  if (invalid_header_) {
+    // The application tried to put CR, LF or NUL into a header (or a bad
+    // name): nothing of its response goes out.
+    invalid_header_ = false;
+    server_->metrics_.invalid_headers.add();
+    server_->headers_.truncate(header_mark_);
+    send_error(500, "the application set an invalid response header");
+    return;
+  }
   done_ = true;
   HttpConnection& hc = *hc_;
-  if (!status_has_body(status)) {
+  const bool has_body = status_has_body(status);
+  ResponseInfo info;
+  info.status = status;
+  info.content_type = has_body ? content_type : std::string_view();
+  info.body = has_body ? body : std::string_view();
+  info.head_only = hc.head_only;
+  if (ctx_ != nullptr) {
+    info.storage = &server_->body_scratch_;
+    server_->run_response_hooks(*this, info);
+    if (invalid_header_) {  // from a middleware: a bug, but never split the response
+      server_->metrics_.invalid_headers.add();
+      invalid_header_ = false;
+    }
+  }
+  if (!has_body) {
     server_->write_head(*conn_, hc, status, {}, nullptr, false, this);
   } else {
-    const uint64_t len = body.size();
-    server_->write_head(*conn_, hc, status, content_type, &len, false, this,
-                        hc.head_only ? std::string_view() : body);
+    const uint64_t len = info.body.size();
+    server_->write_head(*conn_, hc, status, info.content_type, &len, false, this,
+                        hc.head_only ? std::string_view() : info.body);
   }
+  server_->headers_.truncate(header_mark_);
+  server_->record_completion(hc, *conn_, status);
   server_->finish_response(*conn_, hc);
 }
 
 void Response::send_error(uint16_t status, std::string_view message) {
   // The server's own error documents are JSON and nothing else: no MIME
   // sniffing (scanners such as testssl.sh flag responses with no
-  // security header at all).
+  // security header at all). They name the request id when there is one.
   header("X-Content-Type-Options", "nosniff");
-  send(status, "application/json", error_body(status, message));
+  const std::string_view id = ctx_ != nullptr ? ctx_->request_id_view() : std::string_view();
+  send(status, "application/json", error_body(status, message, id));
 }
 
 void Response::stream(uint16_t status, std::string_view content_type,
                       std::optional<uint64_t> length, Producer producer) {
   if (done_ || deferred_) return;
+  if (invalid_header_) {
+    invalid_header_ = false;
+    server_->metrics_.invalid_headers.add();
+    server_->headers_.truncate(header_mark_);
+    send_error(500, "the application set an invalid response header");
+    return;
+  }
   done_ = true;
   HttpConnection& hc = *hc_;
   const bool chunked = !length && !hc.http10;
   if (!length && hc.http10) hc.keep_alive = false;  // close-delimited body
+  if (ctx_ != nullptr) {
+    ResponseInfo info;
+    info.status = status;
+    info.content_type = content_type;
+    info.streamed = true;
+    info.head_only = hc.head_only;
+    server_->run_response_hooks(*this, info);
+  }
   server_->write_head(*conn_, hc, status, content_type, length ? &*length : nullptr, chunked,
                       this);
+  server_->headers_.truncate(header_mark_);
+  hc.status = status;
   if (hc.head_only) {
+    server_->record_completion(hc, *conn_, status);
     server_->finish_response(*conn_, hc);
     return;
   }
@@ -778,9 +1028,13 @@ bool Response::upgrade(std::string_view head, engine::ConnectionHandler& handler
                        void* context) {
   if (done_ || deferred_ || !conn_->is_open()) return false;
   done_ = true;
+  server_->headers_.truncate(header_mark_);
   HttpConnection& hc = *hc_;
   conn_->write(head);
+  hc.bytes_out += head.size();
+  server_->metrics_.bytes_out.add(head.size());
   server_->metrics_.responses_1xx.add();
+  server_->record_completion(hc, *conn_, 101);
   hc.phase = HttpConnection::Phase::kUpgraded;
   hc.upgrade_handler = &handler;
   hc.upgrade_context = context;
@@ -791,15 +1045,28 @@ AsyncResponse Response::defer(DeferOptions options) {
   AsyncResponse a;
   if (done_ || deferred_) return a;
   deferred_ = true;
-  hc_->phase = HttpConnection::Phase::kWaiting;
-  hc_->on_abort = std::move(options.on_abort);
+  HttpConnection& hc = *hc_;
+  hc.phase = HttpConnection::Phase::kWaiting;
+  hc.on_abort = std::move(options.on_abort);
   conn_->set_timeout(options.timeout_ms != 0 ? options.timeout_ms
                                              : server_->config_.deferred_timeout_ms);
-  hc_->timer = HttpConnection::Timer::kDeferred;
+  hc.timer = HttpConnection::Timer::kDeferred;
+  // What the answer will need outlives the handler call: the middleware
+  // context and the headers added so far move to the connection.
+  if (ctx_ != nullptr && ctx_ != hc.held_ctx.get()) {
+    if (!hc.held_ctx) hc.held_ctx = std::make_unique<RequestContext>();
+    *hc.held_ctx = *ctx_;
+    hc.ctx = hc.held_ctx.get();
+  }
+  hc.held_headers.clear();
+  for (const HeaderField& f : server_->headers_.fields(header_mark_)) {
+    hc.held_headers.emplace_back(std::string(f.name), std::string(f.value));
+  }
+  server_->headers_.truncate(header_mark_);
   a.server_ = server_;
   a.slot_ = conn_->slot();
   a.generation_ = conn_->generation();
-  a.sequence_ = hc_->sequence;
+  a.sequence_ = hc.sequence;
   return a;
 }
 
@@ -823,6 +1090,8 @@ bool BodyStream::write(std::string_view data) {
   } else {
     conn_->write(data);
   }
+  hc.bytes_out += data.size();
+  server_->metrics_.bytes_out.add(data.size());
   return !conn_->over_send_limit();
 }
 
@@ -839,6 +1108,7 @@ void BodyStream::end() {
     conn_->close();
     return;
   }
+  server_->record_completion(hc, *conn_, hc.status);
   server_->finish_response(*conn_, hc);
   // Requests pipelined behind the stream run once the producer returns.
   if (!hc.in_producer) server_->resume(*conn_, hc);
@@ -856,15 +1126,24 @@ bool AsyncResponse::valid() const {
 }
 
 bool AsyncResponse::send(uint16_t status, std::string_view content_type, std::string_view body) {
+  return answer([&](Response& res) { res.send(status, content_type, body); });
+}
+
+bool AsyncResponse::send_error(uint16_t status, std::string_view message) {
+  return answer([&](Response& res) { res.send_error(status, message); });
+}
+
+bool AsyncResponse::answer(const std::function<void(Response&)>& write) {
   if (!valid()) return false;
   engine::Connection& conn = *server_->shard().find_connection(slot_, generation_);
   auto& hc = *static_cast<HttpConnection*>(conn.context());
-  Response res;
-  res.server_ = server_;
-  res.hc_ = &hc;
-  res.conn_ = &conn;
   HttpServer* server = server_;
   server_ = nullptr;  // the first send wins
+  Response res;
+  res.bind(server, &hc, &conn);
+  res.ctx_ = hc.ctx;
+  for (const auto& [name, value] : hc.held_headers) res.header(name, value);
+  hc.held_headers.clear();
   hc.on_abort = nullptr;
   // process() has returned and consumed this request: whatever the carry
   // holds is a further request.
@@ -873,13 +1152,9 @@ bool AsyncResponse::send(uint16_t status, std::string_view content_type, std::st
     conn.clear_timeout();
     hc.timer = HttpConnection::Timer::kNone;
   }
-  res.send(status, content_type, body);
+  write(res);
   if (conn.is_open()) server->resume(conn, hc);
   return true;
-}
-
-bool AsyncResponse::send_error(uint16_t status, std::string_view message) {
-  return send(status, "application/json", error_body(status, message));
 }
 
 }  // namespace ringshard::http

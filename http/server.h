@@ -21,6 +21,7 @@
 // ServerConfig are shared read-only by every shard.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,14 +32,36 @@
 #include "engine/connection.h"
 #include "engine/metrics.h"
 #include "engine/shard.h"
+#include "obs/access_log.h"
+#include "obs/histogram.h"
+#include "http/header_arena.h"
+#include "http/middleware.h"
 #include "http/parser.h"
 #include "http/response_head.h"
 #include "http/router.h"
 
 namespace ringshard::http {
 
+// Per route (and one for requests no route matched): requests by status
+// code and latency, written by the owning shard, read by a /metrics scrape
+// on any thread.
+struct RouteStats {
+  std::array<engine::Counter, 500> by_status{};  // index: status - 100
+  obs::Histogram latency;
+};
+
 struct ServerConfig {
   ParserLimits parser;
+  // Global middleware, outermost first (see http/middleware.h). Shared by
+  // every shard; must outlive the servers.
+  std::vector<const Middleware*> middleware;
+  bool route_metrics = true;             // RouteStats per route and status
+  // A second router for the admin listener (engine listener
+  // `admin_listener`): /metrics, /health, /ready. Null: none.
+  const Router* admin_router = nullptr;
+  unsigned admin_listener = ~0u;
+  // The access log (one JSON line per request), null when off.
+  obs::AccessLog* access_log = nullptr;
   uint64_t max_body_bytes = 1 << 20;     // default; a route may override
   uint32_t header_timeout_ms = 10'000;   // first byte of a request -> end of head
   uint32_t body_timeout_ms = 30'000;     // max time without body progress
@@ -124,6 +147,7 @@ class AsyncResponse {
 
  private:
   friend class Response;
+  bool answer(const std::function<void(Response&)>& write);
   HttpServer* server_ = nullptr;
   uint32_t slot_ = 0;
   uint32_t generation_ = 0;
@@ -132,14 +156,21 @@ class AsyncResponse {
 
 class Response {
  public:
-  // extra_ is deliberately left uninitialised (only extra_count_ entries
-  // are ever read): zeroing it cost more than the rest of send().
-  Response() {}
+  Response() = default;
+  Response(const Response&) = delete;
+  Response& operator=(const Response&) = delete;
+  ~Response();
 
-  // Adds a header to the response about to be sent. Name and value must
-  // stay valid until send()/stream() (string literals, or the request's
-  // own views). Up to 16 per response.
+  // Adds a header to the response about to be sent (copied into the
+  // shard's header arena: temporaries are fine, no count limit). A name
+  // that is not a token or a value with CR, LF or NUL is an application
+  // bug (response splitting): the header is not added and the response
+  // becomes a 500 with the standard error body, counted in
+  // HttpMetrics::invalid_headers. Headers added before defer() are kept for
+  // the deferred answer.
   Response& header(std::string_view name, std::string_view value);
+  // The value of a header added so far (last wins), empty if none.
+  std::string_view added_header(std::string_view name) const;
 
   void send(uint16_t status, std::string_view content_type, std::string_view body);
   void send_error(uint16_t status, std::string_view message);
@@ -171,17 +202,21 @@ class Response {
   bool upgrade(std::string_view head, engine::ConnectionHandler& handler, void* context);
 
   bool sent() const { return done_; }
+  // The request's middleware context (null when the route has none).
+  RequestContext* context() const { return ctx_; }
 
  private:
   friend class HttpServer;
   friend class AsyncResponse;
+  void bind(HttpServer* server, HttpConnection* hc, engine::Connection* conn);
   HttpServer* server_ = nullptr;
   HttpConnection* hc_ = nullptr;
   engine::Connection* conn_ = nullptr;
-  union {
-    HeaderField extra_[16];
-  };
-  size_t extra_count_ = 0;
+  RequestContext* ctx_ = nullptr;
+  const ServerRequest* req_ = nullptr;  // during the handler call only
+  size_t header_mark_ = 0;              // this response's first arena entry
+  bool bound_ = false;
+  bool invalid_header_ = false;
   bool done_ = false;
   bool deferred_ = false;
 };
@@ -198,6 +233,9 @@ struct HttpMetrics {
   engine::Counter upgrades;          // connections handed to another protocol
   engine::Counter deferred_timeouts; // deferred requests answered 504 by the server
   engine::Counter deferred_aborts;   // deferred requests whose connection closed first
+  engine::Counter invalid_headers;   // responses refused for a bad header from the app
+  engine::Counter bytes_in;          // request bytes (heads and bodies) dispatched
+  engine::Counter bytes_out;         // response bytes written (heads and bodies)
 };
 
 class HttpServer final : public engine::ConnectionHandler {
@@ -215,6 +253,12 @@ class HttpServer final : public engine::ConnectionHandler {
 
   engine::Shard& shard() { return shard_; }
   const HttpMetrics& metrics() const { return metrics_; }
+  // Per route of the main router (index as RouteMatch::route), then one for
+  // unmatched requests, then the admin router's routes. Any thread may read
+  // the counters.
+  const std::vector<std::unique_ptr<RouteStats>>& route_stats() const { return route_stats_; }
+  size_t unmatched_stats_index() const { return router_.size(); }
+  HeaderArena& headers() { return headers_; }
 
  private:
   friend class Response;
@@ -243,6 +287,14 @@ class HttpServer final : public engine::ConnectionHandler {
   void deferred_timed_out(engine::Connection& conn, HttpConnection& hc);
   void arm_drain_grace(engine::Connection& conn, HttpConnection& hc);
   void count_status(uint16_t status);
+  // Runs the middleware's on_response hooks, records metrics and the
+  // access log line for a response about to be written.
+  void run_response_hooks(Response& res, ResponseInfo& info);
+  void record_completion(HttpConnection& hc, engine::Connection& conn, uint16_t status);
+  const Router& router_for(const engine::Connection& conn) const {
+    return conn.listener() == config_.admin_listener && config_.admin_router != nullptr
+               ? *config_.admin_router : router_;
+  }
   void arm_idle_or_header(engine::Connection& conn, HttpConnection& hc);
   std::string_view date();
   HttpConnection* state(engine::Connection& conn);
@@ -276,6 +328,14 @@ class HttpServer final : public engine::ConnectionHandler {
   } head_cache_;
   // Free per-connection state blocks, reused.
   std::vector<HttpConnection*> free_states_;
+  static constexpr uint64_t kLogTickMs = 250;  // access log hand-off tick
+  static void log_tick(engine::TimerEntry& e);
+  static std::string_view peer_text(engine::Connection& conn, char* buf, size_t size);
+  engine::TimerEntry log_timer_;
+  HeaderArena headers_;
+  RequestContext sync_ctx_;        // the context of a request answered in its handler
+  std::string body_scratch_;       // a middleware's replacement body (compression)
+  std::vector<std::unique_ptr<RouteStats>> route_stats_;
 };
 
 // The per-shard factory the engine calls.

@@ -126,6 +126,18 @@ void append_json_escaped(std::string& out, std::string_view s) {
   }
 }
 
+std::string error_body(uint16_t status, std::string_view message, std::string_view request_id) {
+  if (request_id.empty()) return error_body(status, message);
+  std::string out = R"({"error":{"code":")";
+  out += error_code(status);
+  out += R"(","message":")";
+  append_json_escaped(out, message);
+  out += R"(","details":{"request_id":")";
+  append_json_escaped(out, request_id);
+  out += R"("}}})";
+  return out;
+}
+
 std::string error_body(uint16_t status, std::string_view message) {
   std::string out = R"({"error":{"code":")";
   out += error_code(status);

@@ -19,5 +19,7 @@ std::string_view error_code(uint16_t status);
 void append_json_escaped(std::string& out, std::string_view s);
 // The full JSON error body.
 std::string error_body(uint16_t status, std::string_view message);
+// The same with details.request_id (omitted when `request_id` is empty).
+std::string error_body(uint16_t status, std::string_view message, std::string_view request_id);
 
 }  // namespace ringshard::http

@@ -264,3 +264,70 @@ TEST(Edge, ExtensionMethodsRouteAnd501KeepsTheConnection) {
 
 }  // namespace
 }  // namespace ringshard::test
+
+namespace ringshard::test {
+namespace {
+
+// Response headers are owned by the server (temporaries are fine), not
+// capped at 16, and CR/LF/NUL or a bad name turns the response into a 500
+// instead of splitting it.
+TEST(Edge, ResponseHeadersAreOwnedUncappedAndRefuseSplitting) {
+  TestServerOptions o;
+  o.routes = [](http::Router& r) {
+    r.add(http::Method::kGet, "/many", [](http::ServerRequest&, http::Response& res) {
+      for (int i = 0; i < 40; ++i) {
+        res.header("X-H" + std::to_string(i), std::string(10, static_cast<char>('a' + i % 26)));
+      }
+      res.send(200, "text/plain", "ok");
+    });
+    r.add(http::Method::kGet, "/split", [](http::ServerRequest& req, http::Response& res) {
+      res.header("X-Echo", std::string(req.query()) == "crlf" ? "a\r\nSet-Cookie: evil=1"
+                           : std::string(req.query()) == "nul" ? std::string("a\0b", 3)
+                                                               : "fine");
+      if (std::string(req.query()) == "name") res.header("Bad Name", "x");
+      res.send(200, "text/plain", "should not be seen");
+    });
+    r.add(http::Method::kGet, "/deferred-header", [](http::ServerRequest& req, http::Response& res) {
+      res.header("X-Before-Defer", std::string("kept-") + std::string(req.query()));
+      auto* handle = new http::AsyncResponse(res.defer());
+      engine::ShardMessage m;
+      m.ptr = handle;
+      m.fn = [](engine::Shard&, const engine::ShardMessage& msg) {
+        std::unique_ptr<http::AsyncResponse> h(static_cast<http::AsyncResponse*>(msg.ptr));
+        h->send(200, "text/plain", "later");
+      };
+      req.shard().post(req.shard().index(), m);
+    });
+  };
+  TestServer server(o);
+  TestConnection c(server.port());
+  ASSERT_TRUE(c.send("GET /many HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("x-h0"), "aaaaaaaaaa");
+  EXPECT_EQ(r->header("x-h39"), "nnnnnnnnnn");
+  for (const char* q : {"crlf", "nul", "name"}) {
+    ASSERT_TRUE(c.send(std::string("GET /split?") + q + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    r = c.read_response();
+    ASSERT_TRUE(r) << q << ": " << c.error();
+    EXPECT_EQ(r->status, 500) << q;
+    EXPECT_TRUE(r->header("set-cookie").empty()) << q;
+    EXPECT_TRUE(r->header("x-echo").empty()) << q;
+    EXPECT_EQ(r->body.find("should not be seen"), std::string::npos) << q;
+  }
+  ASSERT_TRUE(c.send("GET /split?ok HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("x-echo"), "fine");
+  EXPECT_EQ(server.http_sum([](auto& m) { return m.invalid_headers.get(); }), 3u);
+  ASSERT_TRUE(c.send("GET /deferred-header?7 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "later");
+  EXPECT_EQ(r->header("x-before-defer"), "kept-7");
+}
+
+}  // namespace
+}  // namespace ringshard::test
