@@ -4,7 +4,7 @@
 #              the release build, then an ASan+UBSan build (clang) with the
 #              fuzz targets, each fuzzer run briefly over its seed corpus,
 #              then a ThreadSanitizer build (clang) of the tests where
-#              shards run concurrently: engine, ws and integration.
+#              threads meet: engine, ws, integration, tls, bench.
 # Benchmarks: make bench (micro), make bench-compare (servers side by side).
 JOBS ?= $(shell nproc)
 BUILD ?= build
