@@ -2,16 +2,19 @@
 #   make run   installs what is needed, builds, and runs the server on :8080
 #   make test  installs what is needed, builds, and runs the whole suite:
 #              the release build, then an ASan+UBSan build (clang) with the
-#              fuzz targets, each fuzzer run briefly over its seed corpus.
+#              fuzz targets, each fuzzer run briefly over its seed corpus,
+#              then a ThreadSanitizer build (clang) of the tests where
+#              threads meet: engine, ws, integration, tls, bench.
 # Benchmarks: make bench (micro), make bench-compare (servers side by side;
 # results in bench/results/, untracked; the published ones are bench/reference/).
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 LISTEN ?= 0.0.0.0:8080
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 300
 
-.PHONY: deps build run test test-release test-asan bench bench-compare clean
+.PHONY: deps build run test test-release test-asan test-tsan bench bench-compare clean
 
 deps:
 	@./scripts/install-deps.sh build
@@ -34,7 +37,29 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
 
-test: test-release test-asan
+# ThreadSanitizer over the tests where threads meet: engine and mailbox,
+# WebSocket topics across shards, integration (which also starts the
+# instrumented binary as a child: its shards are checked too), TLS across
+# shards and the multi-threaded load generator. Only those binaries and
+# the ringshard binary they start are built. Left out:
+#   Process.SixtyFourIdleShardsStayUnder64MiB  measures RSS, which TSan's
+#       shadow memory and runtime multiply; it runs in the other builds
+#   integration.testssl, .ws_python, .ws_conformance, .ws_browser  outside
+#       clients against the binary: they run in test-release and test-asan
+# No suppressions: every report so far was in our code. One in third-party
+# code (BoringSSL, zlib) would go in a suppressions file saying why.
+TSAN_TARGETS = engine_tests ws_tests integration_tests tls_tests bench_tests ringshard
+TSAN_LABELS = ^(engine|ws|integration|tls|bench)$$
+TSAN_EXCLUDE = ^integration\.(testssl|ws_python|ws_conformance|ws_browser)$$|^Process\.SixtyFourIdleShards
+test-tsan: deps
+	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Debug -DRINGSHARD_TSAN=ON -DRINGSHARD_BENCH=OFF
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
+	cd $(TSAN_BUILD) && \
+	  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+	  ctest $(CTEST_FLAGS) -L '$(TSAN_LABELS)' -E '$(TSAN_EXCLUDE)'
+
+test: test-release test-asan test-tsan
 
 bench: deps
 	@./scripts/install-deps.sh bench
@@ -51,4 +76,4 @@ bench-compare: deps
 	./bench/compare.sh --build $(BUILD) $(COMPARE_FLAGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -143,7 +143,7 @@ TEST(WsHandshake, ApplicationRefusesWith401And403) {
   // The server's preference wins among the offers.
   EXPECT_EQ(c.handshake().header("sec-websocket-protocol"), "v2");
   ASSERT_TRUE(c.send_text("x"));
-  EXPECT_EQ(c.read_message()->data, "v2:x");
+  EXPECT_EQ(c.read_data(), "v2:x");
 }
 
 TEST(WsHandshake, NoCommonSubprotocolMeansNone) {
@@ -277,7 +277,7 @@ TEST(WsEcho, PingIsAnsweredWithTheSamePayload) {
   // An unsolicited pong is ignored.
   ASSERT_TRUE(c.send_frame(Opcode::kPong, "x"));
   ASSERT_TRUE(c.send_text("after"));
-  EXPECT_EQ(c.read_message()->data, "after");
+  EXPECT_EQ(c.read_data(), "after");
 }
 
 TEST(WsEcho, CloseWithoutPayloadIsEchoedEmpty) {
@@ -368,7 +368,7 @@ TEST(WsLimits, FrameAndMessageOverTheLimitClose1009) {
     WsTestClient c(s.port(), "/ws/echo");
     ASSERT_TRUE(c.ok());
     ASSERT_TRUE(c.send_text(std::string(4096, 'a')));  // at the limit: fine
-    EXPECT_EQ(c.read_message()->data.size(), 4096u);
+    EXPECT_EQ(c.read_data(), std::string(4096, 'a'));
     ASSERT_TRUE(c.send_text(std::string(4097, 'a')));
     EXPECT_EQ(c.read_close_code(), 1009);
   }
@@ -423,7 +423,7 @@ TEST(WsKeepalive, PingsAQuietPeerAndClosesWhenNoPongComes) {
   EXPECT_EQ(s.ws_sum([](const ws::WsMetrics& m) { return m.pong_timeouts.get(); }), 1u);
   // The one that answered is still served.
   ASSERT_TRUE(answering.send_text("alive"));
-  EXPECT_EQ(answering.read_message()->data, "alive");
+  EXPECT_EQ(answering.read_data(), "alive");
 }
 
 TEST(WsKeepalive, IdleTimeoutClosesWith1000) {
@@ -514,8 +514,8 @@ TEST(WsBackpressure, SlowConsumerPastTheCapIsClosed1008OthersUnaffected) {
   ASSERT_TRUE(slow.ok() && fast.ok());
   ASSERT_TRUE(slow.send_text(R"({"type":"join_channel","channel":"c"})"));
   ASSERT_TRUE(fast.send_text(R"({"type":"join_channel","channel":"c"})"));
-  EXPECT_EQ(fast.read_message()->data, R"({"type":"joined","channel":"c"})");
-  ASSERT_TRUE(TestServer::wait_until([&] { return s.app().ws().subscribers(0, "chat:c") == 2; }));
+  EXPECT_EQ(fast.read_data(), R"({"type":"joined","channel":"c"})");
+  ASSERT_TRUE(TestServer::wait_until([&] { return s.ws_subscribers(0, "chat:c") == 2; }));
   const std::string msg = R"({"type":"channel_message","channel":"c","message":")" +
                           std::string(60 * 1024, 'x') + "\"}";
   // Loopback buffers can absorb a few MiB: send well past that.
@@ -549,15 +549,15 @@ TEST(WsTopics, EverySubscriberOnEveryShardGetsEachMessageOnceInOrder) {
     auto c = std::make_unique<WsTestClient>(s.port(), "/ws/chat");
     ASSERT_TRUE(c->ok()) << c->error();
     ASSERT_TRUE(c->send_text(R"({"type":"join_channel","channel":"room"})"));
-    ASSERT_EQ(c->read_message()->data, R"({"type":"joined","channel":"room"})");
+    ASSERT_EQ(c->read_data(), R"({"type":"joined","channel":"room"})");
     subs.push_back(std::move(c));
-    if (subs.size() >= 8 && s.app().ws().subscribers(0, "chat:room") > 0 &&
-        s.app().ws().subscribers(1, "chat:room") > 0) {
+    if (subs.size() >= 8 && s.ws_subscribers(0, "chat:room") > 0 &&
+        s.ws_subscribers(1, "chat:room") > 0) {
       break;
     }
   }
-  ASSERT_GT(s.app().ws().subscribers(0, "chat:room"), 0u);
-  ASSERT_GT(s.app().ws().subscribers(1, "chat:room"), 0u);
+  ASSERT_GT(s.ws_subscribers(0, "chat:room"), 0u);
+  ASSERT_GT(s.ws_subscribers(1, "chat:room"), 0u);
   // Three publishers (subscribers themselves) send interleaved sequences.
   constexpr int kPerPublisher = 50;
   for (int i = 0; i < kPerPublisher; ++i) {
@@ -596,11 +596,11 @@ TEST(WsChat, GlobalMessagesAndErrors) {
   WsTestClient b(s.port(), "/ws/chat");
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_TRUE(TestServer::wait_until([&] {
-    return s.app().ws().subscribers(0, ws::kChatGlobalTopic) + s.app().ws().subscribers(1, ws::kChatGlobalTopic) == 2;
+    return s.ws_subscribers(0, ws::kChatGlobalTopic) + s.ws_subscribers(1, ws::kChatGlobalTopic) == 2;
   }));
   ASSERT_TRUE(a.send_text(R"({"type":"global_message","message":{"n":1}})"));
-  EXPECT_EQ(a.read_message()->data, R"({"type":"global_message","message":{"n":1}})");
-  EXPECT_EQ(b.read_message()->data, R"({"type":"global_message","message":{"n":1}})");
+  EXPECT_EQ(a.read_data(), R"({"type":"global_message","message":{"n":1}})");
+  EXPECT_EQ(b.read_data(), R"({"type":"global_message","message":{"n":1}})");
   const std::pair<std::string, std::string> errors[] = {
       {"{not json", "bad JSON"},
       {"[1,2]", "must be a JSON object"},
@@ -619,7 +619,7 @@ TEST(WsChat, GlobalMessagesAndErrors) {
   ASSERT_TRUE(a.send_binary("bin"));
   EXPECT_EQ(a.read_close_code(), 1003);
   ASSERT_TRUE(b.send_text(R"({"type":"join_channel","channel":"z"})"));
-  EXPECT_EQ(b.read_message()->data, R"({"type":"joined","channel":"z"})");
+  EXPECT_EQ(b.read_data(), R"({"type":"joined","channel":"z"})");
 }
 
 // --- shutdown, deflate negotiation, TLS ------------------------------------------------
@@ -695,7 +695,7 @@ TEST(WsTls, EchoOverTls) {
   ASSERT_TRUE(c.ok()) << c.error();
   const std::string big = pattern(200 * 1024, 5);
   ASSERT_TRUE(c.send_text("over tls"));
-  EXPECT_EQ(c.read_message()->data, "over tls");
+  EXPECT_EQ(c.read_data(), "over tls");
   ASSERT_TRUE(c.send_binary(big));
   auto m = c.read_message();
   ASSERT_TRUE(m) << c.error();

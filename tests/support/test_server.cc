@@ -74,6 +74,10 @@ uint64_t TestServer::ws_sum(const std::function<uint64_t(const ws::WsMetrics&)>&
   return sum;
 }
 
+size_t TestServer::ws_subscribers(unsigned shard, std::string_view topic) {
+  return on_shard(shard, [&](engine::Shard&) { return app_->ws().subscribers(shard, topic); });
+}
+
 bool TestServer::wait_until(const std::function<bool()>& pred, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!pred()) {

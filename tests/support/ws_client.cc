@@ -196,6 +196,11 @@ std::optional<WsMessage> WsTestClient::read_message() {
   return m;
 }
 
+std::string WsTestClient::read_data() {
+  auto m = read_message();
+  return m ? std::move(m->data) : "<no message: " + error_ + ">";
+}
+
 uint16_t WsTestClient::read_close_code() {
   while (auto m = read_message()) {
     if (m->opcode == ws::Opcode::kClose) return m->close_code;

@@ -4,8 +4,8 @@
 //   WsTestClient c(port, "/ws/echo", {.deflate = true});
 //   ASSERT_TRUE(c.ok()) << c.error();
 //   c.send_text("hi");
-//   auto m = c.read_message();   // text "hi"
-//   c.close(1000); EXPECT_EQ(c.read_message()->close_code, 1000);
+//   EXPECT_EQ(c.read_data(), "hi");
+//   c.close(1000); EXPECT_EQ(c.read_close_code(), 1000);
 //
 // It masks what it sends (random keys), reassembles fragmented messages,
 // inflates compressed ones, and returns control frames as messages too, so
@@ -69,6 +69,10 @@ class WsTestClient {
   // The next message or control frame; nullopt on EOF, timeout or a frame
   // this client finds invalid (error() says which).
   std::optional<WsMessage> read_message();
+  // The next message's payload, or "<no message: ERROR>" when none came:
+  // a comparison with it fails at the caller's line, where
+  // read_message()->data would dereference an empty optional.
+  std::string read_data();
   // Reads until the server's close frame; its code (0 if none came).
   uint16_t read_close_code();
   // True once the server has closed the TCP connection (EOF or reset).
