@@ -114,7 +114,8 @@ std::string length_reason(const StringRule& rule) {
 // validates only what is read. Returns false after recording an error.
 struct JsonBody::Walker {
   JsonBody& body;
-  std::string path;  // the dotted path of the member being walked
+  std::string path;      // the dotted path of the member being walked
+  std::string repeated;  // the first member path seen twice
 
   bool json_error(simdjson::error_code e) {
     body.fail_json(std::string(describe(e)));
@@ -153,8 +154,10 @@ struct JsonBody::Walker {
     }
     for (const Entry& e : body.entries_) {
       if (body.path_of(e) == path) {
-        body.fail(path, "is given more than once");
-        return false;
+        // Reported after the walk, so malformed JSON later wins; the
+        // repeated value is walked without being recorded.
+        if (repeated.empty()) repeated = path;
+        return true;
       }
     }
     Entry e;
@@ -290,23 +293,69 @@ void JsonBody::parse(JsonBodyParser& p, std::string_view body, size_t capacity) 
     fail_json(std::string(describe(e)));
     return;
   }
-  if (type != ondemand::json_type::object) {
-    fail({}, "the body must be a JSON object");
-    return;
-  }
-  ondemand::object root;
-  if (auto e = doc.get_object().get(root)) {
-    fail_json(std::string(describe(e)));
-    return;
-  }
   Walker walker{*this, {}};
-  if (!walker.walk_object(root, 1, true)) return;
-  // At the end of the input current_location() is OUT_OF_BOUNDS; anything
-  // else is a token after the root object.
-  const char* trailing = nullptr;
-  if (doc.current_location().get(trailing) != simdjson::OUT_OF_BOUNDS) {
-    fail_json("bytes after the JSON object");
+  // A root that is not an object is still walked: malformed JSON is
+  // reported as such before "must be an object".
+  bool walked = false;
+  bool at_end_checked = false;
+  const char* body_end = input.data() + input.size();
+  switch (type) {
+    case ondemand::json_type::object: {
+      ondemand::object root;
+      if (auto e = doc.get_object().get(root)) return fail_json(std::string(describe(e)));
+      walked = walker.walk_object(root, 1, true);
+      break;
+    }
+    case ondemand::json_type::array: {
+      ondemand::array root;
+      if (auto e = doc.get_array().get(root)) return fail_json(std::string(describe(e)));
+      walked = true;
+      for (auto item : root) {
+        ondemand::value v;
+        if (auto e = std::move(item).get(v)) return fail_json(std::string(describe(e)));
+        if (!walker.walk_value(v, 1, nullptr)) return;
+      }
+      break;
+    }
+    case ondemand::json_type::string: {
+      std::string_view ignored;
+      if (auto e = doc.get_string().get(ignored)) return fail_json(std::string(describe(e)));
+      walked = true;
+      break;
+    }
+    case ondemand::json_type::number:
+    case ondemand::json_type::boolean:
+    case ondemand::json_type::null: {
+      // Root scalars are checked from the raw token: simdjson's root-scalar
+      // getters have let a literal with letters after it ("falseu") pass.
+      // raw_json_token() peeks without consuming, so current_location()
+      // would still point at the token: check the end here instead.
+      std::string_view raw;
+      if (auto e = doc.raw_json_token().get(raw)) return fail_json(std::string(describe(e)));
+      if (raw.data() + raw.size() != body_end) return fail_json("bytes after the JSON value");
+      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' ||
+                              raw.back() == '\n' || raw.back() == '\r')) {
+        raw.remove_suffix(1);
+      }
+      bool integral = false;
+      const bool valid = type == ondemand::json_type::number
+                             ? scan_number(raw, integral)
+                             : raw == "true" || raw == "false" || raw == "null";
+      if (!valid) return fail_json("invalid value");
+      at_end_checked = true;
+      walked = true;
+      break;
+    }
   }
+  if (!walked) return;
+  // At the end of the input current_location() is OUT_OF_BOUNDS; anything
+  // else is a token after the root value.
+  const char* trailing = nullptr;
+  if (!at_end_checked && doc.current_location().get(trailing) != simdjson::OUT_OF_BOUNDS) {
+    return fail_json("bytes after the JSON value");
+  }
+  if (type != ondemand::json_type::object) fail({}, "the body must be a JSON object");
+  if (!walker.repeated.empty()) fail(walker.repeated, "is given more than once");
 }
 
 std::string_view JsonBody::path_of(const Entry& e) const {
