@@ -48,6 +48,11 @@
 // it lives. Safe on arbitrary bytes: every limit is checked while walking,
 // recursion is bounded by max_depth, numbers of any size are classified
 // without being converted (an integer outside int64 is "out of range").
+//
+// Kernel: On-Demand has no runtime CPU dispatch; it runs the kernel
+// json_body.cc was compiled for, on a baseline x86-64 build simdjson's
+// portable "fallback" one. -DRINGSHARD_SIMDJSON_MARCH=x86-64-v3 (or native)
+// builds it for AVX2, for machines known to have it.
 #pragma once
 
 #include <cstddef>
