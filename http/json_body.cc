@@ -293,6 +293,10 @@ void JsonBody::parse(JsonBodyParser& p, std::string_view body, size_t capacity) 
     fail_json(std::string(describe(e)));
     return;
   }
+  // Paths and unescaped strings are about as long as the body: one
+  // allocation each for the arena and the member list in the common case.
+  arena_.reserve(body.size());
+  entries_.reserve(16);
   Walker walker{*this, {}};
   // A root that is not an object is still walked: malformed JSON is
   // reported as such before "must be an object".

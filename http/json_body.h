@@ -51,8 +51,9 @@
 //
 // Kernel: On-Demand has no runtime CPU dispatch; it runs the kernel
 // json_body.cc was compiled for, on a baseline x86-64 build simdjson's
-// portable "fallback" one. -DRINGSHARD_SIMDJSON_MARCH=x86-64-v3 (or native)
-// builds it for AVX2, for machines known to have it.
+// portable "fallback" one. -DRINGSHARD_SIMDJSON_MARCH=haswell (or native)
+// builds it for AVX2 (x86-64-v3 is not enough: it lacks PCLMUL), for
+// machines known to have it.
 #pragma once
 
 #include <cstddef>
