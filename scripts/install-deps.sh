@@ -8,7 +8,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config
   liburing-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  libtomlplusplus-dev
+  libtomlplusplus-dev libsimdjson-dev
   android-libboringssl-dev openssl testssl.sh
   zlib1g-dev
   # Response compression: libbrotlienc (http/), libbrotlidec (tests).
