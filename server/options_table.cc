@@ -297,7 +297,7 @@ constexpr Setting kSettings[] = {
     {.section = "rate_limits", .key = "table_capacity",
      .flag = "--rate-limit-table-capacity", .metavar = "N", .kind = Kind::kCount,
      .min = 1024, .max = 1 << 26, RINGSHARD_FIELD(rate_limit_table_capacity),
-     .help = "clients tracked per rate limit and shard"},
+     .help = "keys the rate-limit table tracks at once, all shards together"},
 };
 
 #undef RINGSHARD_FIELD

@@ -211,9 +211,11 @@ TEST(Settings, ExampleConfigHasEveryKeyAndValidArrayExamples) {
   bool in_block = false;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("# [[", 0) == 0) in_block = true;
+    bool header = line.rfind("# [[", 0) == 0 && line.size() > 6 &&
+                  line.compare(line.size() - 2, 2, "]]") == 0;
+    if (header) in_block = true;
     bool assignment = line.rfind("# ", 0) == 0 && line.find(" = ") != std::string::npos;
-    if (in_block && (line.rfind("# [[", 0) == 0 || assignment)) {
+    if (in_block && (header || assignment)) {
       blocks += line.substr(2) + "\n";
     } else {
       in_block = false;
