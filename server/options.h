@@ -26,6 +26,11 @@
 //   sizes      "<n>" bytes, or "<n>k"/"<n>K"/"<n>KiB", "<n>m"/"<n>M"/"<n>MiB",
 //              "<n>g"/"<n>G"/"<n>GiB" (powers of 1024). In TOML also a bare
 //              integer (bytes).
+//   lists      flags: "a,b,c" (spaces around entries dropped; "" is empty);
+//              TOML: an array of strings.
+//   arrays of tables ([[auth.token]], [[auth.api_key]], [[auth.rule]],
+//              [[rate_limit]]): in TOML blocks or inline arrays; each flag
+//              gives one element in a compact form (see the fields below).
 //
 // Control plane only: may allocate and may throw internally, but the public
 // functions return results, never throw. No global state: every function is

@@ -296,20 +296,26 @@ class ConfigReader {
       }
       Record record(records.fields.size());
       std::vector<const toml::node*> nodes(records.fields.size(), nullptr);
+      // Keys come in name order, not text order: report every unknown key
+      // and wrong type (fail() keeps the first in the text), then check the
+      // values only of an element whose keys and types are right.
+      bool shape_ok = true;
       for (const auto& [key, value] : *table) {
         size_t f = 0;
         while (f < records.fields.size() && records.fields[f].key != key.str()) ++f;
         if (f == records.fields.size()) {
           fail(key.source(), label + "unknown key " + quote(key.str()) + "; keys are " +
                                  field_list(records));
-          return;
+          shape_ok = false;
+          continue;
         }
         nodes[f] = &value;
         if (auto problem = read_field(records.fields[f], value, record[f])) {
           fail(value.source(), label + std::string(key.str()) + ": " + *problem);
-          return;
+          shape_ok = false;
         }
       }
+      if (!shape_ok) return;
       if (auto error = apply_record(s, record, out_)) {
         bool whole = error->field == RecordError::kWholeRecord || nodes[error->field] == nullptr;
         const toml::source_region& region =

@@ -728,7 +728,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadTomlCase{"[[rate_limit]]\nname = \"a\"\nmatch = \"/\"\nkey = \"ip\"\nburst = \"1\"\n"
                     "rate = \"1/s\"\n",
                     "5:9: [[rate_limit]] 1: burst: expected an integer, got a string"},
-        BadTomlCase{"[auth]\ntokens = []\n", "2:1: unknown key 'tokens' in [auth]"}));
+        BadTomlCase{"[auth]\ntokens = []\n", "2:1: unknown key 'tokens' in [auth]"},
+        // Several errors in one element: the first in the text, whatever the
+        // key order ("extra" sorts before "name").
+        BadTomlCase{"[[auth.token]]\nname = 5\nextra = 1\n",
+                    "2:8: [[auth.token]] 1: name: expected a string, got an integer"}));
 
 // The rate_spec error text is ratelimit's; only its position is ours.
 TEST(Settings, RateLimitKeyErrorPosition) {
