@@ -17,6 +17,9 @@ build_pkgs=(
   # WebSocket tests against clients that are not ours: the websockets
   # library (for /usr/bin/python3) and headless Chromium (large, ~300 MB).
   python3-websockets chromium
+  # systemd-analyze, to verify packaging/ringshard.service (the test skips
+  # without it).
+  systemd
 )
 bench_pkgs=(nginx-light wrk h2o gnuplot-nox)
 

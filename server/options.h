@@ -6,8 +6,11 @@
 // sizes), options_values (checking and storing one value), options_toml
 // (the TOML reader; options_toml_guard works around toml++ 3.3.0),
 // options_argv.cc (the command line), options_checks (rules across
-// settings), options_help.cc (--help, --version, --check-config output) and
-// listen_address.cc (HOST:PORT, parsed by engine/socket_address.h).
+// settings), options_words (the syntax of strings: origins, header values,
+// names), options_records (arrays of tables: auth credentials and rules,
+// rate limits), options_help.cc (--help, --version), options_print.cc
+// (--print-config) and listen_address.cc (HOST:PORT, parsed by
+// engine/socket_address.h).
 //
 // Precedence: built-in defaults < --config FILE < command-line flags.
 // Errors: a bad flag is OptionsError{kUsage} (the binary exits 64); a bad
@@ -23,6 +26,11 @@
 //   sizes      "<n>" bytes, or "<n>k"/"<n>K"/"<n>KiB", "<n>m"/"<n>M"/"<n>MiB",
 //              "<n>g"/"<n>G"/"<n>GiB" (powers of 1024). In TOML also a bare
 //              integer (bytes).
+//   lists      flags: "a,b,c" (spaces around entries dropped; "" is empty);
+//              TOML: an array of strings.
+//   arrays of tables ([[auth.token]], [[auth.api_key]], [[auth.rule]],
+//              [[rate_limit]]): in TOML blocks or inline arrays; each flag
+//              gives one element in a compact form (see the fields below).
 //
 // Control plane only: may allocate and may throw internally, but the public
 // functions return results, never throw. No global state: every function is
@@ -54,6 +62,44 @@ struct ListenAddress {
   friend bool operator==(const ListenAddress&, const ListenAddress&) = default;
 };
 
+// One credential of [[auth.token]] (a bearer token) or [[auth.api_key]] (an
+// X-API-Key value). Only the SHA-256 of the secret is configured: the server
+// hashes what a client presents and compares.
+struct AuthCredential {
+  std::string name;                 // [A-Za-z0-9_-]{1,64}, unique in its list (for logs)
+  std::string sha256_hex;           // 64 hex digits, stored lower case
+  std::vector<std::string> scopes;  // what the credential may do; may be empty
+
+  friend bool operator==(const AuthCredential&, const AuthCredential&) = default;
+};
+
+// One [[auth.rule]]: requests whose path starts with `match` (and whose
+// method is in `methods`, or any method when it is empty) need a valid
+// credential, one carrying `scope` unless `scope` is empty. A request that
+// matches no rule needs no credential. Rules are kept in file order; which
+// one wins when several match (e.g. the longest prefix) is the server's
+// rule, documented in docs/configuration.md.
+struct AuthRule {
+  std::string match;                 // path prefix, starts with "/"
+  std::vector<std::string> methods;  // HTTP method tokens; empty = all
+  std::string scope;                 // "" = any valid credential
+
+  friend bool operator==(const AuthRule&, const AuthRule&) = default;
+};
+
+// One [[rate_limit]] rule, validated with ratelimit/rate_spec.h: `key` is
+// accepted by ratelimit::parse_key_spec and `rate` by ratelimit::parse_rate,
+// so the server can parse both again without an error path.
+struct RateLimitRule {
+  std::string name;    // [A-Za-z0-9_-]{1,64}, unique among the rules
+  std::string match;   // path prefix, starts with "/"
+  std::string key;     // "ip", "ip/N", "ip/N/M", "header:NAME", "bearer" or "api_key"
+  uint64_t burst = 0;  // 1..1,000,000,000
+  std::string rate;    // "N/s", "N/m" or "N/h"
+
+  friend bool operator==(const RateLimitRule&, const RateLimitRule&) = default;
+};
+
 struct Options {
   ListenAddress listen;                  // --listen HOST:PORT  ([server] listen)
   unsigned shards = 0;                   // --shards N, 0 = CPUs in affinity mask (0..1024)
@@ -64,6 +110,11 @@ struct Options {
   uint32_t body_timeout_ms = 30'000;     // --body-timeout DUR    / [http] body_timeout
   uint32_t idle_timeout_ms = 60'000;     // --idle-timeout DUR    / [http] idle_timeout
   uint32_t drain_timeout_ms = 10'000;    // --drain-timeout DUR   / [server] drain_timeout (0 = close at once)
+  uint32_t drain_idle_grace_ms = 1'000;  // --drain-idle-grace DUR / [server] drain_idle_grace (1ms..1h):
+                                         // during a drain an idle keep-alive connection is
+                                         // closed once idle this long (never past the deadline)
+  uint32_t deferred_timeout_ms = 30'000; // --deferred-timeout DUR / [http] deferred_timeout (1ms..24h):
+                                         // a deferred (async) request unanswered by then gets 504
   // HTTP limits.
   uint32_t max_head_bytes = 16 * 1024;   // --max-head-bytes N    / [http] max_head_bytes (1 KiB..1 MiB)
   uint32_t max_target_bytes = 8 * 1024;  // --max-target-bytes N  / [http] max_target_bytes (64..max_head_bytes)
@@ -74,7 +125,9 @@ struct Options {
   uint32_t send_queue_limit = 1 << 20;   // --send-queue-limit N  / [engine] send_queue_limit (bytes, 4 KiB..1 GiB)
   uint32_t recv_buffer_size = 16 * 1024; // --recv-buffer-size N  / [engine] recv_buffer_size (power of 2, 1 KiB..1 MiB)
   uint32_t recv_buffer_count = 1024;     // --recv-buffers N      / [engine] recv_buffers (power of 2, 16..32768)
-  bool access_log = false;               // --access-log          / [server] access_log
+  std::string access_log;                // --access-log FILE|-|off / [server] access_log:
+                                         // "" = off ("off" in flags and TOML), "-" = stdout,
+                                         // else a file path (opened by the server, not here)
   bool defer_accept = true;              // --defer-accept[=BOOL] / [engine] defer_accept
   // TLS (HTTPS beside HTTP on the same shards).
   std::optional<ListenAddress> tls_listen = ListenAddress{"0.0.0.0", 8443};
@@ -109,9 +162,86 @@ struct Options {
   uint32_t ws_deflate_min_size = 64;          // --ws-deflate-min-size SIZE / deflate_min_size
   bool ws_deflate_no_context_takeover = false;  // --ws-deflate-no-context-takeover[=BOOL]
 
+  // Admin listener ([admin]): health, metrics, and other operator endpoints.
+  std::optional<ListenAddress> admin_listen = ListenAddress{"127.0.0.1", 9901};
+                                         // --admin-listen HOST:PORT|off / listen; may not
+                                         // share a nonzero port with listen or tls listen on
+                                         // an overlapping host (as for tls listen)
+  bool metrics_on_main = false;          // --metrics-on-main[=BOOL] / metrics_on_main:
+                                         // also serve /metrics on the main listener
+
+  // Logging ([log]).
+  std::string log_format = "text";       // --log-format text|json / format
+  std::string log_level = "info";        // --log-level debug|info|warn|error / level
+
+  // Process-wide connection limits ([connections]); 0 = no limit.
+  uint32_t max_connections_total = 0;    // --max-connections-total N / max_total (0..1e9)
+  uint32_t max_connections_per_ip = 0;   // --max-connections-per-ip N / max_per_ip (0..1e9)
+
+  bool request_id_enabled = true;        // --request-id[=BOOL]    / [request_id] enabled
+  bool trace_context_enabled = true;     // --trace-context[=BOOL] / [trace_context] enabled
+
+  // Security response headers ([security_headers]). Values are sent as
+  // written; "" sends no such header. None contains CR, LF, NUL or another
+  // control character but tab.
+  bool security_headers_enabled = false;  // --security-headers[=BOOL] / enabled
+  std::string hsts = "max-age=63072000; includeSubDomains";  // --hsts VALUE / hsts
+                                          // (Strict-Transport-Security, HTTPS only)
+  std::string frame_options = "DENY";     // --frame-options VALUE / frame_options (X-Frame-Options)
+  std::string referrer_policy = "no-referrer";  // --referrer-policy VALUE / referrer_policy
+  std::string content_security_policy;    // --content-security-policy VALUE / content_security_policy
+
+  // CORS ([cors]).
+  bool cors_enabled = false;              // --cors[=BOOL] / enabled
+  std::vector<std::string> cors_allow_origins = {"*"};
+                                          // --cors-allow-origin ORIGIN (repeatable; any flag
+                                          // replaces the file's list) / allow_origins: "*"
+                                          // (alone) or scheme://host[:port], stored lower case.
+                                          // "*" with allow_credentials: the server echoes the
+                                          // request's Origin instead of "*"
+  std::vector<std::string> cors_allow_methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+                                          // --cors-allow-methods LIST / allow_methods
+  std::vector<std::string> cors_allow_headers = {"Content-Type", "Authorization", "X-API-Key",
+                                                 "X-Request-ID", "Idempotency-Key"};
+                                          // --cors-allow-headers LIST / allow_headers
+  std::vector<std::string> cors_expose_headers = {
+      "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+      "RateLimit",    "RateLimit-Policy",  "Retry-After"};
+                                          // --cors-expose-headers LIST / expose_headers
+  bool cors_allow_credentials = false;    // --cors-allow-credentials[=BOOL] / allow_credentials
+  uint32_t cors_max_age_ms = 600'000;     // --cors-max-age DUR / max_age (0s..24h; whole
+                                          // seconds are sent, Access-Control-Max-Age)
+
+  // Response compression ([compression]).
+  bool compression_enabled = false;       // --compression[=BOOL] / enabled
+  uint64_t compression_min_size = 1024;   // --compression-min-size SIZE / min_size (0..1GiB)
+  std::vector<std::string> compression_types = {
+      "text/", "application/json", "application/javascript", "application/xml",
+      "image/svg+xml"};                   // --compression-types LIST / types: Content-Type
+                                          // prefixes (lower case), compared case-insensitively
+  uint32_t gzip_level = 6;                // --gzip-level N / gzip_level (1..9)
+  bool brotli = true;                     // --brotli[=BOOL] / brotli
+  uint32_t brotli_quality = 4;            // --brotli-quality N / brotli_quality (0..11)
+
+  // Authentication ([auth], [[auth.token]], [[auth.api_key]], [[auth.rule]]).
+  bool auth_enabled = false;              // --auth[=BOOL] / [auth] enabled
+  std::vector<AuthCredential> auth_tokens;    // --auth-token NAME:SHA256HEX[:SCOPE,...]
+  std::vector<AuthCredential> auth_api_keys;  // --auth-api-key NAME:SHA256HEX[:SCOPE,...]
+  std::vector<AuthRule> auth_rules;           // --auth-rule PREFIX[:METHODS[:SCOPE]]
+                                              // (each repeatable; any flag replaces the
+                                              // file's list of that kind)
+
+  // Rate limiting ([[rate_limit]], [rate_limits]).
+  std::vector<RateLimitRule> rate_limits;     // --rate-limit "name=..,match=..,key=..,burst=..,rate=.."
+                                              // (repeatable; any flag replaces the file's list)
+  uint32_t rate_limit_table_capacity = 65'536;  // --rate-limit-table-capacity N /
+                                              // [rate_limits] table_capacity (1024..2^26)
+
   friend bool operator==(const Options&, const Options&) = default;
 };
 
+// kCheckConfig: --check-config or --print-config; the binary prints
+// effective_config_text() (secrets redacted) and exits 0, binding nothing.
 enum class Action { kRun, kHelp, kVersion, kCheckConfig };
 
 struct OptionsError {
@@ -122,6 +252,9 @@ struct OptionsError {
 
 struct ParsedOptions {
   Action action = Action::kRun;
+  // --print-config was given (action is kCheckConfig): the caller prints
+  // only the configuration. With --check-config alone it may print less.
+  bool print_config = false;
   Options options;
 };
 
@@ -132,8 +265,11 @@ struct ParsedOptions {
 // Valued flags take "--flag VALUE" or "--flag=VALUE"; a VALUE that starts
 // with "--" must use the "=" form. A repeated flag: the last one wins.
 // --help/-h or --version/-V anywhere wins over everything else (help first)
-// and nothing else is checked or read. With --check-config the file and the
-// flags are fully validated and `action` is kCheckConfig.
+// and nothing else is checked or read. With --check-config or
+// --print-config the file and the flags are fully validated and `action` is
+// kCheckConfig. Boolean flags take "--flag", "--flag=BOOL" or "--no-flag".
+// List flags (--cert, --key, --cors-allow-origin, --auth-*, --rate-limit)
+// add up; the first one replaces the file's list (--cert/--key: both lists).
 std::variant<ParsedOptions, OptionsError> parse_options(int argc,
                                                         const char* const* argv);
 
@@ -153,10 +289,15 @@ std::string usage_text();
 // The --version text, "ringshard X.Y.Z" (no newline).
 std::string version_text();
 
-// The effective configuration as a TOML document with every key (what
-// --check-config shows). apply_config_text() on it reproduces `options`
-// except config_path, for any `options` whose data_dir is valid UTF-8.
-std::string effective_config_text(const Options& options);
+enum class Redact { kSecrets, kNothing };
+
+// The effective configuration as a TOML document with every key, every
+// section and every array of tables (what --print-config and
+// --check-config show). Values of the settings table's secret column are
+// shown as "<redacted>" unless `redact` is kNothing. With kNothing,
+// apply_config_text() on it reproduces `options` except config_path, for
+// any `options` whose strings are valid UTF-8.
+std::string effective_config_text(const Options& options, Redact redact = Redact::kSecrets);
 
 // Parses "HOST:PORT", "[v6]:PORT" or ":PORT" (host 0.0.0.0). HOST is an IPv4
 // dotted quad (no leading zeros), a bracketed IPv6 literal (no zone id),

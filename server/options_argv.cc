@@ -34,6 +34,7 @@ struct ScannedArgs {
   bool help = false;
   bool version = false;
   bool check_config = false;
+  bool print_config = false;
   std::optional<std::string> config_path;
   std::vector<FlagUse> uses;
   std::optional<OptionsError> error;  // the first one
@@ -67,14 +68,26 @@ ScannedArgs scan(int argc, const char* const* argv) {
     std::optional<std::string_view> inline_value;
     if (eq != std::string_view::npos) inline_value = arg.substr(eq + 1);
 
+    // --no-NAME turns off the bool --NAME; --no-access-log is
+    // --access-log off (access_log was a bool once).
+    const Setting* negated = nullptr;
+    if (name.substr(0, 5) == "--no-") {
+      negated = find_by_flag("--" + std::string(name.substr(5)));
+      if (negated != nullptr && negated->kind != Kind::kBool &&
+          negated->flag != "--access-log") {
+        negated = nullptr;
+      }
+    }
     if (name == "--help" || name == "--version" || name == "--check-config" ||
-        name == "--no-access-log") {
+        name == "--print-config" || negated != nullptr) {
       if (inline_value) {
         fail(std::string(name) + ": does not take a value");
       } else if (name == "--check-config") {
         out.check_config = true;
-      } else if (name == "--no-access-log") {
-        out.uses.push_back({find_by_flag("--access-log"), name, "false"});
+      } else if (name == "--print-config") {
+        out.print_config = true;
+      } else if (negated != nullptr) {
+        out.uses.push_back({negated, name, negated->kind == Kind::kBool ? "false" : "off"});
       }
       continue;
     }
@@ -121,7 +134,8 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
     return parsed;
   }
   if (args.error) return *args.error;
-  if (args.check_config) parsed.action = Action::kCheckConfig;
+  if (args.check_config || args.print_config) parsed.action = Action::kCheckConfig;
+  parsed.print_config = args.print_config;
 
   Options& o = parsed.options;
   CrossErrors file_cross;
@@ -139,13 +153,19 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
   }
 
   // Any --cert or --key replaces both of the file's lists, so the pairs on
-  // the command line are exactly the ones given there.
+  // the command line are exactly the ones given there. Other repeatable
+  // flags replace their own list.
   auto is_list = [](const FlagUse& use) { return use.setting->kind == Kind::kPathList; };
   bool list_flags = std::any_of(args.uses.begin(), args.uses.end(), is_list);
   if (list_flags) {
     for (const Setting& s : settings()) {
       if (s.kind == Kind::kPathList) (o.*s.list).clear();
     }
+  }
+  for (const FlagUse& use : args.uses) {
+    const Setting& s = *use.setting;
+    if (s.kind == Kind::kList && s.list_flag == ListFlag::kRepeat) (o.*s.list).clear();
+    if (s.kind == Kind::kRecords) s.records->clear(o);
   }
   for (const FlagUse& use : args.uses) {
     if (auto problem = apply_text(*use.setting, use.value, o)) {
@@ -192,6 +212,18 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
                          "--tls-listen off");
     }
     if (file_cross.tls_listen) return file_error(file_cross.tls_listen);
+  }
+  if (auto conflict = admin_listen_conflict(o)) {
+    if (std::string_view flag = flag_used("--admin-listen"); !flag.empty()) {
+      return usage_error(std::string(flag) + ": " + conflict->message);
+    }
+    std::string_view other = conflict->with_tls ? "--tls-listen" : "--listen";
+    if (std::string_view flag = flag_used(other); !flag.empty()) {
+      return usage_error(std::string(flag) + ": " + conflict->message +
+                         "; move the admin listener with --admin-listen or turn it "
+                         "off with --admin-listen off");
+    }
+    if (file_cross.admin_listen) return file_error(file_cross.admin_listen);
   }
   if (auto counts = tls_pair_counts(o)) {
     if (list_flags) {

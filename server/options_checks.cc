@@ -45,24 +45,46 @@ bool is_any(const Binary& b) {
 // HTTPS, and a wildcard beside a specific address would lose that address's
 // clients to the other protocol; hence an error here rather than a quiet
 // bind. Port 0 (a free port each) never collides.
-std::optional<std::string> tls_listen_conflict(const Options& o) {
-  if (!o.tls_listen || o.tls_listen->port == 0 ||
-      o.tls_listen->port != o.listen.port) {
-    return std::nullopt;
-  }
-  Binary http = binary(o.listen.host);
-  Binary https = binary(o.tls_listen->host);
-  std::string tls_text = format_listen_address(*o.tls_listen);
-  if (http.family == https.family &&
-      std::equal(std::begin(http.bytes), std::end(http.bytes), https.bytes)) {
-    return "tls listen address " + tls_text + " is the same as listen";
+namespace {
+
+// "<name> address A is the same as <other_name>" or "... overlaps
+// <other_name> (B)" when `a` would take connections meant for `b`.
+std::optional<std::string> conflict(const ListenAddress& a, std::string_view name,
+                                    const ListenAddress& b, std::string_view other_name) {
+  if (a.port == 0 || a.port != b.port) return std::nullopt;
+  Binary other = binary(b.host);
+  Binary self = binary(a.host);
+  std::string text = std::string(name) + " address " + format_listen_address(a);
+  if (other.family == self.family &&
+      std::equal(std::begin(other.bytes), std::end(other.bytes), self.bytes)) {
+    return text + " is the same as " + std::string(other_name);
   }
   // 0.0.0.0 covers every IPv4 address; :: (dual-stack) covers everything.
-  bool overlap = (is_any(http) && (http.family == AF_INET6 || https.family == AF_INET)) ||
-                 (is_any(https) && (https.family == AF_INET6 || http.family == AF_INET));
+  bool overlap = (is_any(other) && (other.family == AF_INET6 || self.family == AF_INET)) ||
+                 (is_any(self) && (self.family == AF_INET6 || other.family == AF_INET));
   if (!overlap) return std::nullopt;
-  return "tls listen address " + tls_text + " overlaps listen (" +
-         format_listen_address(o.listen) + ")";
+  return text + " overlaps " + std::string(other_name) + " (" + format_listen_address(b) + ")";
+}
+
+}  // namespace
+
+std::optional<std::string> tls_listen_conflict(const Options& o) {
+  if (!o.tls_listen) return std::nullopt;
+  return conflict(*o.tls_listen, "tls listen", o.listen, "listen");
+}
+
+// The same reasoning as for tls listen: SO_REUSEPORT would let the admin
+// listener and a public one split each other's connections.
+std::optional<AdminConflict> admin_listen_conflict(const Options& o) {
+  if (!o.admin_listen) return std::nullopt;
+  if (auto message = conflict(*o.admin_listen, "admin listen", o.listen, "listen")) {
+    return AdminConflict{std::move(*message), false};
+  }
+  if (!o.tls_listen) return std::nullopt;
+  if (auto message = conflict(*o.admin_listen, "admin listen", *o.tls_listen, "tls listen")) {
+    return AdminConflict{std::move(*message), true};
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> tls_pair_counts(const Options& o) {

@@ -20,6 +20,14 @@ namespace ringshard::server::options_detail {
 // the same as listen", "... overlaps listen (Y)"), or nothing.
 std::optional<std::string> tls_listen_conflict(const Options& o);
 
+// What the admin listener's address collides with: listen, or else tls
+// listen ("admin listen address X overlaps tls listen (Y)").
+struct AdminConflict {
+  std::string message;
+  bool with_tls = false;  // the other side is tls listen, not listen
+};
+std::optional<AdminConflict> admin_listen_conflict(const Options& o);
+
 // "(2 certificates, 1 key)" when the lists differ in length, or nothing.
 std::optional<std::string> tls_pair_counts(const Options& o);
 

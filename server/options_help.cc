@@ -1,7 +1,6 @@
-// server/options_help.cc: what ringshard prints about its settings:
-// --help, --version and --check-config's effective configuration, all
-// generated from the settings table (options_table.h) so that they show
-// every setting and its real default.
+// server/options_help.cc: --help and --version. The help is generated from
+// the settings table (options_table.h), so that it shows every setting and
+// its real default. (--print-config: options_print.cc.)
 #include <cstdio>
 
 #include "server/options.h"
@@ -25,9 +24,11 @@ std::string usage_text() {
       "ringshard serves HTTP and HTTPS on io_uring, one shard per core.\n"
       "Settings come from built-in defaults, then the --config file, then the\n"
       "flags: a flag always wins over the file, wherever --config stands.\n"
-      "Valued flags take '--flag VALUE' or '--flag=VALUE'; when a flag is\n"
-      "repeated the last one wins, except --cert and --key, which add up (and\n"
-      "then replace the file's lists).\n";
+      "Valued flags take '--flag VALUE' or '--flag=VALUE'; boolean flags\n"
+      "'--flag', '--flag=BOOL' or '--no-flag'. When a flag is repeated the last\n"
+      "one wins, except the repeatable ones (--cert, --key, --cors-allow-origin,\n"
+      "--auth-token, --auth-api-key, --auth-rule, --rate-limit), which add up\n"
+      "and then replace the file's list (--cert and --key: both lists).\n";
   // "  --flag VALUE" in a 30-column gutter, then the help and the default
   // wrapped to 80 columns.
   auto line = [&out](std::string left, std::string_view help,
@@ -65,11 +66,13 @@ std::string usage_text() {
   line("    --config FILE", "read settings from a TOML file", "none");
   line("    --check-config", "check the file and flags, print the result, exit",
        "");
+  line("    --print-config",
+       "print the effective configuration as TOML (secrets redacted), exit", "");
   std::string_view section;
   for (const Setting& s : settings()) {
     if (s.section != section) {
       section = s.section;
-      if (const Section* known = find_section(section)) {
+      if (const Section* known = find_section(section); known && !known->title.empty()) {
         out += "\n" + std::string(known->title) + ":\n";
       }
     }
@@ -91,6 +94,20 @@ std::string usage_text() {
         break;
       case Kind::kPathList:
         default_text = s.when_empty;
+        break;
+      case Kind::kText:
+        default_text = !(defaults.*s.text).empty() ? defaults.*s.text
+                       : !s.when_empty.empty()      ? std::string(s.when_empty)
+                                                    : "none";
+        break;
+      case Kind::kList: {
+        const std::vector<std::string>& entries = defaults.*s.list;
+        for (size_t i = 0; i < entries.size(); ++i) default_text += (i ? ", " : "") + entries[i];
+        if (entries.empty()) default_text = s.when_empty.empty() ? "none" : s.when_empty;
+        break;
+      }
+      case Kind::kRecords:
+        default_text = "none";
         break;
       case Kind::kChoice:
         default_text = choice_text(s, defaults);
@@ -115,6 +132,7 @@ std::string usage_text() {
       "  SIZE       bytes, or a whole number with k/K/KiB, m/M/MiB, g/G/GiB\n"
       "             (powers of 1024: 16k = 16384)\n"
       "  N          decimal digits\n"
+      "  LIST       comma-separated values (GET,POST); '' is an empty list\n"
       "  BOOL       true or false\n"
       "\n"
       "Exit codes:\n"
@@ -129,72 +147,10 @@ std::string usage_text() {
       "  SIGHUP           reload the TLS certificates and keys; on an error\n"
       "                   the old ones stay in use\n"
       "\n"
+      "Auth tokens and API keys are given by the SHA-256 of the secret, in hex:\n"
+      "  printf %s \"$TOKEN\" | sha256sum\n"
+      "\n"
       "See docs/configuration.md for the TOML keys.\n";
-  return out;
-}
-
-std::string effective_config_text(const Options& options) {
-  auto toml_string = [](std::string_view text) {
-    std::string out = "\"";
-    for (char c : text) {
-      auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (u < 0x20 || u == 0x7f) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", u);
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-    return out + "\"";
-  };
-  std::string out = "# ringshard effective configuration\n";
-  std::string_view section;
-  for (const Setting& s : settings()) {
-    if (s.section != section) {
-      if (!section.empty()) out += "\n";
-      section = s.section;
-      out += "[" + std::string(section) + "]\n";
-    }
-    out += std::string(s.key) + " = ";
-    switch (s.kind) {
-      case Kind::kListen:
-        out += toml_string(format_listen_address(options.*s.address));
-        break;
-      case Kind::kOptionalListen:
-        out += toml_string(options.*s.optional_address
-                               ? format_listen_address(*(options.*s.optional_address))
-                               : "off");
-        break;
-      case Kind::kPath:
-        out += toml_string(options.*s.text);
-        break;
-      case Kind::kPathList: {
-        out += "[";
-        const std::vector<std::string>& entries = options.*s.list;
-        for (size_t i = 0; i < entries.size(); ++i) {
-          out += (i == 0 ? "" : ", ") + toml_string(entries[i]);
-        }
-        out += "]";
-        break;
-      }
-      case Kind::kChoice:
-        out += toml_string(choice_text(s, options));
-        break;
-      case Kind::kBool:
-      case Kind::kCount:
-        out += format_value(s, s.get(options));
-        break;
-      case Kind::kSize:
-      case Kind::kDuration:
-        out += toml_string(format_value(s, s.get(options)));
-        break;
-    }
-    out += "\n";
-  }
   return out;
 }
 

@@ -6,7 +6,9 @@
 
 #include <type_traits>
 
+#include "server/options_records.h"
 #include "server/options_units.h"
+#include "server/options_words.h"
 
 namespace ringshard::server::options_detail {
 namespace {
@@ -15,7 +17,13 @@ namespace {
 // more names than this wants a wildcard certificate instead.
 constexpr uint64_t kMaxTlsPairs = 64;
 
+// Longest list of header names, methods, origins or type prefixes: each is
+// walked per request by the middleware that uses it.
+constexpr uint64_t kMaxListEntries = 256;
+
 constexpr Choice kTlsVersions[] = {{"1.2", 1}, {"1.3", 0}};  // stored in tls_allow_12
+constexpr Choice kLogFormats[] = {{"text", 0}, {"json", 0}};  // stored as text
+constexpr Choice kLogLevels[] = {{"debug", 0}, {"info", 0}, {"warn", 0}, {"error", 0}};
 
 template <auto Member>
 uint64_t get_field(const Options& o) {
@@ -46,9 +54,14 @@ constexpr Setting kSettings[] = {
      .metavar = "DUR", .kind = Kind::kDuration, .min = 0, .max = 24 * kHourMs,
      RINGSHARD_FIELD(drain_timeout_ms),
      .help = "time to finish in-flight work after SIGTERM/SIGINT (0: close at once)"},
+    {.section = "server", .key = "drain_idle_grace", .flag = "--drain-idle-grace",
+     .metavar = "DUR", .kind = Kind::kDuration, .min = 1, .max = kHourMs,
+     RINGSHARD_FIELD(drain_idle_grace_ms),
+     .help = "during a drain, close a keep-alive connection idle this long"},
     {.section = "server", .key = "access_log", .flag = "--access-log",
-     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(access_log),
-     .help = "write JSON access log lines; --no-access-log turns them off"},
+     .metavar = "FILE|-|off", .kind = Kind::kText, .text = &Options::access_log,
+     .when_empty = "off", .check = check_access_log,
+     .help = "write JSON access log lines to FILE, or to stdout (-)"},
     {.section = "http", .key = "header_timeout", .flag = "--header-timeout",
      .metavar = "DUR", .kind = Kind::kDuration, .min = 1, .max = 24 * kHourMs,
      RINGSHARD_FIELD(header_timeout_ms),
@@ -61,6 +74,10 @@ constexpr Setting kSettings[] = {
      .metavar = "DUR", .kind = Kind::kDuration, .min = 1, .max = 24 * kHourMs,
      RINGSHARD_FIELD(idle_timeout_ms),
      .help = "time a keep-alive connection may wait for its next request"},
+    {.section = "http", .key = "deferred_timeout", .flag = "--deferred-timeout",
+     .metavar = "DUR", .kind = Kind::kDuration, .min = 1, .max = 24 * kHourMs,
+     RINGSHARD_FIELD(deferred_timeout_ms),
+     .help = "a deferred (async) request not answered by then gets 504"},
     {.section = "http", .key = "max_head_bytes", .flag = "--max-head-bytes",
      .metavar = "SIZE", .kind = Kind::kSize, .min = kKiB, .max = kMiB,
      RINGSHARD_FIELD(max_head_bytes),
@@ -168,13 +185,144 @@ constexpr Setting kSettings[] = {
      RINGSHARD_FIELD(ws_deflate_no_context_takeover),
      .help = "reset the compression window after every message, both ways "
              "(no zlib memory held between messages)"},
+    {.section = "admin", .key = "listen", .flag = "--admin-listen",
+     .metavar = "HOST:PORT|off", .kind = Kind::kOptionalListen,
+     .optional_address = &Options::admin_listen,
+     .help = "address of the admin endpoints (health, metrics); off: none"},
+    {.section = "admin", .key = "metrics_on_main", .flag = "--metrics-on-main",
+     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(metrics_on_main),
+     .help = "also serve /metrics on the main listener"},
+    {.section = "log", .key = "format", .flag = "--log-format", .metavar = "text|json",
+     .kind = Kind::kChoice, .text = &Options::log_format, .choices = kLogFormats,
+     .help = "format of the log lines on stderr"},
+    {.section = "log", .key = "level", .flag = "--log-level",
+     .metavar = "debug|info|warn|error", .kind = Kind::kChoice,
+     .text = &Options::log_level, .choices = kLogLevels,
+     .help = "least severe log lines written"},
+    {.section = "connections", .key = "max_total", .flag = "--max-connections-total",
+     .metavar = "N", .kind = Kind::kCount, .min = 0, .max = 1'000'000'000,
+     RINGSHARD_FIELD(max_connections_total),
+     .help = "open connections in the whole process (0: no cap beyond the shards')"},
+    {.section = "connections", .key = "max_per_ip", .flag = "--max-connections-per-ip",
+     .metavar = "N", .kind = Kind::kCount, .min = 0, .max = 1'000'000'000,
+     RINGSHARD_FIELD(max_connections_per_ip),
+     .help = "open connections from one client address (0: no limit)"},
+    {.section = "request_id", .key = "enabled", .flag = "--request-id",
+     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(request_id_enabled),
+     .help = "give every request and response an X-Request-ID"},
+    {.section = "trace_context", .key = "enabled", .flag = "--trace-context",
+     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(trace_context_enabled),
+     .help = "propagate W3C trace context (traceparent, tracestate)"},
+    {.section = "security_headers", .key = "enabled", .flag = "--security-headers",
+     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(security_headers_enabled),
+     .help = "add the security headers below to every response"},
+    {.section = "security_headers", .key = "hsts", .flag = "--hsts", .metavar = "VALUE",
+     .kind = Kind::kText, .text = &Options::hsts, .check = check_header_value,
+     .help = "Strict-Transport-Security on HTTPS responses (\"\": none)"},
+    {.section = "security_headers", .key = "frame_options", .flag = "--frame-options",
+     .metavar = "VALUE", .kind = Kind::kText, .text = &Options::frame_options,
+     .check = check_header_value, .help = "X-Frame-Options (\"\": none)"},
+    {.section = "security_headers", .key = "referrer_policy", .flag = "--referrer-policy",
+     .metavar = "VALUE", .kind = Kind::kText, .text = &Options::referrer_policy,
+     .check = check_header_value, .help = "Referrer-Policy (\"\": none)"},
+    {.section = "security_headers", .key = "content_security_policy",
+     .flag = "--content-security-policy", .metavar = "VALUE", .kind = Kind::kText,
+     .text = &Options::content_security_policy, .check = check_header_value,
+     .help = "Content-Security-Policy (\"\": none)"},
+    {.section = "cors", .key = "enabled", .flag = "--cors", .metavar = "[=BOOL]",
+     .kind = Kind::kBool, RINGSHARD_FIELD(cors_enabled),
+     .help = "answer CORS preflights and add CORS headers"},
+    {.section = "cors", .key = "allow_origins", .flag = "--cors-allow-origin",
+     .metavar = "ORIGIN", .kind = Kind::kList, .max = kMaxListEntries,
+     .list = &Options::cors_allow_origins, .when_empty = "no origin",
+     .check = check_origin, .list_flag = ListFlag::kRepeat,
+     .help = "allowed origin, * or scheme://host[:port]; repeatable"},
+    {.section = "cors", .key = "allow_methods", .flag = "--cors-allow-methods",
+     .metavar = "LIST", .kind = Kind::kList, .max = kMaxListEntries,
+     .list = &Options::cors_allow_methods, .check = check_method,
+     .list_flag = ListFlag::kSplit, .help = "methods allowed cross-origin, comma-separated"},
+    {.section = "cors", .key = "allow_headers", .flag = "--cors-allow-headers",
+     .metavar = "LIST", .kind = Kind::kList, .max = kMaxListEntries,
+     .list = &Options::cors_allow_headers, .check = check_header_name,
+     .list_flag = ListFlag::kSplit, .help = "request headers allowed cross-origin"},
+    {.section = "cors", .key = "expose_headers", .flag = "--cors-expose-headers",
+     .metavar = "LIST", .kind = Kind::kList, .max = kMaxListEntries,
+     .list = &Options::cors_expose_headers, .check = check_header_name,
+     .list_flag = ListFlag::kSplit, .help = "response headers scripts may read"},
+    {.section = "cors", .key = "allow_credentials", .flag = "--cors-allow-credentials",
+     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(cors_allow_credentials),
+     .help = "allow cookies and credentials (with origin *: the origin is echoed)"},
+    {.section = "cors", .key = "max_age", .flag = "--cors-max-age", .metavar = "DUR",
+     .kind = Kind::kDuration, .min = 0, .max = 24 * kHourMs,
+     RINGSHARD_FIELD(cors_max_age_ms), .help = "how long browsers may cache a preflight"},
+    {.section = "compression", .key = "enabled", .flag = "--compression",
+     .metavar = "[=BOOL]", .kind = Kind::kBool, RINGSHARD_FIELD(compression_enabled),
+     .help = "compress responses (gzip, or brotli when the client accepts it)"},
+    {.section = "compression", .key = "min_size", .flag = "--compression-min-size",
+     .metavar = "SIZE", .kind = Kind::kSize, .min = 0, .max = kGiB,
+     RINGSHARD_FIELD(compression_min_size),
+     .help = "smaller responses are sent uncompressed"},
+    {.section = "compression", .key = "types", .flag = "--compression-types",
+     .metavar = "LIST", .kind = Kind::kList, .max = kMaxListEntries,
+     .list = &Options::compression_types, .check = check_type_prefix,
+     .list_flag = ListFlag::kSplit,
+     .help = "Content-Type prefixes to compress, comma-separated"},
+    {.section = "compression", .key = "gzip_level", .flag = "--gzip-level",
+     .metavar = "N", .kind = Kind::kCount, .min = 1, .max = 9,
+     RINGSHARD_FIELD(gzip_level), .help = "gzip compression level"},
+    {.section = "compression", .key = "brotli", .flag = "--brotli", .metavar = "[=BOOL]",
+     .kind = Kind::kBool, RINGSHARD_FIELD(brotli),
+     .help = "prefer brotli when the client accepts br"},
+    {.section = "compression", .key = "brotli_quality", .flag = "--brotli-quality",
+     .metavar = "N", .kind = Kind::kCount, .min = 0, .max = 11,
+     RINGSHARD_FIELD(brotli_quality), .help = "brotli quality"},
+    {.section = "auth", .key = "enabled", .flag = "--auth", .metavar = "[=BOOL]",
+     .kind = Kind::kBool, RINGSHARD_FIELD(auth_enabled),
+     .help = "require credentials on the paths of the auth rules"},
+    {.section = "auth.token", .flag = "--auth-token",
+     .metavar = "NAME:SHA256HEX[:SCOPES]", .kind = Kind::kRecords,
+     .records = &kAuthTokenRecords,
+     .help = "a bearer token, by the SHA-256 of the token; repeatable"},
+    {.section = "auth.api_key", .flag = "--auth-api-key",
+     .metavar = "NAME:SHA256HEX[:SCOPES]", .kind = Kind::kRecords,
+     .records = &kAuthApiKeyRecords,
+     .help = "an X-API-Key value, by its SHA-256; repeatable"},
+    {.section = "auth.rule", .flag = "--auth-rule", .metavar = "PREFIX[:METHODS[:SCOPE]]",
+     .kind = Kind::kRecords, .records = &kAuthRuleRecords,
+     .help = "paths (and methods: GET,POST or *) that need a credential with "
+             "SCOPE (none: any); repeatable"},
+    {.section = "rate_limit", .flag = "--rate-limit", .metavar = "SPEC",
+     .kind = Kind::kRecords, .records = &kRateLimitRecords,
+     .help = "a rule, \"name=api,match=/v1/,key=ip,burst=100,rate=10/s\"; repeatable"},
+    {.section = "rate_limits", .key = "table_capacity",
+     .flag = "--rate-limit-table-capacity", .metavar = "N", .kind = Kind::kCount,
+     .min = 1024, .max = 1 << 26, RINGSHARD_FIELD(rate_limit_table_capacity),
+     .help = "keys the rate-limit table tracks at once, all shards together"},
 };
 
 #undef RINGSHARD_FIELD
 
 constexpr Section kSections[] = {
-    {"server", "Server"}, {"http", "HTTP"},   {"engine", "Engine"},
-    {"tls", "TLS"},       {"websocket", "WebSocket"}};
+    {"server", "Server"},
+    {"http", "HTTP"},
+    {"engine", "Engine"},
+    {"tls", "TLS"},
+    {"websocket", "WebSocket"},
+    {"admin", "Admin"},
+    {"log", "Logging"},
+    {"connections", "Connection limits"},
+    {"request_id", "Request IDs"},
+    {"trace_context", "Trace context"},
+    {"security_headers", "Security headers"},
+    {"cors", "CORS"},
+    {"compression", "Compression"},
+    {"auth", "Authentication"},
+    {"auth.token", "", Shape::kArrayOfTables},
+    {"auth.api_key", "", Shape::kArrayOfTables},
+    {"auth.rule", "", Shape::kArrayOfTables},
+    {"rate_limit", "Rate limits", Shape::kArrayOfTables},
+    {"rate_limits", ""},
+};
 
 }  // namespace
 
@@ -202,23 +350,44 @@ const Setting* find_by_key(std::string_view section, std::string_view key) {
   return nullptr;
 }
 
-std::string section_list(std::string_view last) {
+std::string section_header(const Section& s) {
+  return s.shape == Shape::kArrayOfTables ? "[[" + std::string(s.name) + "]]"
+                                          : "[" + std::string(s.name) + "]";
+}
+
+std::string setting_name(const Setting& s) {
+  if (s.key.empty()) return "[[" + std::string(s.section) + "]]";
+  return "[" + std::string(s.section) + "] " + std::string(s.key);
+}
+
+namespace {
+
+// "a, b or c" from {"a", "b", "c"}.
+std::string join_names(const std::vector<std::string>& names, std::string_view last) {
   std::string out;
-  for (size_t i = 0; i < std::size(kSections); ++i) {
-    if (i != 0) out += i + 1 == std::size(kSections) ? " " + std::string(last) + " " : ", ";
-    out += "[" + std::string(kSections[i].name) + "]";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i != 0) out += i + 1 == names.size() ? " " + std::string(last) + " " : ", ";
+    out += names[i];
   }
   return out;
 }
 
-std::string sections_with_key(std::string_view key) {
-  std::string out;
-  for (const Setting& s : kSettings) {
-    if (s.key == key) {
-      out += (out.empty() ? "[" : " or [") + std::string(s.section) + "]";
-    }
+}  // namespace
+
+std::string section_list(std::string_view last) {
+  std::vector<std::string> names;
+  for (const Section& s : kSections) {
+    if (s.name.find('.') == std::string_view::npos) names.push_back(section_header(s));
   }
-  return out;
+  return join_names(names, last);
+}
+
+std::string sections_with_key(std::string_view key) {
+  std::vector<std::string> names;
+  for (const Setting& s : kSettings) {
+    if (!key.empty() && s.key == key) names.push_back("[" + std::string(s.section) + "]");
+  }
+  return join_names(names, "or");
 }
 
 std::string choice_list(const Setting& s) {
@@ -231,6 +400,7 @@ std::string choice_list(const Setting& s) {
 }
 
 std::string_view choice_text(const Setting& s, const Options& o) {
+  if (s.text != nullptr) return o.*s.text;
   for (const Choice& c : s.choices) {
     if (c.value == s.get(o)) return c.text;
   }

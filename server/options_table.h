@@ -8,10 +8,13 @@
 // the real defaults.
 //
 // Adding a key: one row in settings() (options_table.cc), one field in
-// Options, one line in docs/configuration.md. Adding a [section]: one row
-// in sections() and the rows of its keys; the TOML reader, the messages that
-// list the sections and --help follow. Settings that depend on each other
-// are checked in options_checks.h.
+// Options, one line in docs/configuration.md and config/ringshard.example.toml.
+// Adding a [section]: one row in sections() and the rows of its keys; the
+// TOML reader, the messages that list the sections and --help follow.
+// An array of tables ([[rate_limit]], [[auth.token]]) is a section of shape
+// kArrayOfTables with exactly one row, of kind kRecords and an empty key,
+// whose Records describe the keys of one element (options_records.h).
+// Settings that depend on each other are checked in options_checks.h.
 //
 // Constant data and pure functions: any thread may call them.
 #pragma once
@@ -37,6 +40,65 @@ enum class Kind {
   kCount,           // through get/set: decimal digits
   kSize,            // through get/set: bytes, see options_units.h
   kDuration,        // through get/set: milliseconds, see options_units.h
+  kText,            // `text`: a string checked (and normalized) by `check`
+  kList,            // `list` of strings, each checked by `check`; see ListFlag
+  kRecords,         // `records`: the elements of an array of tables
+};
+
+// How a kList's flag adds to it.
+enum class ListFlag {
+  kRepeat,  // one entry per flag, repeatable; the first flag replaces the file's list
+  kSplit,   // one flag holds the whole list, comma-separated; the last flag wins
+};
+
+// Checks one string value (a kText value or a kList entry) and writes its
+// stored form (e.g. lower-cased, or "" for "off") to `out`; returns what is
+// wrong, as a fragment like "'x' is not ...".
+using TextCheck = std::optional<std::string> (*)(std::string_view text, std::string& out);
+
+// The keys of one element of an array of tables.
+enum class FieldKind { kText, kTextList, kCount };
+
+struct Field {
+  std::string_view key;
+  FieldKind kind;
+  bool required = false;
+  bool secret = false;     // --print-config shows "<redacted>"
+  uint64_t min = 0;        // kCount
+  uint64_t max = 0;
+};
+
+// One element's values, by field position, as the TOML reader or a flag
+// found them; `present` is false for a key left out.
+struct FieldValue {
+  bool present = false;
+  std::string text;               // kText
+  std::vector<std::string> list;  // kTextList
+  uint64_t number = 0;            // kCount
+};
+using Record = std::vector<FieldValue>;
+
+// What is wrong with an element: `field` is the position of the offending
+// key, or kWholeRecord.
+struct RecordError {
+  static constexpr size_t kWholeRecord = static_cast<size_t>(-1);
+  size_t field = kWholeRecord;
+  std::string message;
+};
+
+// An array of tables in Options, type-erased for the reader, the flags and
+// --print-config. `append` checks everything (required keys, syntax,
+// uniqueness against the elements already there) and leaves `o` unchanged
+// on error; `get` returns element `index` with every field present.
+struct Records {
+  std::span<const Field> fields;
+  size_t max;  // most elements
+  size_t (*size)(const Options& o);
+  void (*clear)(Options& o);
+  std::optional<RecordError> (*append)(Options& o, const Record& record);
+  Record (*get)(const Options& o, size_t index);
+  // A flag's value as a record (syntax only; `append` checks the rest).
+  std::optional<std::string> (*parse_flag)(std::string_view text, Record& out);
 };
 
 // A kChoice value: the text the user writes and what `set` stores.
@@ -66,14 +128,26 @@ struct Setting {
   std::optional<ListenAddress> Options::*optional_address = nullptr;  // kOptionalListen
   std::string Options::*text = nullptr;                      // kPath
   std::vector<std::string> Options::*list = nullptr;         // kPathList
-  std::span<const Choice> choices = {};  // kChoice, as --help lists them
-  std::string_view when_empty;           // kPathList: what no entry means, for --help
+  std::span<const Choice> choices = {};  // kChoice, as --help lists them; a kChoice
+                                         // with `text` stores the choice's text there
+  // kPathList, kList: what no entry means, for --help. kText: how an empty
+  // value is shown by --help and --print-config (and read back).
+  std::string_view when_empty;
+  TextCheck check = nullptr;             // kText, kList
+  ListFlag list_flag = ListFlag::kRepeat;  // kList
+  const Records* records = nullptr;      // kRecords
+  // A secret could appear in this value (or in a Records field marked
+  // secret): --print-config shows "<redacted>".
+  bool secret = false;
   std::string_view help;
 };
 
+enum class Shape { kTable, kArrayOfTables };
+
 struct Section {
-  std::string_view name;   // TOML table
-  std::string_view title;  // --help group
+  std::string_view name;   // TOML table: "server", or dotted for a nested one ("auth.token")
+  std::string_view title;  // --help group; "" continues the group before it
+  Shape shape = Shape::kTable;
 };
 
 // Every setting, sections in the order of sections() and keys within a
@@ -83,11 +157,19 @@ std::span<const Section> sections();
 
 const Section* find_section(std::string_view name);
 const Setting* find_by_flag(std::string_view flag);
+// For an array-of-tables section, `key` is "".
 const Setting* find_by_key(std::string_view section, std::string_view key);
 
-// "[server], [http], [engine] and [tls]" (with `last` = "and").
+// "[server]", or "[[rate_limit]]" for an array of tables.
+std::string section_header(const Section& s);
+// How messages name a setting: "[server] listen" or "[[auth.token]]".
+std::string setting_name(const Setting& s);
+
+// The top-level sections: "[server], [http], ... and [[rate_limit]]" (with
+// `last` = "and").
 std::string section_list(std::string_view last);
-// The sections that have a key of this name: "[server] or [tls]", or "".
+// The sections that have a key of this name: "[server], [tls] or [admin]",
+// or "".
 std::string sections_with_key(std::string_view key);
 
 // A kChoice's choices: "1.2 or 1.3".

@@ -51,8 +51,33 @@ std::string expected_type(const Setting& s) {
     case Kind::kSize: return "an integer (bytes) or a string like \"16KiB\"";
     case Kind::kDuration:
       return "an integer (seconds) or a string like \"10s\"";
+    case Kind::kText:
+      return s.when_empty.empty() ? std::string("a string")
+                                  : "a string (\"" + std::string(s.when_empty) + "\" for none)";
+    case Kind::kList: return "an array of strings";
+    case Kind::kRecords:
+      return "an array of tables ([[" + std::string(s.section) + "]])";
   }
   return "a value";
+}
+
+std::string_view field_type(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kText: return "a string";
+    case FieldKind::kTextList: return "an array of strings";
+    case FieldKind::kCount: return "an integer";
+  }
+  return "a value";
+}
+
+// "name, sha256 and scopes".
+std::string field_list(const Records& records) {
+  std::string out;
+  for (size_t i = 0; i < records.fields.size(); ++i) {
+    if (i != 0) out += i + 1 == records.fields.size() ? " and " : ", ";
+    out += records.fields[i].key;
+  }
+  return out;
 }
 
 std::string where(std::string_view origin, const toml::source_region& region) {
@@ -73,14 +98,11 @@ class ConfigReader {
 
   void read(const toml::table& root) {
     for (const auto& [key, node] : root) {
-      if (find_section(key.str()) == nullptr) {
+      const Section* section = find_section(key.str());
+      if (section == nullptr || key.str().find('.') != std::string_view::npos) {
         unknown_root_key(key, node);
-      } else if (const toml::table* table = node.as_table()) {
-        read_section(key.str(), *table);
       } else {
-        fail(key.source(), quote(key.str()) + " must be a table ([" +
-                               std::string(key.str()) + "]), not " +
-                               std::string(type_name(node.type())));
+        read_nested(*section, key, node);
       }
     }
   }
@@ -121,6 +143,16 @@ class ConfigReader {
         report(out.tls_listen, *node,
                "[server] listen: " + *conflict +
                    "; change [tls] listen or set it to \"off\"");
+      }
+    }
+    if (auto conflict = admin_listen_conflict(out_)) {
+      std::string_view other = conflict->with_tls ? "tls" : "server";
+      if (const toml::node* node = seen("admin", "listen")) {
+        report(out.admin_listen, *node, "[admin] listen: " + conflict->message);
+      } else if (const toml::node* node = seen(other, "listen")) {
+        report(out.admin_listen, *node,
+               "[" + std::string(other) + "] listen: " + conflict->message +
+                   "; change [admin] listen or set it to \"off\"");
       }
     }
     if (auto counts = tls_pair_counts(out_)) {
@@ -171,10 +203,35 @@ class ConfigReader {
                            section_list("or"));
   }
 
+  // A section's table, or the array of tables of a kArrayOfTables section.
+  void read_nested(const Section& section, const toml::key& key, const toml::node& node) {
+    if (section.shape == Shape::kArrayOfTables) {
+      const Setting* s = find_by_key(section.name, "");
+      seen_.push_back({s, &node});
+      if (const toml::array* array = node.as_array()) {
+        read_records(*s, *array);
+      } else {
+        fail(key.source(), quote(key.str()) + " must be an array of tables (" +
+                               section_header(section) + "), not " +
+                               std::string(type_name(node.type())));
+      }
+    } else if (const toml::table* table = node.as_table()) {
+      read_section(section.name, *table);
+    } else {
+      fail(key.source(), quote(key.str()) + " must be a table (" + section_header(section) +
+                             "), not " + std::string(type_name(node.type())));
+    }
+  }
+
   void read_section(std::string_view section, const toml::table& table) {
     for (const auto& [key, node] : table) {
       const Setting* s = find_by_key(section, key.str());
-      if (s == nullptr) {
+      if (s == nullptr || key.str().empty()) {
+        std::string nested_name = std::string(section) + "." + std::string(key.str());
+        if (const Section* nested = find_section(nested_name); nested && !key.str().empty()) {
+          read_nested(*nested, key, node);
+          continue;
+        }
         std::string message = "unknown key " + quote(key.str()) + " in [" +
                               std::string(section) + "]";
         std::string home = sections_with_key(key.str());
@@ -183,8 +240,8 @@ class ConfigReader {
         continue;
       }
       seen_.push_back({s, &node});
-      std::string name = "[" + std::string(section) + "] " + std::string(s->key);
-      if (s->kind == Kind::kPathList && node.is_array()) {
+      std::string name = setting_name(*s);
+      if ((s->kind == Kind::kPathList || s->kind == Kind::kList) && node.is_array()) {
         read_list(*s, *node.as_array(), name);
       } else if (auto problem = read_value(*s, node)) {
         fail(node.source(), name + ": " + *problem);
@@ -210,20 +267,113 @@ class ConfigReader {
                                  std::string(type_name(entry.type())));
         return;
       }
-      if (auto problem = path_problem(str->get())) {
+      std::string stored = str->get();
+      auto problem = s.kind == Kind::kPathList ? path_problem(stored)
+                                               : s.check(str->get(), stored);
+      if (problem) {
         fail(entry.source(), label + *problem);
         return;
       }
-      entries.push_back(str->get());
+      entries.push_back(std::move(stored));
     }
     out_.*s.list = std::move(entries);
+  }
+
+  // An array of tables replaces the list (flags append instead). Each
+  // element is checked against the Records' keys, then appended.
+  void read_records(const Setting& s, const toml::array& array) {
+    const Records& records = *s.records;
+    std::string name = setting_name(s);
+    records.clear(out_);
+    for (size_t i = 0; i < array.size(); ++i) {
+      const toml::node& entry = *array.get(i);
+      std::string label = name + " " + std::to_string(i + 1) + ": ";
+      const toml::table* table = entry.as_table();
+      if (table == nullptr) {
+        fail(entry.source(), label + "expected a table, got " +
+                                 std::string(type_name(entry.type())));
+        return;
+      }
+      Record record(records.fields.size());
+      std::vector<const toml::node*> nodes(records.fields.size(), nullptr);
+      // Keys come in name order, not text order: report every unknown key
+      // and wrong type (fail() keeps the first in the text), then check the
+      // values only of an element whose keys and types are right.
+      bool shape_ok = true;
+      for (const auto& [key, value] : *table) {
+        size_t f = 0;
+        while (f < records.fields.size() && records.fields[f].key != key.str()) ++f;
+        if (f == records.fields.size()) {
+          fail(key.source(), label + "unknown key " + quote(key.str()) + "; keys are " +
+                                 field_list(records));
+          shape_ok = false;
+          continue;
+        }
+        nodes[f] = &value;
+        if (auto problem = read_field(records.fields[f], value, record[f])) {
+          fail(value.source(), label + std::string(key.str()) + ": " + *problem);
+          shape_ok = false;
+        }
+      }
+      if (!shape_ok) return;
+      if (auto error = apply_record(s, record, out_)) {
+        bool whole = error->field == RecordError::kWholeRecord || nodes[error->field] == nullptr;
+        const toml::source_region& region =
+            whole ? table->source() : nodes[error->field]->source();
+        std::string key = whole ? "" : std::string(records.fields[error->field].key) + ": ";
+        fail(region, label + key + error->message);
+        return;
+      }
+    }
+  }
+
+  std::optional<std::string> read_field(const Field& f, const toml::node& node,
+                                        FieldValue& out) {
+    out.present = true;
+    auto wrong = [&] {
+      return "expected " + std::string(field_type(f.kind)) + ", got " +
+             std::string(type_name(node.type()));
+    };
+    switch (f.kind) {
+      case FieldKind::kText:
+        if (const auto* str = node.as_string()) {
+          out.text = str->get();
+          return std::nullopt;
+        }
+        return wrong();
+      case FieldKind::kTextList: {
+        const toml::array* array = node.as_array();
+        if (array == nullptr) return wrong();
+        for (size_t i = 0; i < array->size(); ++i) {
+          const auto* str = array->get(i)->as_string();
+          if (str == nullptr) {
+            return "entry " + std::to_string(i + 1) + ": expected a string, got " +
+                   std::string(type_name(array->get(i)->type()));
+          }
+          out.list.push_back(str->get());
+        }
+        return std::nullopt;
+      }
+      case FieldKind::kCount:
+        if (const auto* integer = node.as_integer()) {
+          if (integer->get() < 0 || static_cast<uint64_t>(integer->get()) < f.min ||
+              static_cast<uint64_t>(integer->get()) > f.max) {
+            return quote(std::to_string(integer->get())) + " is out of range " +
+                   std::to_string(f.min) + ".." + std::to_string(f.max);
+          }
+          out.number = static_cast<uint64_t>(integer->get());
+          return std::nullopt;
+        }
+        return wrong();
+    }
+    return wrong();
   }
 
   std::optional<std::string> read_value(const Setting& s,
                                         const toml::node& node) {
     if (const auto* str = node.as_string()) {
-      if (s.kind != Kind::kBool && s.kind != Kind::kCount &&
-          s.kind != Kind::kPathList) {
+      if (s.kind != Kind::kBool && s.kind != Kind::kCount && s.kind != Kind::kPathList &&
+          s.kind != Kind::kList && s.kind != Kind::kRecords) {
         return apply_text(s, str->get(), out_);
       }
     } else if (const auto* integer = node.as_integer()) {

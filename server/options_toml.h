@@ -3,10 +3,13 @@
 // in server/options.h).
 //
 // The reader is driven by the settings table (options_table.h): a root key
-// must name a section of sections(), its value must be a table, and every
-// key in it must be a row of settings() for that section; anything else is
-// an error at the key's file:line:column that says where the key belongs,
-// if anywhere. A new key or section is a table row, not reader code.
+// must name a section of sections(), its value must be a table (or, for a
+// section of shape kArrayOfTables, an array of tables), and every key in it
+// must be a row of settings() for that section or name a nested section
+// ("token" in [auth] is [[auth.token]]); an element of an array of tables
+// has exactly the keys of its Records. Anything else is an error at the
+// key's file:line:column that says where the key belongs, if anywhere. A
+// new key or section is a table row, not reader code.
 //
 // Control plane only: allocates, and may throw std::bad_alloc.
 #pragma once
@@ -25,6 +28,7 @@ struct CrossErrors {
   std::optional<std::string> head_target;
   std::optional<std::string> tls_listen;
   std::optional<std::string> tls_pairs;
+  std::optional<std::string> admin_listen;
 };
 
 // apply_config_text(), with the checks across settings optionally handed

@@ -2,6 +2,7 @@
 #include "server/options_values.h"
 
 #include "server/options_units.h"
+#include "server/options_words.h"
 
 namespace ringshard::server::options_detail {
 namespace {
@@ -42,6 +43,28 @@ std::optional<std::string> path_problem(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<RecordError> apply_record(const Setting& s, const Record& record,
+                                        Options& o) {
+  const Records& records = *s.records;
+  for (size_t i = 0; i < records.fields.size(); ++i) {
+    const Field& f = records.fields[i];
+    if (f.required && !record[i].present) {
+      return RecordError{RecordError::kWholeRecord,
+                         "missing key '" + std::string(f.key) + "'"};
+    }
+    if (f.kind == FieldKind::kCount && record[i].present &&
+        (record[i].number < f.min || record[i].number > f.max)) {
+      return RecordError{i, quote(std::to_string(record[i].number)) + " is out of range " +
+                                std::to_string(f.min) + ".." + std::to_string(f.max)};
+    }
+  }
+  if (records.size(o) >= records.max) {
+    return RecordError{RecordError::kWholeRecord,
+                       "more than " + std::to_string(records.max) + " entries"};
+  }
+  return records.append(o, record);
+}
+
 std::optional<std::string> apply_text(const Setting& s, std::string_view text,
                                       Options& o) {
   switch (s.kind) {
@@ -74,10 +97,52 @@ std::optional<std::string> apply_text(const Setting& s, std::string_view text,
       if (auto problem = path_problem(text)) return problem;
       (o.*s.list).emplace_back(text);
       return std::nullopt;
+    case Kind::kText: {
+      std::string stored;
+      if (auto problem = s.check(text, stored)) return problem;
+      o.*s.text = std::move(stored);
+      return std::nullopt;
+    }
+    case Kind::kList: {
+      std::vector<std::string> entries;
+      if (s.list_flag == ListFlag::kRepeat) {
+        entries.emplace_back(text);
+      } else if (!split_list(text, entries)) {
+        return quote(text) + " is not a comma-separated list (no empty entries)";
+      }
+      if ((s.list_flag == ListFlag::kRepeat ? (o.*s.list).size() : 0) + entries.size() >
+          s.max) {
+        return "more than " + std::to_string(s.max) + " entries";
+      }
+      for (std::string& entry : entries) {
+        std::string stored;
+        if (auto problem = s.check(entry, stored)) return problem;
+        entry = std::move(stored);
+      }
+      if (s.list_flag == ListFlag::kRepeat) {
+        (o.*s.list).push_back(std::move(entries[0]));
+      } else {
+        o.*s.list = std::move(entries);
+      }
+      return std::nullopt;
+    }
+    case Kind::kRecords: {
+      Record record(s.records->fields.size());
+      if (auto problem = s.records->parse_flag(text, record)) return problem;
+      if (auto error = apply_record(s, record, o)) {
+        if (error->field == RecordError::kWholeRecord) return error->message;
+        return std::string(s.records->fields[error->field].key) + ": " + error->message;
+      }
+      return std::nullopt;
+    }
     case Kind::kChoice:
       for (const Choice& c : s.choices) {
         if (c.text == text) {
-          s.set(o, c.value);
+          if (s.text != nullptr) {
+            o.*s.text = std::string(c.text);
+          } else {
+            s.set(o, c.value);
+          }
           return std::nullopt;
         }
       }

@@ -19,9 +19,15 @@
 
 namespace ringshard::server::options_detail {
 
-// Parses and stores the text form of any setting (for kPathList: one entry,
-// appended). Returns what is wrong, or nothing; on error `o` is unchanged.
+// Parses and stores the text form of any setting (a flag's value): for
+// kPathList and a kRepeat kList one entry, appended; for a kSplit kList the
+// whole comma-separated list; for kRecords one element, appended. Returns
+// what is wrong, or nothing; on error `o` is unchanged.
 std::optional<std::string> apply_text(const Setting& s, std::string_view text, Options& o);
+
+// Checks that a record has its required keys and its numbers in range, then
+// appends it through s.records->append. On error `o` is unchanged.
+std::optional<RecordError> apply_record(const Setting& s, const Record& record, Options& o);
 
 // Range and power-of-two check of a numeric value in base units, then
 // store. `shown` is the value as the user wrote it.

@@ -135,7 +135,7 @@ TEST(Options, UsageListsEveryFlagWithDefaults) {
         "--drain-timeout DUR", "--max-head-bytes SIZE", "--max-target-bytes SIZE",
         "--max-headers N", "--max-body-bytes SIZE", "--max-connections N",
         "--send-queue-limit SIZE", "--recv-buffer-size SIZE", "--recv-buffers N",
-        "--access-log", "--no-access-log", "--tls-listen HOST:PORT|off",
+        "--access-log FILE|-|off", "--no-flag", "--tls-listen HOST:PORT|off",
         "--cert FILE", "--key FILE", "--tls-min-version 1.2|1.3",
         "--tls-ticket-rotation DUR", "--tls-handshake-timeout DUR",
         "--ws-max-message SIZE", "--ws-ping-interval DUR", "--ws-deflate",
@@ -317,14 +317,14 @@ INSTANTIATE_TEST_SUITE_P(
         FlagCase{"--ws-deflate-mem-level", "1", [](Options& o) { o.ws_deflate_mem_level = 1; }},
         FlagCase{"--ws-deflate-min-size", "0", [](Options& o) { o.ws_deflate_min_size = 0; }}));
 
-struct BoolFlagCase {
+struct AccessLogCase {
   std::vector<std::string> args;
-  bool access_log;
+  std::string access_log;
 };
 
-void PrintTo(const BoolFlagCase& c, std::ostream* os) { *os << join(c.args); }
+void PrintTo(const AccessLogCase& c, std::ostream* os) { *os << join(c.args); }
 
-class AccessLogFlagTest : public testing::TestWithParam<BoolFlagCase> {};
+class AccessLogFlagTest : public testing::TestWithParam<AccessLogCase> {};
 
 TEST_P(AccessLogFlagTest, Sets) {
   EXPECT_EQ(parse_ok(GetParam().args).options.access_log, GetParam().access_log);
@@ -332,14 +332,35 @@ TEST_P(AccessLogFlagTest, Sets) {
 
 INSTANTIATE_TEST_SUITE_P(
     Options, AccessLogFlagTest,
-    testing::Values(BoolFlagCase{{}, false}, BoolFlagCase{{"--access-log"}, true},
-                    BoolFlagCase{{"--access-log=true"}, true},
-                    BoolFlagCase{{"--access-log=false"}, false},
-                    BoolFlagCase{{"--no-access-log"}, false},
-                    BoolFlagCase{{"--access-log", "--no-access-log"}, false},
-                    BoolFlagCase{{"--no-access-log", "--access-log"}, true},
-                    // A bool flag never takes the next argument as its value.
-                    BoolFlagCase{{"--access-log", "--shards", "2"}, true}));
+    testing::Values(AccessLogCase{{}, ""}, AccessLogCase{{"--access-log", "-"}, "-"},
+                    AccessLogCase{{"--access-log=-"}, "-"},
+                    AccessLogCase{{"--access-log", "/var/log/rs.log"}, "/var/log/rs.log"},
+                    AccessLogCase{{"--access-log", "off"}, ""},
+                    AccessLogCase{{"--access-log="}, ""},
+                    AccessLogCase{{"--no-access-log"}, ""},
+                    AccessLogCase{{"--access-log", "a.log", "--no-access-log"}, ""},
+                    AccessLogCase{{"--no-access-log", "--access-log", "a.log"}, "a.log"}));
+
+TEST(Options, AccessLogNeedsAValue) {
+  EXPECT_EQ(parse_error({"--access-log"}).message, "--access-log: missing value (see --help)");
+  EXPECT_EQ(parse_error({"--access-log", "--shards", "2"}).message,
+            "--access-log: missing value (see --help)");
+  EXPECT_EQ(parse_error({"--no-access-log=x"}).message,
+            "--no-access-log: does not take a value (see --help)");
+}
+
+// Every bool flag has its --no- form.
+TEST(Options, NoFormTurnsEveryBoolOff) {
+  Options o = parse_ok({"--no-ws-deflate", "--no-defer-accept", "--no-request-id",
+                        "--no-trace-context", "--no-brotli"})
+                  .options;
+  EXPECT_FALSE(o.ws_deflate);
+  EXPECT_FALSE(o.defer_accept);
+  EXPECT_FALSE(o.request_id_enabled);
+  EXPECT_FALSE(o.trace_context_enabled);
+  EXPECT_FALSE(o.brotli);
+  EXPECT_EQ(parse_error({"--no-shards"}).message, "unknown flag '--no-shards' (see --help)");
+}
 
 TEST(Options, SmallestHeadNeedsSmallerTarget) {
   Options o = parse_ok({"--max-head-bytes", "1k", "--max-target-bytes", "64"}).options;
@@ -497,10 +518,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlagCase{"--ws-deflate-mem-level", "0", "is out of range 1..9"}));
 
 TEST(Options, BadBoolValue) {
-  OptionsError e = parse_error({"--access-log=1"});
+  OptionsError e = parse_error({"--defer-accept=1"});
   EXPECT_EQ(e.exit_code(), 64);
   EXPECT_EQ(e.message,
-            "--access-log: '1' is not a boolean; use true or false (see --help)");
+            "--defer-accept: '1' is not a boolean; use true or false (see --help)");
 }
 
 // ---- Command-line syntax errors -------------------------------------------
@@ -571,14 +592,14 @@ TEST(Options, ConfigFileIsRead) {
 }
 
 TEST(Options, FlagsOverrideFileWhateverTheOrder) {
-  TempFile file("[server]\nshards = 2\naccess_log = true\n[http]\nmax_headers = 50\n");
+  TempFile file("[server]\nshards = 2\naccess_log = \"a.log\"\n[http]\nmax_headers = 50\n");
   for (auto args : std::vector<std::vector<std::string>>{
            {"--shards", "3", "--no-access-log", "--config", file.path()},
            {"--config", file.path(), "--shards", "3", "--no-access-log"},
            {"--shards=3", "--config=" + file.path(), "--no-access-log"}}) {
     ParsedOptions parsed = parse_ok(args);
     EXPECT_EQ(parsed.options.shards, 3u);
-    EXPECT_FALSE(parsed.options.access_log);
+    EXPECT_EQ(parsed.options.access_log, "");
     EXPECT_EQ(parsed.options.max_headers, 50u);
   }
 }
@@ -934,7 +955,11 @@ INSTANTIATE_TEST_SUITE_P(
                  [](Options& o) { o.drain_timeout_ms = 0; }},
         TomlCase{"[server]\ndrain_timeout = \"1500ms\"",
                  [](Options& o) { o.drain_timeout_ms = 1500; }},
-        TomlCase{"[server]\naccess_log = true", [](Options& o) { o.access_log = true; }},
+        TomlCase{"[server]\naccess_log = \"-\"", [](Options& o) { o.access_log = "-"; }},
+        TomlCase{"[server]\naccess_log = \"/var/log/a.log\"",
+                 [](Options& o) { o.access_log = "/var/log/a.log"; }},
+        TomlCase{"[server]\naccess_log = \"off\"", [](Options&) {}},
+        TomlCase{"[server]\naccess_log = \"\"", [](Options&) {}},
         TomlCase{"[http]\nheader_timeout = 5",
                  [](Options& o) { o.header_timeout_ms = 5000; }},
         TomlCase{"[http]\nheader_timeout = \"250ms\"",
@@ -973,10 +998,10 @@ INSTANTIATE_TEST_SUITE_P(
         TomlCase{"\xef\xbb\xbf[server]\r\nshards = 3\r\n",
                  [](Options& o) { o.shards = 3; }},
         // Inline tables and dotted keys are the same tables to TOML.
-        TomlCase{"server = { shards = 3, access_log = true }",
+        TomlCase{"server = { shards = 3, access_log = \"-\" }",
                  [](Options& o) {
                    o.shards = 3;
-                   o.access_log = true;
+                   o.access_log = "-";
                  }},
         TomlCase{"http.max_headers = 9\nengine.recv_buffers = 32",
                  [](Options& o) {
@@ -1121,10 +1146,14 @@ INSTANTIATE_TEST_SUITE_P(
         // Unknown names.
         BadTomlCase{"[nope]\n",
                     "1:2: unknown section [nope]; sections are [server], [http], "
-                    "[engine], [tls] and [websocket]"},
+                    "[engine], [tls], [websocket], [admin], [log], [connections], "
+                    "[request_id], [trace_context], [security_headers], [cors], "
+                    "[compression], [auth], [[rate_limit]] and [rate_limits]"},
         BadTomlCase{"[ssl]\ncerts = []\n",
                     "1:2: unknown section [ssl]; sections are [server], [http], "
-                    "[engine], [tls] and [websocket]"},
+                    "[engine], [tls], [websocket], [admin], [log], [connections], "
+                    "[request_id], [trace_context], [security_headers], [cors], "
+                    "[compression], [auth], [[rate_limit]] and [rate_limits]"},
         BadTomlCase{"[server]\nfoo = 1\n", "2:1: unknown key 'foo' in [server]"},
         BadTomlCase{"[http]\nshards = 2\n",
                     "2:1: unknown key 'shards' in [http]; it belongs in [server]"},
@@ -1132,11 +1161,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadTomlCase{"shards = 2\n", "1:1: key 'shards' belongs in [server]"},
         BadTomlCase{"x = 1\n",
                     "1:1: unknown key 'x'; settings go in [server], [http], "
-                    "[engine], [tls] or [websocket]"},
+                    "[engine], [tls], [websocket], [admin], [log], [connections], "
+                    "[request_id], [trace_context], [security_headers], [cors], "
+                    "[compression], [auth], [[rate_limit]] or [rate_limits]"},
         // "listen" is a key of two tables.
-        BadTomlCase{"listen = \":1\"\n", "1:1: key 'listen' belongs in [server] or [tls]"},
+        BadTomlCase{"listen = \":1\"\n", "1:1: key 'listen' belongs in [server], [tls] or [admin]"},
         BadTomlCase{"[http]\nlisten = \":1\"\n",
-                    "2:1: unknown key 'listen' in [http]; it belongs in [server] or [tls]"},
+                    "2:1: unknown key 'listen' in [http]; it belongs in [server], [tls] or [admin]"},
         BadTomlCase{"[server]\ncerts = []\n",
                     "2:1: unknown key 'certs' in [server]; it belongs in [tls]"},
         BadTomlCase{"[tls]\ncert = \"a.pem\"\n", "2:1: unknown key 'cert' in [tls]"},
@@ -1154,11 +1185,14 @@ INSTANTIATE_TEST_SUITE_P(
                     "2:10: [server] shards: expected an integer, got a string"},
         BadTomlCase{"[server]\ndata_dir = true\n",
                     "2:12: [server] data_dir: expected a string, got a boolean"},
-        BadTomlCase{"[server]\naccess_log = 1\n",
-                    "2:14: [server] access_log: expected a boolean (true or "
+        BadTomlCase{"[server]\naccess_log = true\n",
+                    "2:14: [server] access_log: expected a string (\"off\" for none), "
+                    "got a boolean"},
+        BadTomlCase{"[engine]\ndefer_accept = 1\n",
+                    "2:16: [engine] defer_accept: expected a boolean (true or "
                     "false), got an integer"},
-        BadTomlCase{"[server]\naccess_log = \"true\"\n",
-                    "2:14: [server] access_log: expected a boolean (true or "
+        BadTomlCase{"[engine]\ndefer_accept = \"true\"\n",
+                    "2:16: [engine] defer_accept: expected a boolean (true or "
                     "false), got a string"},
         BadTomlCase{"[http]\nheader_timeout = 1.5\n",
                     "2:18: [http] header_timeout: expected an integer (seconds) "
@@ -1348,7 +1382,7 @@ TEST(Options, EffectiveConfigRoundTrips) {
   changed.max_head_bytes = 3000;
   changed.max_target_bytes = 100;
   changed.max_body_bytes = 64ull << 30;
-  changed.access_log = true;
+  changed.access_log = "/var/log/ringshard.log";
   changed.tls_listen.reset();
   changed.tls_certs = {"a.pem", "dir/\"b\".pem", "caf\xc3\xa9.pem"};
   changed.tls_keys = {"a-key.pem", "b\\key.pem", "k\x7f"};
@@ -1362,7 +1396,7 @@ TEST(Options, EffectiveConfigRoundTrips) {
   for (const Options& source : {Options{}, changed, other_tls}) {
     Options back;
     back.shards = 77;
-    back.access_log = !source.access_log;
+    back.access_log = source.access_log.empty() ? "-" : "";
     back.tls_listen = ListenAddress{"127.0.0.1", 1};
     back.tls_certs = {"stale.pem"};  // replaced, not added to
     back.tls_keys = {"stale-key.pem"};
