@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "http/request.h"
+#include "obs/prometheus.h"
 
 namespace ringshard::http {
 
@@ -98,6 +99,9 @@ class Middleware {
   // res.header(), or replace info.body. Not called for 1xx (an upgrade).
   virtual void on_response(const ServerRequest* /*req*/, Response& /*res*/, ResponseInfo& /*info*/,
                            RequestContext& /*ctx*/) const {}
+  // Appends the middleware's own metrics to a /metrics scrape (any thread:
+  // read per-shard counters with relaxed loads).
+  virtual void write_metrics(obs::PrometheusWriter& /*out*/) const {}
 };
 
 }  // namespace ringshard::http

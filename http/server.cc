@@ -55,6 +55,7 @@ class HttpConnection {
     continue_sent = close_after = in_producer = in_process = more_behind = false;
     upgrade_handler = nullptr;
     upgrade_context = nullptr;
+    peer_len = 0;
   }
 
   RequestParser parser;
@@ -98,6 +99,9 @@ class HttpConnection {
   std::vector<std::pair<std::string, std::string>> held_headers;
   // Access log fields kept past the handler call (log on only).
   std::string log_method, log_path, log_agent;
+  // The peer's address, read on first use (ServerRequest::peer).
+  sockaddr_storage peer{};
+  socklen_t peer_len = 0;       // 0: not read yet
 };
 
 namespace {
@@ -131,6 +135,19 @@ std::string_view ServerRequest::param(std::string_view name) const {
   }
   return {};
 }
+
+const sockaddr* ServerRequest::peer(socklen_t& length) const {
+  if (hc_ == nullptr || conn_ == nullptr) return nullptr;
+  if (hc_->peer_len == 0) {
+    socklen_t len = sizeof(hc_->peer);
+    if (getpeername(conn_->fd(), reinterpret_cast<sockaddr*>(&hc_->peer), &len) != 0) return nullptr;
+    hc_->peer_len = len;
+  }
+  length = hc_->peer_len;
+  return reinterpret_cast<const sockaddr*>(&hc_->peer);
+}
+
+bool ServerRequest::tls() const { return conn_ != nullptr && conn_->transport() != nullptr; }
 
 // --- HttpServer -------------------------------------------------------------
 
@@ -219,6 +236,7 @@ void HttpServer::release_state(HttpConnection* hc) {
   if (hc == nullptr) return;
   hc->carry.release(shard_.buffers());
   hc->producer = nullptr;
+  hc->peer_len = 0;
   hc->on_abort = nullptr;
   hc->held_ctx.reset();
   hc->ctx = nullptr;
@@ -582,6 +600,9 @@ void HttpServer::dispatch(engine::Connection& conn, HttpConnection& hc, const Re
   sreq.body_ = body;
   sreq.params_ = &params;
   sreq.shard_ = &shard_;
+  sreq.conn_ = &conn;
+  sreq.hc_ = &hc;
+  if (match.handler != nullptr) sreq.route_pattern_ = router_for(conn).pattern(match.route);
   hc.ctx = nullptr;
   hc.route_mw = nullptr;
   try {

@@ -22,6 +22,8 @@
 #pragma once
 
 #include <array>
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -89,6 +91,14 @@ class ServerRequest {
   // A {name} segment of the route pattern; empty view if there is none.
   std::string_view param(std::string_view name) const;
   engine::Shard& shard() const { return *shard_; }
+  // The client's address (getpeername, read once per connection and
+  // cached); null if it cannot be read. Valid during the handler call.
+  const sockaddr* peer(socklen_t& length) const;
+  // The route pattern that matched ("/v1/deployments/{id}"); empty when
+  // none did.
+  std::string_view route_pattern() const { return route_pattern_; }
+  // Arrived over TLS.
+  bool tls() const;
 
  private:
   friend class HttpServer;
@@ -96,6 +106,9 @@ class ServerRequest {
   std::string_view body_;
   const PathParams* params_ = nullptr;
   engine::Shard* shard_ = nullptr;
+  engine::Connection* conn_ = nullptr;
+  HttpConnection* hc_ = nullptr;
+  std::string_view route_pattern_;
 };
 
 // Writes response bytes to a streaming response. Obtained in the producer

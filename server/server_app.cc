@@ -130,6 +130,8 @@ engine::StartError ServerApp::start() {
           return t;
         });
   }
+  http_config_.middleware.insert(http_config_.middleware.end(), extra_middleware_.begin(),
+                                 extra_middleware_.end());
   // The factory runs on each shard's thread; each writes only its own slot.
   engine_->set_handler_factory(
       [this](engine::Shard& shard) -> std::unique_ptr<engine::ConnectionHandler> {

@@ -31,6 +31,9 @@ class ServerApp {
   explicit ServerApp(const Options& options, const engine::Clock* clock = nullptr);
 
   http::Router& router() { return router_; }
+  // Adds global middleware (outermost first), before start(); the app
+  // does not own it. The middleware the options ask for come first.
+  void add_middleware(const http::Middleware* m) { extra_middleware_.push_back(m); }
   const http::ServerConfig& http_config() const { return http_config_; }
   engine::Engine& engine() { return *engine_; }
   // WebSocket endpoints (/ws/echo, /ws/chat built in), topics, metrics.
@@ -56,6 +59,7 @@ class ServerApp {
  private:
   Options options_;
   http::Router router_;
+  std::vector<const http::Middleware*> extra_middleware_;
   http::ServerConfig http_config_;
   std::vector<const http::HttpServer*> servers_;
   // TLS: the certificate files in use (the dev certificate's when none was
