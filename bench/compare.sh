@@ -132,6 +132,8 @@ has ringshard && { [[ -x "$rs_bin" ]] || { echo "compare.sh: $rs_bin not built" 
 rs_help=""; has ringshard && rs_help=$("$rs_bin" --help 2>&1 || true)
 rs_plain_flags=()
 if [[ "$rs_help" == *--tls-listen* ]]; then rs_plain_flags=(--tls-listen off); fi
+rs_admin_off=()
+if [[ "$rs_help" == *--admin-listen* ]]; then rs_admin_off=(--admin-listen off); rs_plain_flags+=(--admin-listen off); fi
 load_bin=""
 for cand in "$build/bench/ringshard-load" "$build/bench/load/ringshard-load"; do
   [[ -x "$cand" ]] && { load_bin="$cand"; break; }
@@ -392,7 +394,7 @@ start_tls_server() {
       tls_http_port=$(free_port)
       taskset -c 0 "$rs_bin" --listen "127.0.0.1:$tls_http_port" --tls-listen "127.0.0.1:$port" \
         --cert "$work/tls-cert.pem" --key "$work/tls-key.pem" --shards 1 \
-        --data-dir "$work/ringshard-data" "$@" 2>>"$work/ringshard-tls.log" &
+        --data-dir "$work/ringshard-data" "${rs_admin_off[@]}" "$@" 2>>"$work/ringshard-tls.log" &
       ;;
     nginx)
       cat >"$work/nginx-tls.conf" <<EOF

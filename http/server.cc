@@ -392,6 +392,11 @@ void HttpServer::finish_response(engine::Connection& conn, HttpConnection& hc) {
 void HttpServer::refuse(engine::Connection& conn, HttpConnection& hc, uint16_t status,
                         std::string_view reason) {
   metrics_.parse_errors.add();
+  size_t kind = kParseErrorKinds.size() - 1;
+  for (size_t i = 0; i + 1 < kParseErrorKinds.size(); ++i) {
+    if (kParseErrorKinds[i].status == status) kind = i;
+  }
+  metrics_.parse_errors_by_kind[kind].add();
   hc.keep_alive = false;
   const std::string body = error_body(status, reason);
   const uint64_t len = body.size();

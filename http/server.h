@@ -234,10 +234,23 @@ class Response {
   bool deferred_ = false;
 };
 
+// Requests refused before routing, by the status they got (the parser's
+// and the limits' errors); the last kind counts any other status.
+struct ParseErrorKind {
+  uint16_t status;
+  std::string_view name;
+};
+inline constexpr std::array<ParseErrorKind, 7> kParseErrorKinds = {{
+    {400, "bad_request"}, {408, "request_timeout"}, {413, "payload_too_large"},
+    {414, "uri_too_long"}, {431, "header_fields_too_large"}, {505, "version_not_supported"},
+    {0, "other"},
+}};
+
 struct HttpMetrics {
   engine::Counter requests;
   engine::Counter responses_1xx, responses_2xx, responses_3xx, responses_4xx, responses_5xx;
   engine::Counter parse_errors;      // malformed requests refused
+  std::array<engine::Counter, kParseErrorKinds.size()> parse_errors_by_kind{};
   engine::Counter header_timeouts;   // 408 or close before the head completed
   engine::Counter body_timeouts;
   engine::Counter idle_closes;       // keep-alive connections closed idle

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "http/builtin_routes.h"
+#include "server/metrics_page.h"
 #include "tls/certificate.h"
 #include "ws/builtin_endpoints.h"
 #include "ws/demo_page.h"
@@ -40,6 +41,8 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
   http_config_.header_timeout_ms = options.header_timeout_ms;
   http_config_.body_timeout_ms = options.body_timeout_ms;
   http_config_.idle_timeout_ms = options.idle_timeout_ms;
+  http_config_.deferred_timeout_ms = options.deferred_timeout_ms;
+  http_config_.drain_idle_grace_ms = options.drain_idle_grace_ms;
   http::add_builtin_routes(router_);
 
   engine::EngineConfig ec;
@@ -54,6 +57,19 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
   ec.defer_accept = options.defer_accept;
   if (options.tls_listen) {
     ec.more_listeners.push_back(engine::ListenSpec{options.tls_listen->host, options.tls_listen->port});
+  }
+  if (options.admin_listen) {
+    admin_listener_ = static_cast<unsigned>(ec.more_listeners.size()) + 1;
+    ec.more_listeners.push_back(
+        engine::ListenSpec{options.admin_listen->host, options.admin_listen->port});
+    add_admin_routes();
+    http_config_.admin_router = &admin_router_;
+    http_config_.admin_listener = admin_listener_;
+  }
+  if (options.metrics_on_main) {
+    router_.add(http::Method::kGet, "/metrics", [this](http::ServerRequest&, http::Response& res) {
+      res.send(200, obs::kPrometheusContentType, render_metrics(*this));
+    });
   }
   ec.clock = clock;
   engine_ = std::make_unique<engine::Engine>(std::move(ec));
@@ -114,11 +130,57 @@ bool ServerApp::reload_tls(std::string& message) {
   return true;
 }
 
+void ServerApp::add_admin_routes() {
+  admin_router_.add(http::Method::kGet, "/metrics", [this](http::ServerRequest&, http::Response& res) {
+    res.send(200, obs::kPrometheusContentType, render_metrics(*this));
+  });
+  admin_router_.add(http::Method::kGet, "/health", [](http::ServerRequest&, http::Response& res) {
+    res.send(200, "application/json", R"({"status":"ok"})");
+  });
+  // Ready while serving; 503 once draining, so a balancer stops sending.
+  admin_router_.add(http::Method::kGet, "/ready", [](http::ServerRequest& req, http::Response& res) {
+    if (req.shard().draining()) {
+      res.send(503, "application/json", R"({"status":"draining"})");
+    } else {
+      res.send(200, "application/json", R"({"status":"ready"})");
+    }
+  });
+}
+
+uint64_t ServerApp::connections_refused(unsigned) const { return 0; }
+
+void ServerApp::write_extra_metrics(obs::PrometheusWriter& w) const {
+  if (access_log_ == nullptr) return;
+  w.family("ringshard_access_log_lines_total", obs::MetricType::kCounter,
+           "access log lines, by what became of them");
+  w.sample({{"result", "written"}}, access_log_->lines_written());
+  w.sample({{"result", "dropped"}}, access_log_->lines_dropped());
+}
+
+void ServerApp::reopen_logs() {
+  if (access_log_ != nullptr) access_log_->reopen();
+}
+
+void ServerApp::stop_logs() {
+  if (access_log_ != nullptr) access_log_->stop();
+}
+
 const tls::TlsTransport* ServerApp::tls_transport(unsigned shard) const {
   return shard < tls_transports_.size() ? tls_transports_[shard] : nullptr;
 }
 
 engine::StartError ServerApp::start() {
+  if (!options_.access_log.empty()) {
+    obs::AccessLogOptions lo;
+    lo.path = options_.access_log;
+    lo.shards = engine_->config().shards;
+    std::string error;
+    access_log_ = obs::AccessLog::open(lo, &error);
+    if (access_log_ == nullptr) {
+      return engine::StartError{78, "ringshard: access log " + options_.access_log + ": " + error};
+    }
+    http_config_.access_log = access_log_.get();
+  }
   if (tls_enabled()) {
     if (auto err = prepare_tls(); !err.ok()) return err;
     const uint32_t timeout = options_.tls_handshake_timeout_ms;

@@ -19,6 +19,8 @@
 #include "engine/engine.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "obs/access_log.h"
+#include "obs/prometheus.h"
 #include "server/options.h"
 #include "tls/server_context.h"
 #include "tls/transport.h"
@@ -51,6 +53,31 @@ class ServerApp {
   uint16_t tls_port() const { return tls_enabled() ? engine_->port(1) : 0; }
   const tls::TlsTransport* tls_transport(unsigned shard) const;
   const std::vector<std::string>& tls_log() const { return tls_log_; }
+
+  // The admin listener (/metrics, /health, /ready): its bound port, 0 when
+  // off.
+  uint16_t admin_port() const {
+    return admin_listener_ != ~0u ? engine_->port(admin_listener_) : 0;
+  }
+  const http::Router* admin_router() const { return admin_listener_ != ~0u ? &admin_router_ : nullptr; }
+  const http::Router& router() const { return router_; }
+  const Options& options() const { return options_; }
+  // What render_metrics() reads (any thread; relaxed loads).
+  unsigned shard_count() const { return engine_->shard_count(); }
+  const engine::ShardMetrics& shard_metrics(unsigned shard) const {
+    return engine_->shard(shard).metrics();
+  }
+  const ws::WsMetrics& ws_metrics(unsigned shard) const { return ws_->metrics(shard); }
+  const char* ring_mode() const { return engine_->ring_mode(); }
+  const std::vector<const http::Middleware*>& middleware() const { return http_config_.middleware; }
+  uint64_t connections_refused(unsigned shard) const;
+  void write_extra_metrics(obs::PrometheusWriter& w) const;
+  // The access log (null when off). reopen_logs() reopens its file
+  // (SIGUSR1, for logrotate); control plane, any thread.
+  obs::AccessLog* access_log() const { return access_log_.get(); }
+  void reopen_logs();
+  // Flushes and closes the access log after the engine has stopped.
+  void stop_logs();
   // Reloads the certificates and keys from their files (SIGHUP): new
   // handshakes use them, established connections keep theirs. On failure
   // the old ones stay and `message` says why. Control plane; any thread.
@@ -70,6 +97,11 @@ class ServerApp {
   std::vector<tls::TlsTransport*> tls_transports_;
   std::vector<std::string> tls_log_;
   engine::StartError prepare_tls();
+  void add_admin_routes();
+  // Admin listener: engine listener index (~0u: off) and its router.
+  unsigned admin_listener_ = ~0u;
+  http::Router admin_router_;
+  std::unique_ptr<obs::AccessLog> access_log_;
   // Declared before the engine so that it outlives it: the engine's
   // destructor drains the shards, whose WebSocket drivers live in ws_.
   std::unique_ptr<ws::WsServer> ws_;

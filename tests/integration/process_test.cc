@@ -26,7 +26,7 @@ namespace {
 
 std::vector<std::string> server_args(std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "2",
-                                "--tls-listen", "off"};
+                                "--tls-listen", "off", "--admin-listen", "off"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -225,7 +225,7 @@ size_t resident_kib(pid_t pid) {
 // once a pair has exchanged a message.
 TEST(Process, SixtyFourIdleShardsStayUnder64MiB) {
   ChildProcess server({RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "64",
-                       "--tls-listen", "off"});
+                       "--tls-listen", "off", "--admin-listen", "off"});
   auto port = server.wait_for_port(30'000);
   ASSERT_TRUE(port) << server.output();
   for (int i = 0; i < 64; ++i) {
@@ -316,7 +316,7 @@ TEST(Process, HelpAndVersion) {
 TEST(Process, UnbindableAddressExits71) {
   // A TEST-NET address is on no local interface: bind() fails.
   ChildProcess second({RINGSHARD_BINARY, "--listen", "192.0.2.1:1", "--shards", "1",
-                       "--tls-listen", "off"});
+                       "--tls-listen", "off", "--admin-listen", "off"});
   EXPECT_EQ(second.wait_exit(), 71) << second.output();
 }
 
