@@ -35,6 +35,13 @@
 #                bound), and ws-idle: RSS per idle WebSocket, without
 #                deflate, with deflate agreed, and with deflate after one
 #                2 KiB message per connection (at most 2,000 connections)
+#   middleware:  one ringshard binary three ways, keep-alive /plaintext, the
+#                keep-alive row's generators: rs-bare (request ids, trace
+#                context and the admin listener off), rs-default (no flags)
+#                and rs-full (CORS, security headers, an always-admitting
+#                rate-limit rule, an access log to a file), with nginx when
+#                it is run, interleaved over 3 rounds (1 with --quick);
+#                median CPU per request, ratios to rs-bare and nginx
 #
 # Writes bench/results/<UTC timestamp>.json, bench/results/latest.json and
 # bench/results/latest.png (gnuplot), and prints the table. bench/results/ is
@@ -45,6 +52,7 @@
 # Usage: bench/compare.sh [--quick] [--duration S] [--build DIR]
 #                         [--only NAME[,NAME...]] [--skip-peers] [--no-idle]
 #                         [--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]
+#                         [--middleware | --no-middleware | --middleware-only]
 #   --quick       1 s runs, 2,000 idle connections (about two minutes)
 #   --only        servers among: nginx, floor, ringshard, h2o, ws (the Node
 #                 ws peer)
@@ -54,6 +62,9 @@
 #                 or idle rows)
 #   --ws          WebSocket rows too (the default); --no-ws: none;
 #                 --ws-only: WebSocket rows only (and their idle rows)
+#   --middleware  middleware rows too (the default); --no-middleware: none;
+#                 --middleware-only: middleware rows only (ringshard, and
+#                 nginx unless --only leaves it out)
 # Needs: wrk, nginx, h2o, gnuplot, for TLS openssl and curl, for the ws peer
 # node and npm (make bench / scripts/install-deps.sh bench).
 # Loopback only; everything it starts it stops by PID.
@@ -69,11 +80,13 @@ run_plain=1
 run_tls=1
 run_ws=1
 run_ws_idle=1
+run_mw=1
 quick=false
 fanout_n=10000
 usage() {
   echo "usage: $0 [--quick] [--duration S] [--build DIR] [--only NAME[,NAME...]] [--skip-peers] [--no-idle]" \
-       "[--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]" >&2
+       "[--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]" \
+       "[--middleware | --no-middleware | --middleware-only]" >&2
   exit 64
 }
 while (( $# )); do
@@ -86,10 +99,13 @@ while (( $# )); do
     --no-idle) run_idle=0; run_ws_idle=0 ;;
     --tls) run_tls=1 ;;
     --no-tls) run_tls=0 ;;
-    --tls-only) run_tls=1; run_plain=0; run_idle=0; run_ws=0 ;;
+    --tls-only) run_tls=1; run_plain=0; run_idle=0; run_ws=0; run_mw=0 ;;
     --ws) run_ws=1 ;;
     --no-ws) run_ws=0 ;;
-    --ws-only) run_ws=1; run_plain=0; run_tls=0; run_idle=0 ;;
+    --ws-only) run_ws=1; run_plain=0; run_tls=0; run_idle=0; run_mw=0 ;;
+    --middleware) run_mw=1 ;;
+    --no-middleware) run_mw=0 ;;
+    --middleware-only) run_mw=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0 ;;
     *) usage ;;
   esac
   shift
@@ -107,15 +123,16 @@ if has ws; then
   servers=("${keep[@]}")
 fi
 if (( !run_plain && !run_ws )); then
-  # TLS rows only: ringshard and nginx are the only servers that take part.
+  # TLS or middleware rows only: ringshard and nginx are the only servers
+  # that take part.
   keep=(); for s in "${servers[@]}"; do [[ "$s" == ringshard || "$s" == nginx ]] && keep+=("$s"); done
   servers=("${keep[@]}")
-  (( ${#servers[@]} )) || { echo "compare.sh: --tls-only needs ringshard or nginx" >&2; exit 64; }
+  (( ${#servers[@]} )) || { echo "compare.sh: --tls-only and --middleware-only need ringshard or nginx" >&2; exit 64; }
 fi
 
 need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 not found (run: scripts/install-deps.sh bench)" >&2; exit 69; }; }
 need taskset; need python3
-if (( run_plain || run_tls || run_idle )); then
+if (( run_plain || run_tls || run_idle || run_mw )); then
   need wrk
   has nginx && need nginx
   has h2o && need h2o
@@ -155,6 +172,43 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The middleware rows: one binary, three configurations (mw_args VARIANT
+# sets mw_args). Flags the binary does not list in --help, or values it
+# refuses (--check-config), stop the run here, before anything is measured.
+mw_variants=(rs-bare rs-default rs-full)
+mw_args() {
+  case "$1" in
+    rs-bare) mw_args=(--request-id=false --trace-context=false --admin-listen off) ;;
+    rs-default) mw_args=() ;;
+    rs-full) mw_args=(--cors --security-headers
+                      --rate-limit "name=all,match=/,key=ip,burst=1000000000,rate=1000000000/s"
+                      --access-log "$work/access.log") ;;
+  esac
+}
+if (( run_mw )) && ! has ringshard; then
+  if (( !run_plain && !run_tls && !run_ws )); then
+    echo "compare.sh: --middleware-only needs ringshard" >&2; exit 64
+  fi
+  run_mw=0
+fi
+if (( run_mw )); then
+  for f in --request-id --trace-context --admin-listen --cors --security-headers --rate-limit --access-log; do
+    if ! grep -qE -- "(^|[[:space:]])$f([[:space:]=[]|\$)" <<<"$rs_help"; then
+      echo "compare.sh: $rs_bin has no $f flag, which the middleware rows need" \
+           "(build a ringshard that has it, or pass --no-middleware)" >&2
+      exit 69
+    fi
+  done
+  for v in "${mw_variants[@]}"; do
+    mw_args "$v"
+    if ! out=$("$rs_bin" --listen 127.0.0.1:1 "${rs_plain_flags[@]}" "${mw_args[@]}" --check-config 2>&1); then
+      echo "compare.sh: $rs_bin refuses the $v flags (${mw_args[*]}):" >&2
+      tail -3 <<<"$out" >&2
+      exit 69
+    fi
+  done
+fi
 
 # Other work on the machine skews everything: measure it, say so, record it.
 busy_pct() {
@@ -242,10 +296,17 @@ EOF
   pids+=("$started_pid")
   wait_listening "$name" "$port"
 }
+# wait_listening NAME PORT [PID LOG]: with PID, a server that exits while
+# starting up (a flag refused, a port taken) fails at once, with LOG's tail.
 wait_listening() {
   local _
   for _ in $(seq 200); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+    if [[ -n "${3:-}" ]] && ! kill -0 "$3" 2>/dev/null; then
+      echo "compare.sh: $1 exited while starting up; the end of ${4:-its log}:" >&2
+      [[ -n "${4:-}" ]] && tail -5 "$4" >&2
+      exit 1
+    fi
     sleep 0.05
   done
   echo "compare.sh: $1 is not listening on $2" >&2
@@ -495,6 +556,7 @@ measure_tls() {
 }
 
 ring_mode=""
+gens=(wrk); [[ -n "$load_bin" ]] && gens+=(load)
 declare -A pid_of url_of
 if (( run_plain )); then
   for s in "${servers[@]}"; do
@@ -505,7 +567,6 @@ if (( run_plain )); then
   done
   ring_mode=$(grep -o 'io_uring [a-z+-]*' "$work/ringshard.log" 2>/dev/null | head -1 || true)
 
-  gens=(wrk); [[ -n "$load_bin" ]] && gens+=(load)
   echo "compare.sh: ${#servers[@]} servers x 3 modes x ${#gens[@]} generators, ${duration}s each" >&2
   # Servers interleave within a mode, so drifting background load hits them alike.
   for mode in keepalive pipelined close; do
@@ -526,6 +587,60 @@ if (( run_plain )); then
   fi
 
   for s in "${servers[@]}"; do stop_server "${pid_of[$s]}"; done
+fi
+
+# --- middleware ---------------------------------------------------------------
+# What the middleware costs: the same binary as rs-bare, rs-default and
+# rs-full (mw_args), plus nginx as the plain rows run it, all on keep-alive
+# /plaintext with the keep-alive row's generators. Rounds interleave the
+# variants so drifting background load hits them alike; the JSON keeps every
+# run and the table shows each variant's median. rs-default and rs-full get
+# an admin listener on a free port (the default 127.0.0.1:9901 would clash
+# between them); rs-full's access log is emptied after each run (it is
+# opened O_APPEND) and the bytes it held are recorded.
+mw="$work/middleware.tsv"; : >"$mw"
+mw_rounds=3; $quick && mw_rounds=1
+if (( run_mw )); then
+  declare -A mw_pid mw_url
+  for v in "${mw_variants[@]}"; do
+    port=$(free_port)
+    mw_args "$v"
+    [[ "$v" != rs-bare ]] && mw_args+=(--admin-listen "127.0.0.1:$(free_port)")
+    taskset -c 0 "$rs_bin" --listen "127.0.0.1:$port" --shards 1 "${rs_plain_flags[@]}" "${mw_args[@]}" \
+      2>>"$work/$v.log" &
+    started_pid=$!
+    pids+=("$started_pid")
+    wait_listening "$v" "$port" "$started_pid" "$work/$v.log"
+    mw_pid[$v]=$started_pid mw_url[$v]="http://127.0.0.1:$port/plaintext"
+  done
+  mw_names=("${mw_variants[@]}")
+  if has nginx; then
+    port=$(free_port)
+    start_server nginx "$port"
+    mw_pid[nginx]=$started_pid mw_url[nginx]="http://127.0.0.1:$port/plaintext"
+    mw_names+=(nginx)
+  fi
+  [[ -z "$ring_mode" ]] && ring_mode=$(grep -o 'io_uring [a-z+-]*' "$work/rs-default.log" 2>/dev/null | head -1 || true)
+  echo "compare.sh: middleware: ${mw_names[*]} x ${#gens[@]} generators x $mw_rounds rounds, ${duration}s each" >&2
+  for round in $(seq "$mw_rounds"); do
+    for g in "${gens[@]}"; do
+      for v in "${mw_names[@]}"; do
+        run_generator "$v" "${mw_pid[$v]}" "${mw_url[$v]}" keepalive "$g"
+        log_bytes=-1
+        if [[ "$v" == rs-full ]]; then
+          log_bytes=$(stat -c %s "$work/access.log" 2>/dev/null || echo 0)
+          : >"$work/access.log"
+        fi
+        echo "$v	keepalive	$g	$g_reqs	$g_secs	$g_rps	$g_p50	$g_p99	$g_ticks	$g_errs	$round	$log_bytes" >>"$mw"
+        printf '  %-10s %-10s %-5s %10s req/s  cpu %s ticks  errors %s\n' "middleware" "$v" "$g" "$g_rps" "$g_ticks" "$g_errs" >&2
+      done
+    done
+  done
+  for v in "${mw_names[@]}"; do stop_server "${mw_pid[$v]}"; done
+  for v in "${mw_variants[@]}"; do
+    mw_args "$v"
+    printf '%s\t%s\n' "$v" "${mw_args[*]//$work/\$WORK}" >>"$work/mw-flags.tsv"
+  done
 fi
 
 if (( run_tls )); then
@@ -794,7 +909,7 @@ export CMP_RUNS="$runs" CMP_SAME="$same" CMP_IDLE="$idle" CMP_STAMP="$stamp" \
   CMP_OPENSSL="$(openssl version 2>/dev/null || true)" CMP_CURL="$(curl --version 2>/dev/null | head -1 | awk '{print $1, $2}' || true)" \
   CMP_WS_RUNS="$ws_runs" CMP_WS_IDLE="$ws_idle" \
   CMP_WS_PEER="$(head -1 "$work/ws-peer.log" 2>/dev/null | sed 's/^ws_echo_server: //; s/, deflate .*//' || true)" \
-  CMP_FANOUT_N="$fanout_n"
+  CMP_FANOUT_N="$fanout_n" CMP_MW="$mw" CMP_MW_FLAGS="$work/mw-flags.tsv" CMP_MW_ROUNDS="$mw_rounds"
 python3 - "bench/results/$stamp.json" <<'EOF'
 import json, os, platform, sys, time
 
@@ -952,6 +1067,65 @@ if ws_runs or ws_idle:
                          if d["server"] == "ringshard" and d.get("variant") == "plain"), None)}},
     }
 
+# Middleware rows: the plain fields (server = variant), then round and the
+# access log's bytes after the run (-1: no access log). Each variant's
+# figures are medians over the rounds; ratios are of medians, per generator.
+def mw_record(r):
+    out = record(r[:10])
+    out["variant"] = out.pop("server")
+    out["round"] = int(r[10])
+    if int(r[11]) >= 0:
+        out["access_log_bytes"] = int(r[11])
+    return out
+mw_runs = [mw_record(r) for r in rows(env["CMP_MW"])] if os.path.exists(env["CMP_MW"]) else []
+middleware = None
+if mw_runs:
+    def median(vals):
+        vals = sorted(v for v in vals if v is not None)
+        if not vals:
+            return None
+        n = len(vals)
+        return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+    mw_order = {"rs-bare": 0, "rs-default": 1, "rs-full": 2, "nginx": 3}
+    mw_gens = list(dict.fromkeys(r["generator"] for r in mw_runs))
+    mw_summary = []
+    for v in sorted({r["variant"] for r in mw_runs}, key=lambda v: mw_order.get(v, 9)):
+        for g in mw_gens:
+            rs = [r for r in mw_runs if r["variant"] == v and r["generator"] == g]
+            if not rs:
+                continue
+            c = median(r["cpu_us_per_req"] for r in rs)
+            row = {"variant": v, "generator": g, "runs": len(rs),
+                   "cpu_us_per_req": round(c, 4) if c else None,
+                   "rps": median(r["rps"] for r in rs), "p50_us": median(r["p50_us"] for r in rs),
+                   "p99_us": median(r["p99_us"] for r in rs), "errors": sum(r["errors"] for r in rs)}
+            if v == "rs-full":
+                nbytes = sum(r.get("access_log_bytes", 0) for r in rs)
+                nreq = sum(r["requests"] for r in rs)
+                row["access_log_bytes_per_req"] = round(nbytes / nreq, 1) if nreq else None
+            mw_summary.append(row)
+    mw_by = {(r["variant"], r["generator"]): r for r in mw_summary}
+    for row in mw_summary:
+        for ref, key in (("rs-bare", "vs_bare"), ("nginx", "vs_nginx")):
+            base = mw_by.get((ref, row["generator"]))
+            ok = base and base["cpu_us_per_req"] and row["cpu_us_per_req"]
+            row[key] = round(row["cpu_us_per_req"] / base["cpu_us_per_req"], 3) if ok else None
+    def per_gen(v, key):
+        return {g: mw_by[(v, g)][key] for g in mw_gens if (v, g) in mw_by}
+    mw_flags = dict(rows(env["CMP_MW_FLAGS"])) if os.path.exists(env["CMP_MW_FLAGS"]) else {}
+    middleware = {
+        "method": {"mode": "keepalive", "path": "/plaintext", "connections": 64, "server_cpu": 0,
+                   "load_cpu": 1, "ringshard_shards": 1, "rounds": int(env["CMP_MW_ROUNDS"]),
+                   "statistic": "median over the rounds of each run's cpu_us_per_req; ratios of medians",
+                   "flags": {v: mw_flags.get(v, "") for v in ("rs-bare", "rs-default", "rs-full")},
+                   "admin_listen": "rs-default and rs-full: 127.0.0.1 on a free port"},
+        "runs": mw_runs,
+        "summary": mw_summary,
+        "targets": {"default_vs_bare": {"target": 1.05, "value": per_gen("rs-default", "vs_bare")},
+                    "full_vs_bare": {"target": 1.20, "value": per_gen("rs-full", "vs_bare")},
+                    "default_vs_nginx": {"target": 0.70, "value": per_gen("rs-default", "vs_nginx")}},
+    }
+
 cpu = "unknown"
 for line in open("/proc/cpuinfo"):
     if line.startswith("model name"):
@@ -972,6 +1146,7 @@ doc = {
     "same_rate": same,
     "idle_connections": idle,
     "websocket": websocket,
+    "middleware": middleware,
     "tls": {"certificate": "ECDSA P-256, self-signed (openssl req)", "protocol": "TLSv1.3",
             "group": "X25519", "suite": "TLS_AES_128_GCM_SHA256", "bulk_bytes": 64 * MIB,
             "negotiated": negotiated, "handshake_bound": bound} if tls_runs else None,
@@ -1029,6 +1204,27 @@ if tls_runs:
         print(f"\nfull handshake: ringshard {bound['ringshard_handshake_cpu_us']:.0f}us = {x(bound['ratio'])} "
               f"(in-memory BoringSSL server handshake {bound['micro_server_handshake_us']:.0f}us"
               f" + ringshard plain close {('-' if p is None else f'{p:.0f}us')}, {bound['generator']})")
+if middleware:
+    mm = middleware["method"]
+    print(f"\nmiddleware (one ringshard binary, --shards 1; keep-alive /plaintext; median of "
+          f"{mm['rounds']} round{'s' if mm['rounds'] != 1 else ''}):")
+    print(f"{'variant':<11} {'gen':<5} {'req/s':>8} {'p50':>8} {'p99':>8} {'CPU/req':>9} "
+          f"{'vs bare':>8} {'vs nginx':>9} {'errors':>7}")
+    for row in sorted(mw_summary, key=lambda r: (r["generator"], mw_order.get(r["variant"], 9))):
+        c = row["cpu_us_per_req"]
+        print(f"{row['variant']:<11} {row['generator']:<5} {k(row['rps'] or 0):>8} {us(row['p50_us']):>8} "
+              f"{us(row['p99_us']):>8} {('-' if c is None else f'{c:.2f}us'):>9} {x(row['vs_bare']):>8} "
+              f"{x(row['vs_nginx']):>9} {row['errors']:>7}")
+    t = middleware["targets"]
+    for g in mw_gens:
+        d, f, n = (t[key]["value"].get(g) for key in ("default_vs_bare", "full_vs_bare", "default_vs_nginx"))
+        print(f"  {g}: rs-default {x(d)} of rs-bare (target <= 1.05x), rs-full {x(f)} (target <= 1.2x), "
+              f"rs-default {x(n)} of nginx (target <= 0.7x)")
+    full = [r for r in mw_summary if r["variant"] == "rs-full"]
+    if full:
+        per = [r["access_log_bytes_per_req"] for r in full if r.get("access_log_bytes_per_req") is not None]
+        print(f"  rs-full access log: {', '.join(f'{b:.0f}' for b in per) or '-'} bytes per request"
+              + ("  (WARNING: nothing logged)" if not any(per) else ""))
 if websocket and ws_runs:
     print(f"\nWebSocket (ringshard --shards 1; peer: {websocket['peer'] or 'none'}):")
     print(f"{'mode':<14} {'server':<10} {'msg/s':>8} {'MB/s':>7} {'p50':>8} {'p99':>8} {'CPU/msg':>9} "
