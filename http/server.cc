@@ -152,7 +152,7 @@ bool ServerRequest::tls() const { return conn_ != nullptr && conn_->transport() 
 // --- HttpServer -------------------------------------------------------------
 
 HttpServer::HttpServer(engine::Shard& shard, const ServerConfig& config, const Router& router)
-    : shard_(shard), config_(config), router_(router) {
+    : shard_(shard), config_(&config), router_(router) {
   // Main routes, one for unmatched requests, then the admin routes.
   const size_t n = router.size() + 1 + (config.admin_router != nullptr ? config.admin_router->size() : 0);
   if (config.route_metrics) {
@@ -169,7 +169,7 @@ HttpServer::HttpServer(engine::Shard& shard, const ServerConfig& config, const R
 void HttpServer::log_tick(engine::TimerEntry& e) {
   auto* self = static_cast<HttpServer*>(e.context);
   const uint64_t now = self->shard_.now_ms();
-  self->config_.access_log->shard(self->shard_.index()).flush(now);
+  self->config_->access_log->shard(self->shard_.index()).flush(now);
   self->shard_.timers().arm(self->log_timer_, now + kLogTickMs);
 }
 
@@ -211,13 +211,14 @@ void HttpServer::on_open(engine::Connection& conn) {
     hc = free_states_.back();
     free_states_.pop_back();
   } else {
-    hc = new HttpConnection(config_.parser);
+    hc = new HttpConnection(config_->parser);
   }
-  hc->reset(config_.max_body_bytes);
+  hc->parser = RequestParser(config_->parser);  // limits may have been reloaded
+  hc->reset(config_->max_body_bytes);
   conn.set_context(hc);
   // Nothing has arrived yet: a connection that never sends a byte is
   // closed by the header timeout, not kept for the idle one.
-  conn.set_timeout(config_.header_timeout_ms);
+  conn.set_timeout(config_->header_timeout_ms);
   hc->timer = HttpConnection::Timer::kHeader;
 }
 
@@ -281,7 +282,7 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
                             bool chunked, const Response* extra, std::string_view body) {
   ResponseHead head;
   head.status = status;
-  head.server = config_.server_name;
+  head.server = config_->server_name;
   head.date = date();
   head.content_type = content_type;
   head.has_length = length != nullptr;
@@ -417,7 +418,7 @@ void HttpServer::arm_idle_or_header(engine::Connection& conn, HttpConnection& hc
           break;
         }
         // Re-armed after every batch that completed a response.
-        conn.set_timeout(config_.idle_timeout_ms);
+        conn.set_timeout(config_->idle_timeout_ms);
         hc.timer = T::kIdle;
         break;
       }
@@ -426,16 +427,16 @@ void HttpServer::arm_idle_or_header(engine::Connection& conn, HttpConnection& hc
       // The header deadline runs from the first byte of the request and is
       // not extended by later bytes: that is what stops slowloris.
       if (hc.timer != T::kHeader) {
-        conn.set_timeout(config_.header_timeout_ms);
+        conn.set_timeout(config_->header_timeout_ms);
         hc.timer = T::kHeader;
       }
       break;
     case P::kBody:
-      conn.set_timeout(config_.body_timeout_ms);  // extended by progress
+      conn.set_timeout(config_->body_timeout_ms);  // extended by progress
       hc.timer = T::kBody;
       break;
     case P::kStreaming:
-      conn.set_timeout(config_.stream_stall_ms);
+      conn.set_timeout(config_->stream_stall_ms);
       hc.timer = T::kStream;
       break;
     case P::kWaiting:
@@ -491,7 +492,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     const std::string_view path = origin_path(request_.path);
     const RouteMatch match =
         router_for(conn).match(request_.method, path, params_, request_.method_text);
-    uint64_t max_body = config_.max_body_bytes;
+    uint64_t max_body = config_->max_body_bytes;
     if (match.options != nullptr && match.options->max_body != 0) {
       max_body = match.options->max_body;
     }
@@ -544,7 +545,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     // handler that answers synchronously leaves a clean connection.
     hc.parser.reset();
     hc.body_need = 0;
-    hc.body_limit = config_.max_body_bytes;
+    hc.body_limit = config_->max_body_bytes;
     hc.chunk_scan = 0;
     hc.continue_sent = false;
     hc.phase = P::kIdle;
@@ -553,7 +554,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
     dispatch(conn, hc, request_, body, match, params_);
     if (hc.phase == P::kUpgraded) return pos + total;  // the rest is not HTTP
     if (!hc.chunk_body.empty()) {
-      hc.chunked = ChunkedDecoder(ChunkedLimits{config_.max_body_bytes});
+      hc.chunked = ChunkedDecoder(ChunkedLimits{config_->max_body_bytes});
       if (hc.chunk_body.capacity() > 64 * 1024) {
         std::string().swap(hc.chunk_body);
       } else {
@@ -591,9 +592,9 @@ void HttpServer::dispatch(engine::Connection& conn, HttpConnection& hc, const Re
   const std::vector<const Middleware*>* route_mw =
       match.options != nullptr && !match.options->middleware.empty() ? &match.options->middleware
                                                                      : nullptr;
-  const bool has_mw = (!config_.middleware.empty() && !admin) || route_mw != nullptr;
-  hc.start_ns = config_.route_metrics || config_.access_log != nullptr || has_mw ? monotonic_ns() : 0;
-  if (config_.access_log != nullptr) {
+  const bool has_mw = (!config_->middleware.empty() && !admin) || route_mw != nullptr;
+  hc.start_ns = config_->route_metrics || config_->access_log != nullptr || has_mw ? monotonic_ns() : 0;
+  if (config_->access_log != nullptr) {
     hc.log_method.assign(req.method_text);
     hc.log_path.assign(req.target.substr(0, 2048));
     hc.log_agent.assign(req.header("user-agent").substr(0, 512));
@@ -620,7 +621,7 @@ void HttpServer::dispatch(engine::Connection& conn, HttpConnection& hc, const Re
       res.ctx_ = &sync_ctx_;
       res.req_ = &sreq;
       if (!admin) {
-        for (const Middleware* m : config_.middleware) {
+        for (const Middleware* m : config_->middleware) {
           if (!(go_on = m->before(sreq, res, sync_ctx_))) break;
         }
       }
@@ -673,8 +674,8 @@ void HttpServer::run_response_hooks(Response& res, ResponseInfo& info) {
       (*it)->on_response(res.req_, res, info, ctx);
     }
   }
-  if (res.conn_->listener() != config_.admin_listener || config_.admin_router == nullptr) {
-    for (auto it = config_.middleware.rbegin(); it != config_.middleware.rend(); ++it) {
+  if (res.conn_->listener() != config_->admin_listener || config_->admin_router == nullptr) {
+    for (auto it = config_->middleware.rbegin(); it != config_->middleware.rend(); ++it) {
       (*it)->on_response(res.req_, res, info, ctx);
     }
   }
@@ -685,12 +686,12 @@ void HttpServer::record_completion(HttpConnection& hc, engine::Connection& conn,
   if (hc.start_ns == 0) return;
   const uint64_t now = monotonic_ns();
   const uint64_t took = now > hc.start_ns ? now - hc.start_ns : 0;
-  if (config_.route_metrics && hc.stats_index < route_stats_.size()) {
+  if (config_->route_metrics && hc.stats_index < route_stats_.size()) {
     RouteStats& rs = *route_stats_[hc.stats_index];
     if (status >= 100 && status < 600) rs.by_status[status - 100].add();
     rs.latency.observe_ns(took);
   }
-  if (config_.access_log != nullptr) {
+  if (config_->access_log != nullptr) {
     obs::AccessLogEntry e;
     timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
@@ -708,7 +709,7 @@ void HttpServer::record_completion(HttpConnection& hc, engine::Connection& conn,
       e.request_id = hc.ctx->request_id_view();
       if (hc.ctx->has_trace) e.trace_id = std::string_view(hc.ctx->trace_id, 32);
     }
-    config_.access_log->shard(shard_.index()).log(e);
+    config_->access_log->shard(shard_.index()).log(e);
   }
   hc.start_ns = 0;
 }
@@ -730,7 +731,7 @@ void HttpServer::on_data(engine::Connection& conn, std::span<const char> data) {
     // Bound what a client can make us hold: one full request plus slack.
     // The body part is the limit of the route being read (which may be
     // above the server's default), the default between requests.
-    const uint64_t cap = config_.parser.max_head_bytes + hc.body_limit + (64u << 10);
+    const uint64_t cap = config_->parser.max_head_bytes + hc.body_limit + (64u << 10);
     if (hc.carry.size() + in.size() > cap && hc.phase != HttpConnection::Phase::kWaiting &&
         hc.phase != HttpConnection::Phase::kStreaming) {
       refuse(conn, hc, 413, "request larger than the limit");
@@ -887,7 +888,7 @@ void HttpServer::on_drain(engine::Connection& conn) {
 
 void HttpServer::arm_drain_grace(engine::Connection& conn, HttpConnection& hc) {
   if (hc.timer == HttpConnection::Timer::kDrainGrace) return;  // idle since
-  uint64_t grace = config_.drain_idle_grace_ms;
+  uint64_t grace = config_->drain_idle_grace_ms;
   const uint64_t now = shard_.now_ms();
   const uint64_t deadline = shard_.drain_deadline_ms();
   // Never past the drain deadline: leave the last moments to a careful
@@ -1075,7 +1076,7 @@ AsyncResponse Response::defer(DeferOptions options) {
   hc.phase = HttpConnection::Phase::kWaiting;
   hc.on_abort = std::move(options.on_abort);
   conn_->set_timeout(options.timeout_ms != 0 ? options.timeout_ms
-                                             : server_->config_.deferred_timeout_ms);
+                                             : server_->config_->deferred_timeout_ms);
   hc.timer = HttpConnection::Timer::kDeferred;
   // What the answer will need outlives the handler call: the middleware
   // context and the headers added so far move to the connection.

@@ -279,6 +279,10 @@ class HttpServer final : public engine::ConnectionHandler {
 
   engine::Shard& shard() { return shard_; }
   const HttpMetrics& metrics() const { return metrics_; }
+  // A reloaded configuration (SIGHUP): requests dispatched from now on use
+  // it. Shard thread only; `config` must outlive every request that began
+  // under it (the app keeps each one it hands out).
+  void set_config(const ServerConfig& config) { config_ = &config; }
   // Per route of the main router (index as RouteMatch::route), then one for
   // unmatched requests, then the admin router's routes. Any thread may read
   // the counters.
@@ -318,15 +322,15 @@ class HttpServer final : public engine::ConnectionHandler {
   void run_response_hooks(Response& res, ResponseInfo& info);
   void record_completion(HttpConnection& hc, engine::Connection& conn, uint16_t status);
   const Router& router_for(const engine::Connection& conn) const {
-    return conn.listener() == config_.admin_listener && config_.admin_router != nullptr
-               ? *config_.admin_router : router_;
+    return conn.listener() == config_->admin_listener && config_->admin_router != nullptr
+               ? *config_->admin_router : router_;
   }
   void arm_idle_or_header(engine::Connection& conn, HttpConnection& hc);
   std::string_view date();
   HttpConnection* state(engine::Connection& conn);
 
   engine::Shard& shard_;
-  const ServerConfig& config_;
+  const ServerConfig* config_;  // swapped by set_config() on a reload
   const Router& router_;
   Request request_;        // scratch head, valid during one dispatch (8 KiB:
                            // one per shard, not per connection)

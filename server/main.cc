@@ -1,26 +1,59 @@
-// The ringshard binary: options, signals, and the server's lifetime.
+// The ringshard binary: options, signals, the server log, and the server's
+// lifetime.
 //
 // Exit codes: 0 after a clean drain; 64 bad flags; 78 bad config file;
 // 69 io_uring unavailable (the message names the cause and the fix);
 // 71 the listening socket could not be set up; 78 also when a TLS
-// certificate or key cannot be loaded; 130/143 a second SIGINT/SIGTERM
-// during the drain; 70 when a shard's io_uring failed at runtime (the
-// engine stops instead of running with a dead shard). SIGHUP reloads the
-// TLS certificates.
+// certificate or key cannot be loaded or the access log cannot be opened;
+// 130/143 a second SIGINT/SIGTERM during the drain; 70 when a shard's
+// io_uring failed at runtime (the engine stops instead of running with a
+// dead shard).
+//
+// Signals (taken by sigtimedwait on this thread only; the shards never see
+// them): SIGTERM/SIGINT drain, SIGHUP reloads the configuration file and
+// the certificates (validated first; an invalid file keeps the running
+// configuration), SIGUSR1 reopens the access log (logrotate).
+//
+// systemd: with $NOTIFY_SOCKET set, READY=1 once serving, RELOADING=1 (with
+// MONOTONIC_USEC) and READY=1 around a reload, STOPPING=1 at the drain, and
+// WATCHDOG=1 every half $WATCHDOG_USEC (Type=notify-reload, see
+// packaging/ringshard.service).
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <string>
 #include <variant>
+#include <vector>
 
+#include "obs/log.h"
 #include "server/options.h"
 #include "server/server_app.h"
+#include "server/systemd_notify.h"
+
+namespace {
+
+using namespace ringshard;
+
+obs::LogOptions log_options(const server::Options& o) {
+  obs::LogOptions lo;
+  obs::parse_log_format(o.log_format, lo.format);  // validated by the options
+  obs::parse_log_level(o.log_level, lo.min_level);
+  return lo;
+}
+
+uint64_t monotonic_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace ringshard;
   auto parsed = server::parse_options(argc, argv);
   if (auto* err = std::get_if<server::OptionsError>(&parsed)) {
     std::fprintf(stderr, "ringshard: %s\n", err->message.c_str());
@@ -36,11 +69,13 @@ int main(int argc, char** argv) {
       return 0;
     case server::Action::kCheckConfig:
       std::fputs(server::effective_config_text(po.options).c_str(), stdout);
-      std::printf("# ringshard: configuration OK\n");
+      if (!po.print_config) std::printf("# ringshard: configuration OK\n");
       return 0;
     case server::Action::kRun:
       break;
   }
+  obs::Logger log(log_options(po.options));
+  constexpr int kMain = obs::kMainShard;
 
   // Every connection is a file descriptor: take the hard limit, so the
   // default soft limit (often 1024) does not cap connections silently.
@@ -56,54 +91,81 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   server::ServerApp app(po.options);
   if (auto err = app.start(); !err.ok()) {
-    std::fprintf(stderr, "%s\n", err.message.c_str());
+    log.error(kMain, err.message);
     return err.exit_code;
   }
   engine::Engine& engine = app.engine();
   server::ListenAddress bound = po.options.listen;
   bound.port = engine.port();
-  std::fprintf(stderr, "ringshard %s: listening on %s, %u shards, io_uring %s\n",
-               RINGSHARD_VERSION, server::format_listen_address(bound).c_str(),
-               engine.shard_count(), engine.ring_mode());
-  for (const std::string& line : app.tls_log()) std::fprintf(stderr, "ringshard: tls: %s\n", line.c_str());
+  log.info(kMain, std::string("ringshard ") + RINGSHARD_VERSION + ": listening on " +
+                      server::format_listen_address(bound) + ", " +
+                      std::to_string(engine.shard_count()) + " shards, io_uring " +
+                      engine.ring_mode());
+  for (const std::string& line : app.tls_log()) log.info(kMain, "tls: " + line);
   if (app.tls_enabled()) {
     server::ListenAddress tls_bound = *po.options.tls_listen;
     tls_bound.port = app.tls_port();
-    std::fprintf(stderr, "ringshard: https on %s\n", server::format_listen_address(tls_bound).c_str());
+    log.info(kMain, "https on " + server::format_listen_address(tls_bound));
   }
-  std::fflush(stderr);
+  if (po.options.admin_listen) {
+    server::ListenAddress admin = *po.options.admin_listen;
+    admin.port = app.admin_port();
+    log.info(kMain, "admin on " + server::format_listen_address(admin) +
+                        " (/metrics, /health, /ready)");
+  }
+  if (!po.options.access_log.empty()) log.info(kMain, "access log: " + po.options.access_log);
+
+  server::SystemdNotifier systemd = server::SystemdNotifier::from_environment();
+  systemd.ready();
+  const auto watchdog = server::watchdog_interval();
+  const uint64_t watchdog_every_ms =
+      watchdog ? static_cast<uint64_t>(watchdog->count() / 2000) : 0;
+  uint64_t next_watchdog_ms = monotonic_ms() + watchdog_every_ms;
 
   bool draining = false;
   while (!engine.finished()) {
     timespec tick{0, 100'000'000};
     siginfo_t info;
     const int sig = sigtimedwait(&sigs, &info, &tick);
+    if (watchdog_every_ms != 0 && monotonic_ms() >= next_watchdog_ms) {
+      systemd.watchdog();
+      next_watchdog_ms = monotonic_ms() + watchdog_every_ms;
+    }
     if (sig == SIGHUP) {
-      std::string message;
-      app.reload_tls(message);
-      std::fprintf(stderr, "ringshard: SIGHUP: %s\n", message.c_str());
-      std::fflush(stderr);
+      systemd.reloading();
+      std::vector<std::string> notes;
+      const bool ok = app.reload(argc, argv, notes);
+      for (const std::string& n : notes) {
+        log.log(ok ? obs::LogLevel::kInfo : obs::LogLevel::kError, kMain, "SIGHUP: " + n);
+      }
+      if (ok) log.set_min_level(log_options(app.options()).min_level);
+      systemd.ready();
+    } else if (sig == SIGUSR1) {
+      app.reopen_logs();
+      log.info(kMain, "SIGUSR1: access log reopened");
     } else if (sig == SIGTERM || sig == SIGINT) {
       if (draining) {
-        std::fprintf(stderr, "ringshard: second signal, exiting now\n");
+        log.warn(kMain, "second signal, exiting now");
         _exit(128 + sig);
       }
       draining = true;
-      std::fprintf(stderr, "ringshard: draining (deadline %u ms)\n",
-                   po.options.drain_timeout_ms);
+      systemd.stopping();
+      log.info(kMain, "draining (deadline " + std::to_string(po.options.drain_timeout_ms) + " ms)");
       engine.drain();
     }
   }
   engine.wait();
+  app.stop_logs();
   if (const std::string failure = engine.failure(); !failure.empty()) {
-    std::fprintf(stderr, "ringshard: %s\n", failure.c_str());
+    log.error(kMain, failure);
     return 70;
   }
-  std::fprintf(stderr, "ringshard: drained, exiting\n");
+  log.info(kMain, "drained, exiting");
   return 0;
 }

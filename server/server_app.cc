@@ -1,6 +1,7 @@
 #include "server/server_app.h"
 
 #include <ctime>
+#include <variant>
 
 #include "http/builtin_routes.h"
 #include "server/metrics_page.h"
@@ -149,6 +150,122 @@ void ServerApp::add_admin_routes() {
 
 uint64_t ServerApp::connections_refused(unsigned) const { return 0; }
 
+bool ServerApp::build_middleware(const Options& options, MiddlewareSet& out,
+                                 std::string& error) const {
+  (void)options;
+  (void)error;
+  out.chain.insert(out.chain.end(), extra_middleware_.begin(), extra_middleware_.end());
+  return true;
+}
+
+namespace {
+
+// The settings a reload cannot change, by name, where they differ.
+std::vector<std::string> restart_only_changes(const Options& a, const Options& b) {
+  std::vector<std::string> out;
+  auto check = [&](bool same, const char* name) {
+    if (!same) out.push_back(name);
+  };
+  check(a.listen == b.listen, "listen");
+  check(a.shards == b.shards, "shards");
+  check(a.data_dir == b.data_dir, "data_dir");
+  check(a.tls_listen == b.tls_listen, "tls listen");
+  check(a.admin_listen == b.admin_listen, "admin listen");
+  check(a.access_log == b.access_log, "access_log");
+  check(a.log_format == b.log_format, "log format");
+  check(a.max_connections == b.max_connections, "max_connections");
+  check(a.send_queue_limit == b.send_queue_limit, "send_queue_limit");
+  check(a.recv_buffer_size == b.recv_buffer_size && a.recv_buffer_count == b.recv_buffer_count,
+        "receive buffers");
+  check(a.drain_timeout_ms == b.drain_timeout_ms, "drain_timeout");
+  check(a.defer_accept == b.defer_accept, "defer_accept");
+  check(a.tls_allow_12 == b.tls_allow_12 && a.tls_ticket_rotation_ms == b.tls_ticket_rotation_ms &&
+            a.tls_handshake_timeout_ms == b.tls_handshake_timeout_ms,
+        "tls settings other than certificates");
+  check(a.ws_max_message_bytes == b.ws_max_message_bytes &&
+            a.ws_max_frame_bytes == b.ws_max_frame_bytes &&
+            a.ws_max_send_queue == b.ws_max_send_queue &&
+            a.ws_ping_interval_ms == b.ws_ping_interval_ms &&
+            a.ws_pong_timeout_ms == b.ws_pong_timeout_ms &&
+            a.ws_idle_timeout_ms == b.ws_idle_timeout_ms &&
+            a.ws_close_timeout_ms == b.ws_close_timeout_ms && a.ws_deflate == b.ws_deflate &&
+            a.ws_deflate_window_bits == b.ws_deflate_window_bits &&
+            a.ws_deflate_mem_level == b.ws_deflate_mem_level &&
+            a.ws_deflate_min_size == b.ws_deflate_min_size &&
+            a.ws_deflate_no_context_takeover == b.ws_deflate_no_context_takeover,
+        "websocket settings");
+  check(a.metrics_on_main == b.metrics_on_main, "metrics_on_main");
+  check(a.max_connections_total == b.max_connections_total &&
+            a.max_connections_per_ip == b.max_connections_per_ip,
+        "connection caps");
+  check(a.rate_limit_table_capacity == b.rate_limit_table_capacity, "rate limit table capacity");
+  return out;
+}
+
+}  // namespace
+
+bool ServerApp::reload(int argc, const char* const* argv, std::vector<std::string>& notes) {
+  auto parsed = parse_options(argc, argv);
+  if (auto* err = std::get_if<OptionsError>(&parsed)) {
+    notes.push_back("invalid configuration, keeping the running one: " + err->message);
+    return false;
+  }
+  Options next = std::get<ParsedOptions>(parsed).options;
+  auto set = std::make_unique<MiddlewareSet>();
+  std::string error;
+  if (!build_middleware(next, *set, error)) {
+    notes.push_back("invalid configuration, keeping the running one: " + error);
+    return false;
+  }
+  for (const std::string& name : restart_only_changes(options_, next)) {
+    notes.push_back(name + " changed: it needs a restart; keeping the running value");
+  }
+  // What reloads: a new HTTP configuration (limits, timeouts, middleware)
+  // that each shard switches to on its own thread.
+  auto cfg = std::make_unique<http::ServerConfig>(*live_config_);
+  cfg->parser.max_head_bytes = next.max_head_bytes;
+  cfg->parser.max_target_bytes = next.max_target_bytes;
+  cfg->parser.max_headers = next.max_headers;
+  cfg->max_body_bytes = next.max_body_bytes;
+  cfg->header_timeout_ms = next.header_timeout_ms;
+  cfg->body_timeout_ms = next.body_timeout_ms;
+  cfg->idle_timeout_ms = next.idle_timeout_ms;
+  cfg->deferred_timeout_ms = next.deferred_timeout_ms;
+  cfg->drain_idle_grace_ms = next.drain_idle_grace_ms;
+  cfg->middleware = set->chain;
+  const http::ServerConfig* published = cfg.get();
+  retired_configs_.push_back(std::move(cfg));
+  middleware_sets_.push_back(std::move(set));
+  live_config_ = published;
+  for (unsigned i = 0; i < engine_->shard_count(); ++i) {
+    engine_->execute(i, [this, published](engine::Shard& shard) {
+      if (auto* hs = const_cast<http::HttpServer*>(servers_[shard.index()])) hs->set_config(*published);
+    });
+  }
+  // Keep the restart-only values; take the rest.
+  Options kept = next;
+  kept.listen = options_.listen;
+  kept.shards = options_.shards;
+  kept.data_dir = options_.data_dir;
+  kept.tls_listen = options_.tls_listen;
+  kept.admin_listen = options_.admin_listen;
+  kept.access_log = options_.access_log;
+  kept.log_format = options_.log_format;
+  const bool certificates_changed =
+      next.tls_certs != options_.tls_certs || next.tls_keys != options_.tls_keys;
+  options_ = kept;
+  notes.push_back("configuration reloaded");
+  if (tls_enabled()) {
+    if (certificates_changed) {
+      notes.push_back("certificate files changed: new paths need a restart; reloading the running ones");
+    }
+    std::string message;
+    reload_tls(message);
+    notes.push_back(message);
+  }
+  return true;
+}
+
 void ServerApp::write_extra_metrics(obs::PrometheusWriter& w) const {
   if (access_log_ == nullptr) return;
   w.family("ringshard_access_log_lines_total", obs::MetricType::kCounter,
@@ -192,8 +309,15 @@ engine::StartError ServerApp::start() {
           return t;
         });
   }
-  http_config_.middleware.insert(http_config_.middleware.end(), extra_middleware_.begin(),
-                                 extra_middleware_.end());
+  {
+    auto set = std::make_unique<MiddlewareSet>();
+    std::string error;
+    if (!build_middleware(options_, *set, error)) {
+      return engine::StartError{78, "ringshard: " + error};
+    }
+    http_config_.middleware = set->chain;
+    middleware_sets_.push_back(std::move(set));
+  }
   // The factory runs on each shard's thread; each writes only its own slot.
   engine_->set_handler_factory(
       [this](engine::Shard& shard) -> std::unique_ptr<engine::ConnectionHandler> {

@@ -69,7 +69,7 @@ class ServerApp {
   }
   const ws::WsMetrics& ws_metrics(unsigned shard) const { return ws_->metrics(shard); }
   const char* ring_mode() const { return engine_->ring_mode(); }
-  const std::vector<const http::Middleware*>& middleware() const { return http_config_.middleware; }
+  const std::vector<const http::Middleware*>& middleware() const { return live_config_->middleware; }
   uint64_t connections_refused(unsigned shard) const;
   void write_extra_metrics(obs::PrometheusWriter& w) const;
   // The access log (null when off). reopen_logs() reopens its file
@@ -82,6 +82,16 @@ class ServerApp {
   // handshakes use them, established connections keep theirs. On failure
   // the old ones stay and `message` says why. Control plane; any thread.
   bool reload_tls(std::string& message);
+  // SIGHUP: parses argv again (re-reading the --config file) and applies
+  // what can change at runtime: HTTP limits and timeouts, middleware
+  // settings (request id, trace context, CORS, security headers, auth
+  // tokens and rules, rate-limit rules, compression), the log level (the
+  // caller applies it from options()) and the certificates. Settings that
+  // need a restart (listen addresses, shards, engine buffers, WebSocket,
+  // admin listener, access log path) keep their running values and are
+  // named in `notes`. An invalid file changes nothing: false, and `notes`
+  // says why. Control plane (the main thread).
+  bool reload(int argc, const char* const* argv, std::vector<std::string>& notes);
 
  private:
   Options options_;
@@ -102,6 +112,17 @@ class ServerApp {
   unsigned admin_listener_ = ~0u;
   http::Router admin_router_;
   std::unique_ptr<obs::AccessLog> access_log_;
+  // The middleware the options ask for, built by build_middleware(); every
+  // generation is kept (a request that began under an older one may still
+  // be answered through it), as is every HTTP configuration handed out.
+  struct MiddlewareSet {
+    std::vector<std::unique_ptr<http::Middleware>> owned;
+    std::vector<const http::Middleware*> chain;
+  };
+  bool build_middleware(const Options& options, MiddlewareSet& out, std::string& error) const;
+  std::vector<std::unique_ptr<MiddlewareSet>> middleware_sets_;
+  std::vector<std::unique_ptr<http::ServerConfig>> retired_configs_;
+  const http::ServerConfig* live_config_ = &http_config_;
   // Declared before the engine so that it outlives it: the engine's
   // destructor drains the shards, whose WebSocket drivers live in ws_.
   std::unique_ptr<ws::WsServer> ws_;

@@ -23,7 +23,7 @@ trap cleanup EXIT
 server_pid=$!
 port=
 for _ in $(seq 200); do
-  port=$(sed -n 's/^ringshard: https on .*:\([0-9]*\)$/\1/p' "$work/server.log")
+  port=$(sed -n 's/.*https on .*:\([0-9]*\)$/\1/p' "$work/server.log")
   [[ -n "$port" ]] && break
   sleep 0.05
 done
