@@ -102,6 +102,7 @@ class HttpConnection {
   // The peer's address, read on first use (ServerRequest::peer).
   sockaddr_storage peer{};
   socklen_t peer_len = 0;       // 0: not read yet
+  ratelimit::ConnKey cap_key;   // counted against the connection caps
 };
 
 namespace {
@@ -216,6 +217,23 @@ void HttpServer::on_open(engine::Connection& conn) {
   hc->parser = RequestParser(config_->parser);  // limits may have been reloaded
   hc->reset(config_->max_body_bytes);
   conn.set_context(hc);
+  if (config_->connection_caps != nullptr && !conn.outbound()) {
+    // Counted by client address; over a cap the connection closes before
+    // a byte of it is read (on_close gives nothing back: it was not counted).
+    ratelimit::ConnectionCaps& caps = *config_->connection_caps;
+    socklen_t len = sizeof(hc->peer);
+    if (getpeername(conn.fd(), reinterpret_cast<sockaddr*>(&hc->peer), &len) == 0) {
+      hc->peer_len = len;
+      hc->cap_key = caps.key(reinterpret_cast<const sockaddr*>(&hc->peer), len);
+    } else {
+      hc->cap_key = ratelimit::ConnKey();
+    }
+    if (!caps.try_open(hc->cap_key)) {
+      metrics_.connections_refused.add();
+      conn.close();
+      return;
+    }
+  }
   // Nothing has arrived yet: a connection that never sends a byte is
   // closed by the header timeout, not kept for the idle one.
   conn.set_timeout(config_->header_timeout_ms);
@@ -235,6 +253,8 @@ void HttpServer::on_close(engine::Connection& conn) {
 
 void HttpServer::release_state(HttpConnection* hc) {
   if (hc == nullptr) return;
+  if (config_->connection_caps != nullptr) config_->connection_caps->close(hc->cap_key);
+  hc->cap_key = ratelimit::ConnKey();
   hc->carry.release(shard_.buffers());
   hc->producer = nullptr;
   hc->peer_len = 0;

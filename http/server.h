@@ -35,6 +35,7 @@
 #include "engine/metrics.h"
 #include "engine/shard.h"
 #include "obs/access_log.h"
+#include "ratelimit/connection_caps.h"
 #include "obs/histogram.h"
 #include "http/header_arena.h"
 #include "http/middleware.h"
@@ -64,6 +65,11 @@ struct ServerConfig {
   unsigned admin_listener = ~0u;
   // The access log (one JSON line per request), null when off.
   obs::AccessLog* access_log = nullptr;
+  // Connection caps, process-wide and per client IP (shared by every
+  // shard, lock-free), null when off. A connection over a cap is closed at
+  // open, before anything is read, and counted in
+  // HttpMetrics::connections_refused.
+  ratelimit::ConnectionCaps* connection_caps = nullptr;
   uint64_t max_body_bytes = 1 << 20;     // default; a route may override
   uint32_t header_timeout_ms = 10'000;   // first byte of a request -> end of head
   uint32_t body_timeout_ms = 30'000;     // max time without body progress
@@ -260,6 +266,7 @@ struct HttpMetrics {
   engine::Counter deferred_timeouts; // deferred requests answered 504 by the server
   engine::Counter deferred_aborts;   // deferred requests whose connection closed first
   engine::Counter invalid_headers;   // responses refused for a bad header from the app
+  engine::Counter connections_refused;  // closed at open: over a connection cap
   engine::Counter bytes_in;          // request bytes (heads and bodies) dispatched
   engine::Counter bytes_out;         // response bytes written (heads and bodies)
 };

@@ -1,5 +1,7 @@
 #include "server/server_app.h"
 
+#include <sys/random.h>
+
 #include <ctime>
 #include <variant>
 
@@ -148,7 +150,10 @@ void ServerApp::add_admin_routes() {
   });
 }
 
-uint64_t ServerApp::connections_refused(unsigned) const { return 0; }
+uint64_t ServerApp::connections_refused(unsigned shard) const {
+  const http::HttpServer* hs = http_server(shard);
+  return hs != nullptr ? hs->metrics().connections_refused.get() : 0;
+}
 
 bool ServerApp::build_middleware(const Options& options, MiddlewareSet& out,
                                  std::string& error) const {
@@ -267,6 +272,14 @@ bool ServerApp::reload(int argc, const char* const* argv, std::vector<std::strin
 }
 
 void ServerApp::write_extra_metrics(obs::PrometheusWriter& w) const {
+  if (connection_caps_ != nullptr) {
+    const ratelimit::ConnectionCapsStats st = connection_caps_->stats();
+    w.family("ringshard_connection_caps_refused_total", obs::MetricType::kCounter,
+             "connections refused by a connection cap, by cap");
+    w.sample({{"cap", "total"}}, st.refused_total);
+    w.sample({{"cap", "per_ip"}}, st.refused_per_ip);
+    w.sample({{"cap", "table_full"}}, st.refused_table_full);
+  }
   if (access_log_ == nullptr) return;
   w.family("ringshard_access_log_lines_total", obs::MetricType::kCounter,
            "access log lines, by what became of them");
@@ -287,6 +300,16 @@ const tls::TlsTransport* ServerApp::tls_transport(unsigned shard) const {
 }
 
 engine::StartError ServerApp::start() {
+  if (options_.max_connections_total != 0 || options_.max_connections_per_ip != 0) {
+    ratelimit::ConnectionCapsOptions co;
+    co.max_total = options_.max_connections_total;
+    co.max_per_ip = options_.max_connections_per_ip;
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = static_cast<uint64_t>(std::time(nullptr));
+    co.seed = seed;
+    connection_caps_ = std::make_unique<ratelimit::ConnectionCaps>(co);
+    http_config_.connection_caps = connection_caps_.get();
+  }
   if (!options_.access_log.empty()) {
     obs::AccessLogOptions lo;
     lo.path = options_.access_log;

@@ -112,6 +112,7 @@ class ServerApp {
   unsigned admin_listener_ = ~0u;
   http::Router admin_router_;
   std::unique_ptr<obs::AccessLog> access_log_;
+  std::unique_ptr<ratelimit::ConnectionCaps> connection_caps_;
   // The middleware the options ask for, built by build_middleware(); every
   // generation is kept (a request that began under an older one may still
   // be answered through it), as is every HTTP configuration handed out.

@@ -331,3 +331,45 @@ TEST(Edge, ResponseHeadersAreOwnedUncappedAndRefuseSplitting) {
 
 }  // namespace
 }  // namespace ringshard::test
+
+namespace ringshard::test {
+namespace {
+
+// Connection caps: over the per-IP (or total) cap a connection is closed
+// before anything is read; closing one makes room for the next.
+void expect_served(TestConnection& c) {
+  ASSERT_TRUE(c.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(Edge, ConnectionCapsRefuseBeforeReadingAndFreeOnClose) {
+  for (const bool per_ip : {true, false}) {
+    SCOPED_TRACE(per_ip ? "per ip" : "total");
+    TestServerOptions o;
+    o.tweak = [per_ip](server::Options& opt) {
+      (per_ip ? opt.max_connections_per_ip : opt.max_connections_total) = 2;
+    };
+    TestServer server(o);
+    auto first = std::make_unique<TestConnection>(server.port());
+    TestConnection second(server.port());
+    expect_served(*first);
+    expect_served(second);
+    TestConnection third(server.port());
+    third.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_FALSE(third.read_response());
+    EXPECT_TRUE(TestServer::wait_until([&] {
+      return server.http_sum([](auto& m) { return m.connections_refused.get(); }) == 1;
+    }));
+    first.reset();  // closes: room for one more
+    ASSERT_TRUE(TestServer::wait_until(
+        [&] { return server.engine_sum([](auto& m) { return m.open.get(); }) == 1; }));
+    TestConnection fourth(server.port());
+    expect_served(fourth);
+    expect_served(second);
+  }
+}
+
+}  // namespace
+}  // namespace ringshard::test
