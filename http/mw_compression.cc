@@ -86,6 +86,13 @@ void CompressionMiddleware::on_response(const ServerRequest*, Response& res, Res
   Compressor& c = d.coding == Coding::kBrotli ? shard.br : shard.gzip;
   shard.out.clear();
   if (!c.compress(info.body, shard.out) || shard.out.size() >= info.body.size()) return;
+  // The header first, and the body only once it is certain to go out with
+  // it: an encoded body without Content-Encoding would be garbage to the
+  // client. (Response::header() refuses headers once the response is
+  // marked sent; a server that runs on_response() after that point gets
+  // identity bodies, never broken ones.)
+  res.header("Content-Encoding", coding_name(d.coding));
+  if (res.added_header("Content-Encoding") != coding_name(d.coding)) return;
   const size_t i = coding_index(d.coding);
   shard.responses[i].add();
   shard.bytes_in[i].add(info.body.size());
@@ -94,7 +101,6 @@ void CompressionMiddleware::on_response(const ServerRequest*, Response& res, Res
   // it): it is not read again after the swap.
   std::swap(shard.out, *info.storage);
   info.body = *info.storage;
-  res.header("Content-Encoding", coding_name(d.coding));
 }
 
 uint64_t CompressionMiddleware::compressed(Coding coding) const {

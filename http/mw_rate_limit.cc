@@ -119,6 +119,8 @@ uint64_t RateLimitMiddleware::sum(size_t rule, bool refused) const {
   return total;
 }
 
+size_t RateLimitMiddleware::rule_count() const { return rules_.size(); }
+
 uint64_t RateLimitMiddleware::admitted(size_t rule) const { return sum(rule, false); }
 uint64_t RateLimitMiddleware::refused(size_t rule) const { return sum(rule, true); }
 
@@ -153,12 +155,24 @@ bool RateLimitMiddleware::before(ServerRequest& req, Response& res, RequestConte
   ctx.rate_admitted = d.admitted;
   counter(ctx.shard, static_cast<size_t>(rule - rules_.data()), !d.admitted)
       .fetch_add(1, std::memory_order_relaxed);
+
+  // The headers go into the response now: headers added before the
+  // handler stay with whatever answers (the handler, a 404, a later
+  // middleware's refusal, a deferred answer or its 504, a stream), so
+  // every response of a limited path carries them, with nothing left to
+  // do in on_response().
+  char buf[ratelimit::kMaxValueSize];
+  res.header("X-RateLimit-Limit", rule->limit_text);
+  res.header("X-RateLimit-Remaining", ratelimit::format_remaining(d, buf));
+  res.header("X-RateLimit-Reset", ratelimit::format_reset(d, buf));
+  res.header("RateLimit-Policy", rule->policy);
+  res.header("RateLimit", ratelimit::format_ratelimit(rule->name, d, buf));
   if (d.admitted) return true;
 
-  // "Rate limit exceeded. Retry after N seconds.", N as in Retry-After
-  // (added with the other headers by on_response, which send_error runs).
+  // "Rate limit exceeded. Retry after N seconds.", N as in Retry-After.
   char retry[24];
   const std::string_view n = ratelimit::format_retry_after(d, retry);
+  res.header("Retry-After", n);
   constexpr std::string_view kHead = "Rate limit exceeded. Retry after ";
   constexpr std::string_view kTail = " seconds.";
   char message[kHead.size() + sizeof retry + kTail.size()];
@@ -169,27 +183,6 @@ bool RateLimitMiddleware::before(ServerRequest& req, Response& res, RequestConte
   }
   res.send_error(429, std::string_view(message, len));
   return false;
-}
-
-void RateLimitMiddleware::on_response(const ServerRequest*, Response& res, ResponseInfo&,
-                                      RequestContext& ctx) const {
-  if (ctx.rate_rule == nullptr) return;
-  const Rule& rule = *static_cast<const Rule*>(ctx.rate_rule);
-  // Only our own rules are ever stored there; a context copied for a
-  // deferred answer keeps the pointer, and the rules outlive the server.
-  ratelimit::Decision d;
-  d.admitted = ctx.rate_admitted;
-  d.limit = ctx.rate_limit;
-  d.remaining = ctx.rate_remaining;
-  d.reset_after_ns = ctx.rate_reset_ns;
-  d.retry_after_ns = ctx.rate_retry_ns;
-  char buf[ratelimit::kMaxValueSize];
-  res.header("X-RateLimit-Limit", rule.limit_text);
-  res.header("X-RateLimit-Remaining", ratelimit::format_remaining(d, buf));
-  res.header("X-RateLimit-Reset", ratelimit::format_reset(d, buf));
-  res.header("RateLimit-Policy", rule.policy);
-  res.header("RateLimit", ratelimit::format_ratelimit(rule.name, d, buf));
-  if (!d.admitted) res.header("Retry-After", ratelimit::format_retry_after(d, buf));
 }
 
 void RateLimitMiddleware::write_metrics(obs::PrometheusWriter& out) const {

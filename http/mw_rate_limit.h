@@ -25,8 +25,10 @@
 // start_ns (read by the server at dispatch) or, when that is 0, a fresh
 // read. The decision is noted in the RequestContext (rate_rule, rate_limit,
 // rate_remaining, rate_reset_ns, rate_retry_ns, rate_admitted: durations,
-// relative to the decision) and on_response() adds to every response of a
-// limited request, whatever answered it (handler, 404, 429, deferred):
+// relative to the decision) for later middleware and logs, and before()
+// adds to the response, so that every response of a limited request
+// carries them whatever answers it (handler, 404, a later middleware's
+// refusal, 429, a deferred answer or its 504, a stream):
 //     X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset,
 //     RateLimit-Policy, RateLimit                  (ratelimit/headers.h)
 // A refusal is answered by before() with 429, Retry-After (integer seconds,
@@ -49,12 +51,14 @@
 //
 // COST. before(): a prefix scan over the rules, one hash of the key bytes,
 // one table decision (a CAS on one slot), one relaxed counter add on the
-// shard's own cache line. No allocation per request; a refusal's message is
-// formatted on the stack (the error body itself is the server's).
+// shard's own cache line, five header values formatted on the stack and
+// copied into the shard's header arena. No allocation per request (the
+// arena keeps its capacity); a refusal's message is formatted on the stack
+// (the error body itself is the server's).
 //
-// THREADS. Construction and destruction are control plane. before(),
-// on_response() and write_metrics() may run concurrently from any shard and
-// any scrape thread.
+// THREADS. Construction and destruction are control plane. before() and
+// write_metrics() may run concurrently from any shard and any scrape
+// thread.
 #pragma once
 
 #include <atomic>
@@ -94,15 +98,13 @@ class RateLimitMiddleware final : public Middleware {
   ~RateLimitMiddleware() override;
 
   bool before(ServerRequest& req, Response& res, RequestContext& ctx) const override;
-  void on_response(const ServerRequest* req, Response& res, ResponseInfo& info,
-                   RequestContext& ctx) const override;
   void write_metrics(obs::PrometheusWriter& out) const override;
 
   // Totals over shards (tests, diagnostics).
   uint64_t admitted(size_t rule) const;
   uint64_t refused(size_t rule) const;
   ratelimit::TableStats table_stats() const { return table_->stats(); }
-  size_t rule_count() const { return rules_.size(); }
+  size_t rule_count() const;
 
  private:
   struct Rule;
