@@ -143,8 +143,9 @@ bool RateLimitMiddleware::before(ServerRequest& req, Response& res, RequestConte
     rule = keyless;
     key = {};
   }
+  // No LimiterTable::prefetch: one request is decided at a time and
+  // nothing independent is left to overlap the slot's cache miss with.
   const uint64_t hash = table_->hash(key, rule->id);
-  table_->prefetch(hash);
   const uint64_t now = ctx.start_ns != 0 ? ctx.start_ns : monotonic_now_ns();
   const ratelimit::Decision d = table_->decide_hash(hash, rule->limit, now);
   ctx.rate_rule = rule;
