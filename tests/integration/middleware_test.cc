@@ -136,6 +136,18 @@ TEST(MiddlewareRequestId, GeneratedWhenAbsentAndEchoedOnTheResponse) {
   ASSERT_TRUE(b) << c.error();
   EXPECT_TRUE(hex32(b->header("x-request-id")));
   EXPECT_NE(b->header("x-request-id"), id);
+  // Uniform digits: all sixteen turn up in a few ids (ids and trace ids).
+  std::string digits;
+  for (int i = 0; i < 20; ++i) {
+    auto r = ask(c, "GET /ctx HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(r) << c.error();
+    ASSERT_TRUE(hex32(r->header("x-request-id"))) << r->header("x-request-id");
+    digits += r->header("x-request-id") + field(r->body, "trace") + field(r->body, "span");
+  }
+  for (char d : std::string("0123456789abcdef")) {
+    EXPECT_NE(digits.find(d), std::string::npos) << d;
+  }
+  EXPECT_EQ(digits.find_first_not_of("0123456789abcdef"), std::string::npos) << digits;
   // Built-in routes too, and never a traceparent on the response.
   auto p = ask(c, "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(p) << c.error();
