@@ -1,0 +1,97 @@
+#include "server/middleware_setup.h"
+
+#include <exception>
+#include <stdexcept>
+#include <utility>
+
+#include "http/auth.h"
+#include "http/cors.h"
+#include "http/mw_auth.h"
+#include "http/mw_cors.h"
+#include "http/mw_request_id.h"
+#include "http/mw_security_headers.h"
+
+namespace ringshard::server {
+
+namespace {
+
+void push(BuiltMiddleware& out, std::unique_ptr<http::Middleware> m) {
+  out.chain.push_back(m.get());
+  out.owned.push_back(std::move(m));
+}
+
+http::CorsConfig cors_config(const Options& o) {
+  http::CorsConfig c;
+  c.allow_origins = o.cors_allow_origins;
+  c.allow_methods = o.cors_allow_methods;
+  c.allow_headers = o.cors_allow_headers;
+  c.expose_headers = o.cors_expose_headers;
+  c.allow_credentials = o.cors_allow_credentials;
+  // Whole seconds are sent; 0 is meaningful (browsers must not cache).
+  c.max_age_s = o.cors_max_age_ms / 1000;
+  return c;
+}
+
+http::SecurityHeadersConfig security_config(const Options& o) {
+  http::SecurityHeadersConfig c;
+  c.hsts = o.hsts;
+  c.frame_options = o.frame_options;
+  c.referrer_policy = o.referrer_policy;
+  c.content_security_policy = o.content_security_policy;
+  return c;
+}
+
+http::AuthConfig auth_config(const Options& o) {
+  http::AuthConfig c;
+  for (const AuthCredential& t : o.auth_tokens) {
+    c.credentials.push_back({t.name, http::CredentialKind::kBearer, t.sha256_hex, t.scopes});
+  }
+  for (const AuthCredential& k : o.auth_api_keys) {
+    c.credentials.push_back({k.name, http::CredentialKind::kApiKey, k.sha256_hex, k.scopes});
+  }
+  for (const AuthRule& r : o.auth_rules) c.rules.push_back({r.match, r.methods, r.scope});
+  return c;
+}
+
+}  // namespace
+
+BuiltMiddleware build_middleware(const Options& o, unsigned shards, std::string& error) {
+  error.clear();
+  BuiltMiddleware out;
+  const char* stage = "";
+  try {
+    // 1. Request ids and trace context: outermost.
+    if (o.request_id_enabled || o.trace_context_enabled) {
+      stage = "request_id";
+      push(out, std::make_unique<http::RequestIdMiddleware>(shards, o.request_id_enabled,
+                                                            o.trace_context_enabled));
+    }
+    // 2. CORS: preflights answered before anything below can refuse them.
+    if (o.cors_enabled) {
+      stage = "cors";
+      push(out, std::make_unique<http::CorsMiddleware>(cors_config(o)));
+    }
+    // 3. Security headers (on_response only: position matters little).
+    if (o.security_headers_enabled) {
+      stage = "security_headers";
+      push(out, std::make_unique<http::SecurityHeadersMiddleware>(security_config(o)));
+    }
+    // 4. SLOT: rate limiting (o.rate_limits) goes HERE, after CORS (no
+    //    preflight is limited) and before auth (failed credential attempts
+    //    are limited too).
+    // 5. Authentication.
+    if (o.auth_enabled) {
+      stage = "auth";
+      push(out, std::make_unique<http::AuthMiddleware>(auth_config(o), shards));
+    }
+    // 6. SLOT: compression (o.compression_enabled) goes HERE, innermost:
+    //    its on_response runs first and replaces the body before the outer
+    //    middleware see the response.
+  } catch (const std::exception& e) {
+    error = std::string(stage) + ": " + e.what();
+    return {};
+  }
+  return out;
+}
+
+}  // namespace ringshard::server
