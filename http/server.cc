@@ -688,6 +688,7 @@ void HttpServer::dispatch(engine::Connection& conn, HttpConnection& hc, const Re
 void HttpServer::run_response_hooks(Response& res, ResponseInfo& info) {
   HttpConnection& hc = *res.hc_;
   RequestContext& ctx = *res.ctx_;
+  res.in_hooks_ = true;  // the response is done_, yet middleware may add headers
   // Innermost first: the route's own middleware, then the global ones.
   if (hc.route_mw != nullptr) {
     for (auto it = hc.route_mw->rbegin(); it != hc.route_mw->rend(); ++it) {
@@ -699,6 +700,7 @@ void HttpServer::run_response_hooks(Response& res, ResponseInfo& info) {
       (*it)->on_response(res.req_, res, info, ctx);
     }
   }
+  res.in_hooks_ = false;
 }
 
 void HttpServer::record_completion(HttpConnection& hc, engine::Connection& conn,
@@ -975,7 +977,7 @@ Response::~Response() {
 }
 
 Response& Response::header(std::string_view name, std::string_view value) {
-  if (done_ || !bound_) return *this;
+  if ((done_ && !in_hooks_) || !bound_) return *this;
   if (!server_->headers_.add(header_mark_, name, value)) invalid_header_ = true;
   return *this;
 }

@@ -238,6 +238,7 @@ class Response {
   bool invalid_header_ = false;
   bool done_ = false;
   bool deferred_ = false;
+  bool in_hooks_ = false;               // on_response() running: header() still adds
 };
 
 // Requests refused before routing, by the status they got (the parser's

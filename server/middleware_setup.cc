@@ -1,5 +1,7 @@
 #include "server/middleware_setup.h"
 
+#include "server/rate_limit_setup.h"
+
 #include <exception>
 #include <stdexcept>
 #include <utility>
@@ -60,7 +62,18 @@ BuiltMiddleware build_middleware(const Options& o, unsigned shards, std::string&
   BuiltMiddleware out;
   const char* stage = "";
   try {
-    // 1. Request ids and trace context: outermost.
+    // 0. Compression: outermost, so its on_response runs last and sees the
+    //    final body and every header the others added (Vary merging).
+    if (o.compression_enabled) {
+      stage = "compression";
+      auto c = make_compression_middleware(o, shards, error);
+      if (c == nullptr && !error.empty()) {
+        error = "compression: " + error;
+        return {};
+      }
+      if (c != nullptr) push(out, std::move(c));
+    }
+    // 1. Request ids and trace context.
     if (o.request_id_enabled || o.trace_context_enabled) {
       stage = "request_id";
       push(out, std::make_unique<http::RequestIdMiddleware>(shards, o.request_id_enabled,
@@ -76,17 +89,22 @@ BuiltMiddleware build_middleware(const Options& o, unsigned shards, std::string&
       stage = "security_headers";
       push(out, std::make_unique<http::SecurityHeadersMiddleware>(security_config(o)));
     }
-    // 4. SLOT: rate limiting (o.rate_limits) goes HERE, after CORS (no
-    //    preflight is limited) and before auth (failed credential attempts
-    //    are limited too).
+    // 4. Rate limiting, after CORS (no preflight is limited) and before
+    //    auth (failed credential attempts are limited too).
+    if (!o.rate_limits.empty()) {
+      stage = "rate_limit";
+      auto rl = make_rate_limit_middleware(o, shards, error);
+      if (rl == nullptr && !error.empty()) {
+        error = "rate_limit: " + error;
+        return {};
+      }
+      if (rl != nullptr) push(out, std::move(rl));
+    }
     // 5. Authentication.
     if (o.auth_enabled) {
       stage = "auth";
       push(out, std::make_unique<http::AuthMiddleware>(auth_config(o), shards));
     }
-    // 6. SLOT: compression (o.compression_enabled) goes HERE, innermost:
-    //    its on_response runs first and replaces the body before the outer
-    //    middleware see the response.
   } catch (const std::exception& e) {
     error = std::string(stage) + ": " + e.what();
     return {};

@@ -7,6 +7,7 @@
 
 #include "http/builtin_routes.h"
 #include "server/metrics_page.h"
+#include "server/middleware_setup.h"
 #include "tls/certificate.h"
 #include "ws/builtin_endpoints.h"
 #include "ws/demo_page.h"
@@ -157,8 +158,10 @@ uint64_t ServerApp::connections_refused(unsigned shard) const {
 
 bool ServerApp::build_middleware(const Options& options, MiddlewareSet& out,
                                  std::string& error) const {
-  (void)options;
-  (void)error;
+  BuiltMiddleware built = server::build_middleware(options, engine_->config().shards, error);
+  if (!error.empty()) return false;
+  out.owned = std::move(built.owned);
+  out.chain = std::move(built.chain);
   out.chain.insert(out.chain.end(), extra_middleware_.begin(), extra_middleware_.end());
   return true;
 }
