@@ -172,6 +172,33 @@ TEST(Operations, SighupReloadsLimitsNamesRestartOnlyChangesAndKeepsGoodConfigOnE
   stop(server);
 }
 
+// A restart-only change is not applied by a reload, so every reload names
+// it again until the file goes back to the running value.
+TEST(Operations, SighupNamesAnUnappliedRestartOnlyChangeEveryTime) {
+  ScratchDir dir;
+  const std::string config = dir.file("ringshard.toml");
+  write_file(config, "[server]\ndrain_timeout = \"10s\"\n");
+  ChildProcess server(obs_server_args({"--config", config, "--admin-listen", "off"}));
+  ASSERT_TRUE(server.wait_for_port()) << server.output();
+  write_file(config, "[server]\ndrain_timeout = \"20s\"\n");
+  for (int i = 0; i < 2; ++i) {
+    server.signal(SIGHUP);
+    auto note = server.wait_for_line("SIGHUP: ");
+    ASSERT_TRUE(note) << server.output();
+    EXPECT_NE(note->find("drain_timeout changed: it needs a restart"), std::string::npos)
+        << "reload " << i << ": " << *note;
+    if (note->find("configuration reloaded") == std::string::npos) {
+      ASSERT_TRUE(server.wait_for_line("SIGHUP: configuration reloaded")) << server.output();
+    }
+  }
+  write_file(config, "[server]\ndrain_timeout = \"10s\"\n");
+  server.signal(SIGHUP);
+  auto note = server.wait_for_line("SIGHUP: ");
+  ASSERT_TRUE(note) << server.output();
+  EXPECT_NE(note->find("SIGHUP: configuration reloaded"), std::string::npos) << *note;
+  stop(server);
+}
+
 // --- systemd notify ------------------------------------------------------------
 
 TEST(Operations, SystemdNotifyReadyWatchdogReloadingStopping) {
