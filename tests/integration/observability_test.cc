@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -105,6 +106,9 @@ TEST(Observability, MetricsCountEveryRequestExactlyAndPassPromtool) {
       EXPECT_GT(*v, 0) << name;
     }
   }
+  // Seconds since the epoch (not since boot): within a few minutes of now.
+  const double started = sample_value(m, "process_start_time_seconds").value_or(0);
+  EXPECT_NEAR(started, static_cast<double>(std::time(nullptr)), 300.0);
   // Two shards plus the main thread at least.
   EXPECT_GE(sample_value(m, "process_threads").value_or(0), 3);
 

@@ -117,6 +117,38 @@ TEST(Operations, WarnLogLevelHidesInfoLines) {
   EXPECT_EQ(server.output().find("listening on"), std::string::npos) << server.output();
 }
 
+// The log level is reloadable: from warn in the file to info, a SIGHUP
+// later the reload notes (info) appear.
+TEST(Operations, LogLevelReloadsFromTheFile) {
+  ScratchDir dir;
+  NotifySocket notify(dir.file("notify.sock"));
+  ASSERT_TRUE(notify.ok());
+  const std::string config = dir.file("ringshard.toml");
+  write_file(config, "[log]\nlevel = \"warn\"\n");
+  ChildProcess server(obs_server_args({"--admin-listen", "off", "--config", config}),
+                      notify_env(notify.path()));
+  auto ready = notify.receive_skipping_watchdog();
+  ASSERT_TRUE(ready) << server.output();
+  write_file(config, "[log]\nlevel = \"info\"\n");
+  for (int i = 0; i < 2; ++i) {
+    server.signal(SIGHUP);
+    auto reloading = notify.receive_skipping_watchdog();
+    ASSERT_TRUE(reloading);
+    EXPECT_EQ(reloading->rfind("RELOADING=1", 0), 0u) << *reloading;
+    auto again = notify.receive_skipping_watchdog();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->rfind("READY=1", 0), 0u) << *again;
+  }
+  // The first reload's notes were written under warn; the second's under info.
+  auto line = server.wait_for_line("SIGHUP: configuration reloaded");
+  ASSERT_TRUE(line) << server.output();
+  stop(server);
+  const std::string out = server.output();
+  const size_t first = out.find("configuration reloaded");
+  EXPECT_EQ(out.find("configuration reloaded", first + 1), std::string::npos) << out;
+  EXPECT_EQ(out.find("listening on"), std::string::npos) << out;
+}
+
 // --- SIGHUP reload -------------------------------------------------------------
 
 // GET /plaintext with a body of `n` bytes on a fresh connection: the
