@@ -168,45 +168,39 @@ bool ServerApp::build_middleware(const Options& options, MiddlewareSet& out,
 
 namespace {
 
-// The settings a reload cannot change, by name, where they differ.
-std::vector<std::string> restart_only_changes(const Options& a, const Options& b) {
+// The settings a reload cannot change: where `next` differs from the
+// running options, the running value goes back into `next` and the setting
+// is named. Putting it back keeps options() true to what runs, so the next
+// reload names an unapplied change again instead of taking it as applied.
+std::vector<std::string> keep_restart_only(const Options& running, Options& next) {
   std::vector<std::string> out;
-  auto check = [&](bool same, const char* name) {
-    if (!same) out.push_back(name);
+  auto keep = [&](const char* name, auto... fields) {
+    if (((running.*fields == next.*fields) && ...)) return;
+    out.push_back(name);
+    ((next.*fields = running.*fields), ...);
   };
-  check(a.listen == b.listen, "listen");
-  check(a.shards == b.shards, "shards");
-  check(a.data_dir == b.data_dir, "data_dir");
-  check(a.tls_listen == b.tls_listen, "tls listen");
-  check(a.admin_listen == b.admin_listen, "admin listen");
-  check(a.access_log == b.access_log, "access_log");
-  check(a.log_format == b.log_format, "log format");
-  check(a.max_connections == b.max_connections, "max_connections");
-  check(a.send_queue_limit == b.send_queue_limit, "send_queue_limit");
-  check(a.recv_buffer_size == b.recv_buffer_size && a.recv_buffer_count == b.recv_buffer_count,
-        "receive buffers");
-  check(a.drain_timeout_ms == b.drain_timeout_ms, "drain_timeout");
-  check(a.defer_accept == b.defer_accept, "defer_accept");
-  check(a.tls_allow_12 == b.tls_allow_12 && a.tls_ticket_rotation_ms == b.tls_ticket_rotation_ms &&
-            a.tls_handshake_timeout_ms == b.tls_handshake_timeout_ms,
-        "tls settings other than certificates");
-  check(a.ws_max_message_bytes == b.ws_max_message_bytes &&
-            a.ws_max_frame_bytes == b.ws_max_frame_bytes &&
-            a.ws_max_send_queue == b.ws_max_send_queue &&
-            a.ws_ping_interval_ms == b.ws_ping_interval_ms &&
-            a.ws_pong_timeout_ms == b.ws_pong_timeout_ms &&
-            a.ws_idle_timeout_ms == b.ws_idle_timeout_ms &&
-            a.ws_close_timeout_ms == b.ws_close_timeout_ms && a.ws_deflate == b.ws_deflate &&
-            a.ws_deflate_window_bits == b.ws_deflate_window_bits &&
-            a.ws_deflate_mem_level == b.ws_deflate_mem_level &&
-            a.ws_deflate_min_size == b.ws_deflate_min_size &&
-            a.ws_deflate_no_context_takeover == b.ws_deflate_no_context_takeover,
-        "websocket settings");
-  check(a.metrics_on_main == b.metrics_on_main, "metrics_on_main");
-  check(a.max_connections_total == b.max_connections_total &&
-            a.max_connections_per_ip == b.max_connections_per_ip,
-        "connection caps");
-  check(a.rate_limit_table_capacity == b.rate_limit_table_capacity, "rate limit table capacity");
+  keep("listen", &Options::listen);
+  keep("shards", &Options::shards);
+  keep("data_dir", &Options::data_dir);
+  keep("tls listen", &Options::tls_listen);
+  keep("admin listen", &Options::admin_listen);
+  keep("access_log", &Options::access_log);
+  keep("log format", &Options::log_format);
+  keep("max_connections", &Options::max_connections);
+  keep("send_queue_limit", &Options::send_queue_limit);
+  keep("receive buffers", &Options::recv_buffer_size, &Options::recv_buffer_count);
+  keep("drain_timeout", &Options::drain_timeout_ms);
+  keep("defer_accept", &Options::defer_accept);
+  keep("tls settings other than certificates", &Options::tls_allow_12,
+       &Options::tls_ticket_rotation_ms, &Options::tls_handshake_timeout_ms);
+  keep("websocket settings", &Options::ws_max_message_bytes, &Options::ws_max_frame_bytes,
+       &Options::ws_max_send_queue, &Options::ws_ping_interval_ms, &Options::ws_pong_timeout_ms,
+       &Options::ws_idle_timeout_ms, &Options::ws_close_timeout_ms, &Options::ws_deflate,
+       &Options::ws_deflate_window_bits, &Options::ws_deflate_mem_level,
+       &Options::ws_deflate_min_size, &Options::ws_deflate_no_context_takeover);
+  keep("metrics_on_main", &Options::metrics_on_main);
+  keep("connection caps", &Options::max_connections_total, &Options::max_connections_per_ip);
+  keep("rate limit table capacity", &Options::rate_limit_table_capacity);
   return out;
 }
 
@@ -225,7 +219,7 @@ bool ServerApp::reload(int argc, const char* const* argv, std::vector<std::strin
     notes.push_back("invalid configuration, keeping the running one: " + error);
     return false;
   }
-  for (const std::string& name : restart_only_changes(options_, next)) {
+  for (const std::string& name : keep_restart_only(options_, next)) {
     notes.push_back(name + " changed: it needs a restart; keeping the running value");
   }
   // What reloads: a new HTTP configuration (limits, timeouts, middleware)
@@ -250,18 +244,9 @@ bool ServerApp::reload(int argc, const char* const* argv, std::vector<std::strin
       if (auto* hs = const_cast<http::HttpServer*>(servers_[shard.index()])) hs->set_config(*published);
     });
   }
-  // Keep the restart-only values; take the rest.
-  Options kept = next;
-  kept.listen = options_.listen;
-  kept.shards = options_.shards;
-  kept.data_dir = options_.data_dir;
-  kept.tls_listen = options_.tls_listen;
-  kept.admin_listen = options_.admin_listen;
-  kept.access_log = options_.access_log;
-  kept.log_format = options_.log_format;
   const bool certificates_changed =
       next.tls_certs != options_.tls_certs || next.tls_keys != options_.tls_keys;
-  options_ = kept;
+  options_ = next;  // the restart-only values are the running ones again
   notes.push_back("configuration reloaded");
   if (tls_enabled()) {
     if (certificates_changed) {
