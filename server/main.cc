@@ -142,13 +142,14 @@ int main(int argc, char** argv) {
       std::vector<std::string> notes;
       const bool ok = app.reload(argc, argv, notes);
       for (const std::string& n : notes) {
-        log.log(ok ? obs::LogLevel::kInfo : obs::LogLevel::kError, kMain, "SIGHUP: " + n);
+        const bool restart = n.find("needs a restart") != std::string::npos;
+        log.log(!ok ? obs::LogLevel::kError : restart ? obs::LogLevel::kWarn : obs::LogLevel::kInfo,
+                kMain, "SIGHUP: " + n);
       }
       if (ok) log.set_min_level(log_options(app.options()).min_level);
       systemd.ready();
     } else if (sig == SIGUSR1) {
-      app.reopen_logs();
-      log.info(kMain, "SIGUSR1: access log reopened");
+      log.info(kMain, "SIGUSR1: " + app.reopen_logs());
     } else if (sig == SIGTERM || sig == SIGINT) {
       if (draining) {
         log.warn(kMain, "second signal, exiting now");

@@ -275,8 +275,16 @@ void ServerApp::write_extra_metrics(obs::PrometheusWriter& w) const {
   w.sample({{"result", "dropped"}}, access_log_->lines_dropped());
 }
 
-void ServerApp::reopen_logs() {
-  if (access_log_ != nullptr) access_log_->reopen();
+std::string ServerApp::reopen_logs() {
+  if (access_log_ == nullptr) return "no access log to reopen";
+  const uint64_t errors = access_log_->write_errors();
+  const uint64_t reopens = access_log_->reopens();
+  access_log_->reopen();
+  access_log_->sync();  // the logger has done it (or failed) when this returns
+  if (access_log_->reopens() == reopens || access_log_->write_errors() != errors) {
+    return "access log " + options_.access_log + ": reopen failed, still writing to the old file";
+  }
+  return "access log reopened: " + options_.access_log;
 }
 
 void ServerApp::stop_logs() {

@@ -75,7 +75,8 @@ class ServerApp {
   // The access log (null when off). reopen_logs() reopens its file
   // (SIGUSR1, for logrotate); control plane, any thread.
   obs::AccessLog* access_log() const { return access_log_.get(); }
-  void reopen_logs();
+  // Returns what happened, for the log.
+  std::string reopen_logs();
   // Flushes and closes the access log after the engine has stopped.
   void stop_logs();
   // Reloads the certificates and keys from their files (SIGHUP): new

@@ -218,7 +218,8 @@ std::string check_access_line(const std::string& line) {
   EXPECT_GE(number_field("duration"), 0) << line;
   const double shard = number_field("shard");
   EXPECT_TRUE(shard == 0 || shard == 1) << line;
-  string_field("request_id");
+  EXPECT_EQ(string_field("request_id").size(), 32u) << line;  // generated: 128 bits in hex
+  EXPECT_EQ(string_field("trace_id").size(), 32u) << line;
   EXPECT_EQ(string_field("time").size(), 24u) << line;  // 2024-05-01T12:34:56.789Z
   EXPECT_EQ(string_field("user_agent"), "obs-test") << line;
   return string_field("path");
