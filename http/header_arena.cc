@@ -37,6 +37,16 @@ bool HeaderArena::add(size_t since, std::string_view name, std::string_view valu
   return true;
 }
 
+void HeaderArena::add_trusted(std::string_view name, std::string_view value) {
+  Entry e;
+  e.name_at = static_cast<uint32_t>(bytes_.size());
+  e.name_len = static_cast<uint32_t>(name.size());
+  e.value_at = e.name_at + e.name_len;
+  e.value_len = static_cast<uint32_t>(value.size());
+  bytes_.append(name).append(value);
+  entries_.push_back(e);
+}
+
 std::span<const HeaderField> HeaderArena::fields(size_t since) {
   views_.clear();
   for (size_t i = since; i < entries_.size(); ++i) {

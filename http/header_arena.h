@@ -34,6 +34,10 @@ class HeaderArena {
   // False (and nothing stored) for an invalid name or value, or when the
   // entries since `since` would pass kMaxBytes.
   bool add(size_t since, std::string_view name, std::string_view value);
+  // The same without the checks, for a name and value the caller has
+  // validated already (configuration checked at load, digits it formatted,
+  // request header values the parser accepted: they hold no CR/LF/NUL).
+  void add_trusted(std::string_view name, std::string_view value);
   size_t count(size_t since) const { return entries_.size() - since; }
   // Views of the entries since `since`, valid until the next add() or
   // truncate().

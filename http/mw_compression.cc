@@ -78,7 +78,7 @@ void CompressionMiddleware::on_response(const ServerRequest*, Response& res, Res
   const Coding accepted = ctx.coding <= 2 ? static_cast<Coding>(ctx.coding) : Coding::kIdentity;
   const CompressionDecision d = decide_compression(facts, accepted, policy_);
   if (d.vary && !varies_on_accept_encoding(res.added_header("Vary"))) {
-    res.header("Vary", "Accept-Encoding");
+    res.trusted_header("Vary", "Accept-Encoding");
   }
   if (d.coding == Coding::kIdentity || info.streamed || info.storage == nullptr) return;
 
@@ -91,7 +91,7 @@ void CompressionMiddleware::on_response(const ServerRequest*, Response& res, Res
   // client. (Response::header() refuses headers once the response is
   // marked sent; a server that runs on_response() after that point gets
   // identity bodies, never broken ones.)
-  res.header("Content-Encoding", coding_name(d.coding));
+  res.trusted_header("Content-Encoding", coding_name(d.coding));
   if (res.added_header("Content-Encoding") != coding_name(d.coding)) return;
   const size_t i = coding_index(d.coding);
   shard.responses[i].add();

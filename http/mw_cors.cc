@@ -10,7 +10,7 @@ namespace ringshard::http {
 namespace {
 
 void add_if(Response& res, std::string_view name, std::string_view value) {
-  if (!value.empty()) res.header(name, value);
+  if (!value.empty()) res.trusted_header(name, value);
 }
 
 }  // namespace

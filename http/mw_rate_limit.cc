@@ -163,17 +163,17 @@ bool RateLimitMiddleware::before(ServerRequest& req, Response& res, RequestConte
   // every response of a limited path carries them, with nothing left to
   // do in on_response().
   char buf[ratelimit::kMaxValueSize];
-  res.header("X-RateLimit-Limit", rule->limit_text);
-  res.header("X-RateLimit-Remaining", ratelimit::format_remaining(d, buf));
-  res.header("X-RateLimit-Reset", ratelimit::format_reset(d, buf));
-  res.header("RateLimit-Policy", rule->policy);
-  res.header("RateLimit", ratelimit::format_ratelimit(rule->name, d, buf));
+  res.trusted_header("X-RateLimit-Limit", rule->limit_text);
+  res.trusted_header("X-RateLimit-Remaining", ratelimit::format_remaining(d, buf));
+  res.trusted_header("X-RateLimit-Reset", ratelimit::format_reset(d, buf));
+  res.trusted_header("RateLimit-Policy", rule->policy);
+  res.trusted_header("RateLimit", ratelimit::format_ratelimit(rule->name, d, buf));
   if (d.admitted) return true;
 
   // "Rate limit exceeded. Retry after N seconds.", N as in Retry-After.
   char retry[24];
   const std::string_view n = ratelimit::format_retry_after(d, retry);
-  res.header("Retry-After", n);
+  res.trusted_header("Retry-After", n);
   constexpr std::string_view kHead = "Rate limit exceeded. Retry after ";
   constexpr std::string_view kTail = " seconds.";
   char message[kHead.size() + sizeof retry + kTail.size()];

@@ -125,7 +125,7 @@ void RequestIdMiddleware::on_response(const ServerRequest* /*req*/, Response& re
                                       ResponseInfo& /*info*/, RequestContext& ctx) const {
   if (ctx.request_id_len == 0) return;
   if (!res.added_header("X-Request-ID").empty()) return;
-  res.header("X-Request-ID", ctx.request_id_view());
+  res.trusted_header("X-Request-ID", ctx.request_id_view());
 }
 
 }  // namespace ringshard::http

@@ -27,7 +27,7 @@ void check_value(std::string_view what, std::string_view v) {
 void add_once(Response& res, std::string_view name, std::string_view value) {
   if (value.empty()) return;
   if (!res.added_header(name).empty()) return;
-  res.header(name, value);
+  res.trusted_header(name, value);
 }
 
 }  // namespace

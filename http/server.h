@@ -188,6 +188,10 @@ class Response {
   // HttpMetrics::invalid_headers. Headers added before defer() are kept for
   // the deferred answer.
   Response& header(std::string_view name, std::string_view value);
+  // header() without the CR/LF/NUL and token checks, for middleware whose
+  // names and values are already known to be valid (checked at config
+  // load, formatted digits, request header values the parser accepted).
+  Response& trusted_header(std::string_view name, std::string_view value);
   // The value of a header added so far (last wins), empty if none.
   std::string_view added_header(std::string_view name) const;
 
@@ -368,7 +372,8 @@ class HttpServer final : public engine::ConnectionHandler {
   std::vector<HttpConnection*> free_states_;
   static constexpr uint64_t kLogTickMs = 250;  // access log hand-off tick
   static void log_tick(engine::TimerEntry& e);
-  static std::string_view peer_text(engine::Connection& conn, char* buf, size_t size);
+  static std::string_view peer_text(engine::Connection& conn, HttpConnection& hc, char* buf,
+                                    size_t size);
   engine::TimerEntry log_timer_;
   HeaderArena headers_;
   RequestContext sync_ctx_;        // the context of a request answered in its handler
