@@ -1,0 +1,126 @@
+// http/http_connection.h: the HTTP driver's per-connection state, shared by
+// the files of the driver (server.cc: parsing and the connection's life;
+// server_output.cc: response heads, hooks, metrics and the access log;
+// response.cc: Response, BodyStream, AsyncResponse). Internal to http/.
+//
+// Thread: the owning shard.
+#pragma once
+
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/chunked.h"
+#include "http/input_buffer.h"
+#include "http/middleware.h"
+#include "http/parser.h"
+#include "http/server.h"
+#include "ratelimit/connection_caps.h"
+
+namespace ringshard::http {
+
+// Per-connection protocol state. Kept small (an idle connection holds this
+// block and nothing else); reused through the server's free list.
+class HttpConnection {
+ public:
+  enum class Phase : uint8_t {
+    kIdle,       // between requests
+    kHead,       // part of a request head has arrived
+    kBody,       // head complete, body still arriving
+    kWaiting,    // handler deferred its answer
+    kStreaming,  // response body being produced
+    kDone,       // closing after the last response
+    kUpgraded,   // handed to another protocol; about to leave HTTP
+  };
+  enum class Timer : uint8_t { kNone, kHeader, kBody, kIdle, kStream, kDeferred, kDrainGrace };
+
+  explicit HttpConnection(const ParserLimits& limits) : parser(limits) {}
+
+  // Back to the state of a fresh connection (buffers already released).
+  void reset(uint64_t max_body) {
+    parser.reset();
+    chunked = ChunkedDecoder(ChunkedLimits{max_body});
+    chunk_scan = 0;
+    stream_left = 0;
+    body_need = 0;
+    body_limit = max_body;
+    producer = nullptr;
+    on_abort = nullptr;
+    phase = Phase::kIdle;
+    timer = Timer::kNone;
+    keep_alive = true;
+    head_only = chunked_out = length_out = http10 = false;
+    continue_sent = close_after = in_producer = in_process = more_behind = false;
+    upgrade_handler = nullptr;
+    upgrade_context = nullptr;
+    peer_len = 0;
+    remote_len = 0;
+  }
+
+  RequestParser parser;
+  ChunkedDecoder chunked;
+  InputBuffer carry;
+  std::string chunk_body;       // decoded chunked body (rare)
+  size_t chunk_scan = 0;        // bytes after the head already decoded
+  uint64_t sequence = 0;        // requests dispatched on this connection
+  uint64_t stream_left = 0;     // Content-Length stream: bytes still owed
+  size_t body_need = 0;         // kBody with Content-Length: head + body bytes
+  uint64_t body_limit = 0;      // the body limit of the request being read
+  Producer producer;
+  std::function<void(AbortReason)> on_abort;  // kWaiting: the application's notice
+  Phase phase = Phase::kIdle;
+  Timer timer = Timer::kNone;
+  bool keep_alive = true;
+  bool head_only = false;       // HEAD: no body bytes go out
+  bool chunked_out = false;     // streaming with chunked encoding
+  bool length_out = false;      // streaming with Content-Length
+  bool http10 = false;
+  bool continue_sent = false;
+  bool close_after = false;     // peer half-closed: close after this response
+  bool in_producer = false;
+  bool in_process = false;      // process() is on the stack: no re-entry
+  bool more_behind = false;     // bytes of a further request are buffered
+                                // behind the one being answered
+  engine::ConnectionHandler* upgrade_handler = nullptr;  // kUpgraded: the new owner
+  void* upgrade_context = nullptr;
+  // The request being answered, for metrics and the access log.
+  uint32_t stats_index = 0;     // into HttpServer::route_stats_
+  uint16_t status = 0;          // of a streamed response, recorded at its end
+  uint64_t start_ns = 0;        // CLOCK_MONOTONIC at dispatch (0: not measured)
+  uint64_t bytes_in = 0;        // the request's head and body
+  uint64_t bytes_out = 0;       // the response written so far
+  // Middleware: the request's context (HttpServer::sync_ctx_ while the
+  // handler runs; moved here, with headers added so far, when the answer
+  // comes later), and the route's own middleware list.
+  RequestContext* ctx = nullptr;
+  std::unique_ptr<RequestContext> held_ctx;
+  const std::vector<const Middleware*>* route_mw = nullptr;
+  std::vector<std::pair<std::string, std::string>> held_headers;
+  // Access log fields kept past the handler call (log on only).
+  std::string log_method, log_path, log_agent;
+  // The peer's address, read on first use (ServerRequest::peer).
+  sockaddr_storage peer{};
+  socklen_t peer_len = 0;       // 0: not read yet
+  ratelimit::ConnKey cap_key;   // counted against the connection caps
+  char remote_text[56];         // the peer as text, for the access log
+  uint8_t remote_len = 0;       // 0: not formatted yet
+};
+
+inline bool status_has_body(uint16_t status) {
+  return status >= 200 && status != 204 && status != 304;
+}
+
+inline uint64_t monotonic_now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace ringshard::http
