@@ -125,7 +125,8 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
       hcache.chunked == head.chunked &&
       hcache.connection == static_cast<uint8_t>(head.connection) &&
       hcache.type_size == content_type.size() &&
-      std::memcmp(hcache.type, content_type.data(), content_type.size()) == 0) {
+      (content_type.empty() ||
+       std::memcmp(hcache.type, content_type.data(), content_type.size()) == 0)) {
     base = hcache.bytes;
     base_size = hcache.size - 2u;
   } else {
@@ -140,7 +141,7 @@ void HttpServer::write_head(engine::Connection& conn, HttpConnection& hc, uint16
       hcache.chunked = head.chunked;
       hcache.connection = static_cast<uint8_t>(head.connection);
       hcache.type_size = static_cast<uint8_t>(content_type.size());
-      std::memcpy(hcache.type, content_type.data(), content_type.size());
+      if (!content_type.empty()) std::memcpy(hcache.type, content_type.data(), content_type.size());
       base = hcache.bytes;
       base_size = hcache.size - 2u;
     } else {
