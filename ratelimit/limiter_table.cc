@@ -104,15 +104,20 @@ LimiterTable::Commit LimiterTable::commit(Region& r, size_t slot, uint64_t state
                                           uint64_t now_ns, Decision* out) {
   std::atomic<uint64_t>& word = r.slots[slot].state;
   for (;;) {
-    const GcraResult g = gcra_decide(state & kTatMask, limit, now_ns);
-    if (!g.admitted) {
+    // Only the admission test and the new TAT between the load and the
+    // CAS: the rest of the decision (remaining, reset: a division) is
+    // computed once the CAS has won, so the window in which another
+    // thread's CAS makes ours fail stays a few instructions wide.
+    const uint64_t tat = state & kTatMask;
+    const uint64_t next = std::max(tat, now_ns) + limit.interval_ns;
+    if (next > now_ns + limit.window_ns) {
       // Nothing to write: the refusal is linearized at the load of `state`.
-      *out = to_decision(g, limit);
+      *out = to_decision(gcra_decide(tat, limit, now_ns), limit);
       return Commit::kDone;
     }
-    if (word.compare_exchange_weak(state, kLive | g.new_tat_ns, std::memory_order_acq_rel,
+    if (word.compare_exchange_weak(state, kLive | next, std::memory_order_acq_rel,
                                    std::memory_order_acquire)) {
-      *out = to_decision(g, limit);
+      *out = to_decision(gcra_decide(tat, limit, now_ns), limit);
       return Commit::kDone;
     }
     // `state` now holds the current word. Still this key's only if it is
