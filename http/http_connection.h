@@ -109,6 +109,7 @@ class HttpConnection {
   sockaddr_storage peer{};
   socklen_t peer_len = 0;       // 0: not read yet
   ratelimit::ConnKey cap_key;   // counted against the connection caps
+  std::unique_ptr<BodyFilter> filter;  // streaming through a middleware's filter
   char remote_text[56];         // the peer as text, for the access log
   uint8_t remote_len = 0;       // 0: not formatted yet
 };

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,17 @@ struct RequestContext {
   }
 };
 
+// Transforms a streamed body as it goes (compression): every piece the
+// producer writes passes through write(), and finish() adds what is left
+// at the end. Output is appended to `out`. False: the stream is broken and
+// the connection closes (the head is out already).
+class BodyFilter {
+ public:
+  virtual ~BodyFilter() = default;
+  virtual bool write(std::string_view in, std::string& out) = 0;
+  virtual bool finish(std::string& out) = 0;
+};
+
 // What on_response() sees and may change.
 struct ResponseInfo {
   uint16_t status = 0;
@@ -85,6 +97,10 @@ struct ResponseInfo {
   // A middleware that replaces the body points `body` at `storage` (owned
   // by the server for the duration of the write).
   std::string* storage = nullptr;
+  // A streamed response's body filter (set by at most one middleware). The
+  // server then sends the body chunked (close-delimited for HTTP/1.0), any
+  // announced length dropped, and owns the filter until the stream ends.
+  std::unique_ptr<BodyFilter> filter;
 };
 
 class Middleware {

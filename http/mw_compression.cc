@@ -55,6 +55,20 @@ CompressionMiddleware::CompressionMiddleware(CompressionConfig config)
   }
 }
 
+namespace {
+
+class StreamCompressor final : public BodyFilter {
+ public:
+  StreamCompressor(Coding coding, int level) : c_(coding, level) {}
+  bool write(std::string_view in, std::string& out) override { return c_.write(in, out); }
+  bool finish(std::string& out) override { return c_.finish(out); }
+
+ private:
+  Compressor c_;
+};
+
+}  // namespace
+
 CompressionMiddleware::~CompressionMiddleware() = default;
 
 bool CompressionMiddleware::before(ServerRequest& req, Response&, RequestContext& ctx) const {
@@ -80,7 +94,20 @@ void CompressionMiddleware::on_response(const ServerRequest*, Response& res, Res
   if (d.vary && !varies_on_accept_encoding(res.added_header("Vary"))) {
     res.trusted_header("Vary", "Accept-Encoding");
   }
-  if (d.coding == Coding::kIdentity || info.streamed || info.storage == nullptr) return;
+  if (d.coding == Coding::kIdentity) return;
+  if (info.streamed) {
+    // Compressed as it goes: each piece the producer writes is compressed
+    // and flushed (the client can decode what has arrived); one compressor
+    // per open stream.
+    if (info.head_only) return;
+    res.trusted_header("Content-Encoding", coding_name(d.coding));
+    if (res.added_header("Content-Encoding") != coding_name(d.coding)) return;
+    info.filter = std::make_unique<StreamCompressor>(
+        d.coding, d.coding == Coding::kBrotli ? config_.brotli_quality : config_.gzip_level);
+    shards_[ctx.shard % shards_.size()]->responses[coding_index(d.coding)].add();
+    return;
+  }
+  if (info.storage == nullptr) return;
 
   Shard& shard = *shards_[ctx.shard % shards_.size()];
   Compressor& c = d.coding == Coding::kBrotli ? shard.br : shard.gzip;

@@ -137,8 +137,7 @@ void Response::stream(uint16_t status, std::string_view content_type,
   }
   done_ = true;
   HttpConnection& hc = *hc_;
-  const bool chunked = !length && !hc.http10;
-  if (!length && hc.http10) hc.keep_alive = false;  // close-delimited body
+  hc.filter.reset();
   if (ctx_ != nullptr) {
     ResponseInfo info;
     info.status = status;
@@ -146,7 +145,13 @@ void Response::stream(uint16_t status, std::string_view content_type,
     info.streamed = true;
     info.head_only = hc.head_only;
     server_->run_response_hooks(*this, info);
+    if (info.filter != nullptr && !hc.head_only) {
+      hc.filter = std::move(info.filter);
+      length.reset();  // the filtered body's size is not known ahead
+    }
   }
+  const bool chunked = !length && !hc.http10;
+  if (!length && hc.http10) hc.keep_alive = false;  // close-delimited body
   server_->write_head(*conn_, hc, status, content_type, length ? &*length : nullptr, chunked,
                       this);
   server_->headers_.truncate(header_mark_);
@@ -215,6 +220,22 @@ AsyncResponse Response::defer(DeferOptions options) {
 bool BodyStream::write(std::string_view data) {
   if (ended_ || !conn_->is_open() || data.empty()) return !ended_ && conn_->is_open();
   HttpConnection& hc = *hc_;
+  if (hc.filter != nullptr) {
+    std::string& out = server_->filter_out_;
+    out.clear();
+    if (!hc.filter->write(data, out)) {
+      hc.keep_alive = false;
+      conn_->close();  // the head is out: the only honest signal left
+      return false;
+    }
+    if (out.empty()) return !conn_->over_send_limit();
+    return write_raw(out);
+  }
+  return write_raw(data);
+}
+
+bool BodyStream::write_raw(std::string_view data) {
+  HttpConnection& hc = *hc_;
   if (hc.length_out) {
     if (data.size() > hc.stream_left) data = data.substr(0, hc.stream_left);
     hc.stream_left -= data.size();
@@ -240,6 +261,16 @@ void BodyStream::end() {
   ended_ = true;
   HttpConnection& hc = *hc_;
   if (!conn_->is_open()) return;
+  if (hc.filter != nullptr) {
+    std::unique_ptr<BodyFilter> filter = std::move(hc.filter);
+    std::string tail;
+    if (!filter->finish(tail)) {
+      hc.keep_alive = false;
+      conn_->close();
+      return;
+    }
+    if (!tail.empty()) write_raw(tail);
+  }
   if (hc.chunked_out) conn_->write("0\r\n\r\n");
   if (hc.length_out && hc.stream_left != 0) {
     // The producer promised more than it gave: the framing is broken, so

@@ -117,6 +117,7 @@ void HttpServer::release_state(HttpConnection* hc) {
   hc->producer = nullptr;
   hc->peer_len = 0;
   hc->remote_len = 0;
+  hc->filter.reset();
   hc->on_abort = nullptr;
   hc->held_ctx.reset();
   hc->ctx = nullptr;

@@ -131,6 +131,8 @@ class BodyStream {
 
  private:
   friend class HttpServer;
+  // Frames and queues bytes already through the body filter (if any).
+  bool write_raw(std::string_view data);
   HttpServer* server_ = nullptr;
   HttpConnection* hc_ = nullptr;
   engine::Connection* conn_ = nullptr;
@@ -378,6 +380,7 @@ class HttpServer final : public engine::ConnectionHandler {
   HeaderArena headers_;
   RequestContext sync_ctx_;        // the context of a request answered in its handler
   std::string body_scratch_;       // a middleware's replacement body (compression)
+  std::string filter_out_;         // a body filter's output, per write
   std::vector<std::unique_ptr<RouteStats>> route_stats_;
 };
 
