@@ -77,17 +77,19 @@ std::string_view Response::added_header(std::string_view name) const {
   return bound_ ? server_->headers_.find(header_mark_, name) : std::string_view();
 }
 
+bool Response::refused_invalid_header() {
+  if (!invalid_header_) return false;
+  // The application tried to put CR, LF or NUL into a header (or a bad
+  // name): nothing of its response goes out.
+  invalid_header_ = false;
+  server_->metrics_.invalid_headers.add();
+  server_->headers_.truncate(header_mark_);
+  send_error(500, "the application set an invalid response header");
+  return true;
+}
+
 void Response::send(uint16_t status, std::string_view content_type, std::string_view body) {
-  if (done_ || deferred_) return;
-  if (invalid_header_) {
-    // The application tried to put CR, LF or NUL into a header (or a bad
-    // name): nothing of its response goes out.
-    invalid_header_ = false;
-    server_->metrics_.invalid_headers.add();
-    server_->headers_.truncate(header_mark_);
-    send_error(500, "the application set an invalid response header");
-    return;
-  }
+  if (done_ || deferred_ || refused_invalid_header()) return;
   done_ = true;
   HttpConnection& hc = *hc_;
   const bool has_body = status_has_body(status);
@@ -127,14 +129,7 @@ void Response::send_error(uint16_t status, std::string_view message) {
 
 void Response::stream(uint16_t status, std::string_view content_type,
                       std::optional<uint64_t> length, Producer producer) {
-  if (done_ || deferred_) return;
-  if (invalid_header_) {
-    invalid_header_ = false;
-    server_->metrics_.invalid_headers.add();
-    server_->headers_.truncate(header_mark_);
-    send_error(500, "the application set an invalid response header");
-    return;
-  }
+  if (done_ || deferred_ || refused_invalid_header()) return;
   done_ = true;
   HttpConnection& hc = *hc_;
   hc.filter.reset();

@@ -234,6 +234,8 @@ class Response {
   friend class HttpServer;
   friend class AsyncResponse;
   void bind(HttpServer* server, HttpConnection* hc, engine::Connection* conn);
+  // A header was refused earlier: answers 500 instead and returns true.
+  bool refused_invalid_header();
   HttpServer* server_ = nullptr;
   HttpConnection* hc_ = nullptr;
   engine::Connection* conn_ = nullptr;

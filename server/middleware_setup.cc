@@ -64,14 +64,18 @@ BuiltMiddleware build_middleware(const Options& o, unsigned shards, std::string&
   try {
     // 0. Compression: outermost, so its on_response runs last and sees the
     //    final body and every header the others added (Vary merging).
-    if (o.compression_enabled) {
-      stage = "compression";
-      auto c = make_compression_middleware(o, shards, error);
-      if (c == nullptr && !error.empty()) {
-        error = "compression: " + error;
-        return {};
+    // The two made by a factory that reports errors instead of throwing.
+    auto add_made = [&](const char* name, std::unique_ptr<http::Middleware> m) {
+      if (m == nullptr && !error.empty()) {
+        error = std::string(name) + ": " + error;
+        return false;
       }
-      if (c != nullptr) push(out, std::move(c));
+      if (m != nullptr) push(out, std::move(m));
+      return true;
+    };
+    if (o.compression_enabled &&
+        !add_made("compression", make_compression_middleware(o, shards, error))) {
+      return {};
     }
     // 1. Request ids and trace context.
     if (o.request_id_enabled || o.trace_context_enabled) {
@@ -91,14 +95,9 @@ BuiltMiddleware build_middleware(const Options& o, unsigned shards, std::string&
     }
     // 4. Rate limiting, after CORS (no preflight is limited) and before
     //    auth (failed credential attempts are limited too).
-    if (!o.rate_limits.empty()) {
-      stage = "rate_limit";
-      auto rl = make_rate_limit_middleware(o, shards, error);
-      if (rl == nullptr && !error.empty()) {
-        error = "rate_limit: " + error;
-        return {};
-      }
-      if (rl != nullptr) push(out, std::move(rl));
+    if (!o.rate_limits.empty() &&
+        !add_made("rate_limit", make_rate_limit_middleware(o, shards, error))) {
+      return {};
     }
     // 5. Authentication.
     if (o.auth_enabled) {
