@@ -20,6 +20,9 @@ build_pkgs=(
   # systemd-analyze, to verify packaging/ringshard.service (the test skips
   # without it).
   systemd
+  # promtool checks /metrics, and a real Prometheus server scrapes it once
+  # (tests/integration/prometheus_scrape.sh).
+  prometheus
 )
 bench_pkgs=(nginx-light wrk h2o gnuplot-nox)
 
