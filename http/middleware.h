@@ -9,9 +9,9 @@
 // order: global before(), route before(), handler, then route
 // on_response(), global on_response(), each list in reverse (the first
 // middleware is the outermost). A before() that answers stops the chain;
-// every global middleware's on_response() (and the route's, once its
-// before() list started) still sees the answer, including those whose
-// before() did not run: on_response() must not assume its before() ran.
+// every on_response() of the request's middleware (global and route)
+// still sees the answer, including those whose before() did not run:
+// on_response() must not assume its before() ran.
 //
 // Global before() runs for every request that parsed, also those answered
 // 404, 405 or 501 (a CORS preflight to a route that registered only GET is
