@@ -70,6 +70,15 @@ std::optional<RecordError> append_credential(Options& o, const Record& r) {
       return RecordError{kCredSha256, "the same as for " + quote(other.name)};
     }
   }
+  // Tokens and API keys share one name space (the auth store, the logs).
+  constexpr auto kOther = List == &Options::auth_tokens ? &Options::auth_api_keys
+                                                        : &Options::auth_tokens;
+  for (const AuthCredential& other : o.*kOther) {
+    if (other.name == c.name) {
+      return RecordError{kCredName, quote(c.name) + " is already the name of " +
+                                        (List == &Options::auth_tokens ? "an API key" : "a token")};
+    }
+  }
   (o.*List).push_back(std::move(c));
   return std::nullopt;
 }

@@ -717,6 +717,10 @@ INSTANTIATE_TEST_SUITE_P(
                         "\"\n[[auth.api_key]]\nname = \"a\"\nsha256 = \"" + std::string(64, 'b') +
                         "\"\n",
                     "5:8: [[auth.api_key]] 2: name: 'a' is used twice"},
+        BadTomlCase{"[[auth.api_key]]\nname = \"a\"\nsha256 = \"" + std::string(64, 'a') +
+                        "\"\n[[auth.token]]\nname = \"a\"\nsha256 = \"" + std::string(64, 'b') +
+                        "\"\n",
+                    "5:8: [[auth.token]] 1: name: 'a' is already the name of an API key"},
         BadTomlCase{"[[auth.rule]]\nmatch = \"/\"\nmethods = [\"GET\", \"G T\"]\n",
                     "3:11: [[auth.rule]] 1: methods: entry 2: 'G T' is not an HTTP method; ' ' "
                     "is not allowed"},
