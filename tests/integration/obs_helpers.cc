@@ -36,22 +36,6 @@ std::optional<uint16_t> wait_for_admin_port(ChildProcess& server, int timeout_ms
   return static_cast<uint16_t>(port);
 }
 
-bool refuses_connections(uint16_t port) {
-  for (int i = 0; i < 10'000; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0 && err == ECONNREFUSED) return true;
-    usleep(1000);
-  }
-  return false;
-}
-
 ScratchDir::ScratchDir() {
   std::string tmpl = testing::TempDir();
   if (tmpl.empty() || tmpl.back() != '/') tmpl += '/';

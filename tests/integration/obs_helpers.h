@@ -25,10 +25,6 @@ std::vector<std::string> obs_server_args(const std::vector<std::string>& extra);
 // Call after wait_for_port(): the admin line comes after "listening on".
 std::optional<uint16_t> wait_for_admin_port(ChildProcess& server, int timeout_ms = 10'000);
 
-// True once connecting to 127.0.0.1:port is refused (polls, up to 10 s):
-// every shard has closed its listener, so every shard is draining.
-bool refuses_connections(uint16_t port);
-
 // A fresh directory under testing::TempDir(), removed with its contents.
 class ScratchDir {
  public:

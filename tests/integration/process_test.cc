@@ -31,23 +31,6 @@ std::vector<std::string> server_args(std::vector<std::string> extra = {}) {
   return a;
 }
 
-// Polls until connecting to 127.0.0.1:port is refused (up to 10 s).
-bool refuses_connections(uint16_t port) {
-  for (int i = 0; i < 10'000; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0 && err == ECONNREFUSED) return true;
-    usleep(1000);
-  }
-  return false;
-}
-
 // A request whose head the server has provably parsed (it answered
 // 100 Continue) and whose body has not been sent: in flight.
 void start_in_flight(TestConnection& c) {

@@ -43,4 +43,8 @@ class ChildProcess {
   size_t scanned_ = 0;
 };
 
+// Polls until connecting to 127.0.0.1:port is refused (1 ms steps, up to
+// 10 s): every shard has closed its listener.
+bool refuses_connections(uint16_t port);
+
 }  // namespace ringshard::test
