@@ -13,13 +13,13 @@
 
 #include "engine/engine.h"
 #include "engine/ring_setup.h"
+#include "engine/shard_slab.h"
 
 namespace ringshard::engine {
 
 namespace {
 
 constexpr uint16_t kBufGroup = 0;
-constexpr size_t kMaxIov = 64;
 constexpr uint64_t kMaxWaitMs = 1000;  // wake at least once a second
 
 uint64_t monotonic_ns() {
@@ -28,98 +28,7 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// The msghdr and iovecs of one in-flight sendmsg. At most one per
-// connection; pooled per shard so a send allocates nothing.
-struct SendContext {
-  msghdr msg{};
-  iovec iov[kMaxIov];
-};
-
 }  // namespace
-
-// Connections live in chunks of kChunk slots allocated on first use, so a
-// shard configured for 65,536 connections costs memory only for those it has
-// had open at once. Slot indices are stable for the life of the shard.
-class Shard::Slab {
- public:
-  static constexpr uint32_t kChunk = 256;
-  static constexpr uint32_t kNone = ~0u;
-
-  Slab(Shard& shard, uint32_t capacity) : shard_(shard), capacity_(capacity) {}
-
-  Connection* allocate() {
-    if (free_head_ == kNone) {
-      if (allocated_ >= capacity_) return nullptr;
-      grow();
-    }
-    Connection* c = at(free_head_);
-    free_head_ = c->next_free_;
-    return c;
-  }
-
-  void release(Connection& c) {
-    c.state_ = Connection::State::kFree;
-    c.generation_ = (c.generation_ + 1) & UserData::kGenerationMask;
-    c.next_free_ = free_head_;
-    free_head_ = c.slot_;
-  }
-
-  Connection* at(uint32_t slot) {
-    if (slot >= allocated_) return nullptr;
-    return &chunks_[slot / kChunk][slot % kChunk];
-  }
-
-  uint32_t allocated() const { return allocated_; }
-
-  template <typename F>
-  void for_each_live(F&& f) {
-    for (uint32_t i = 0; i < allocated_; ++i) {
-      Connection* c = at(i);
-      if (c->state_ != Connection::State::kFree) f(*c);
-    }
-  }
-
-  // Send contexts, one per in-flight send.
-  SendContext* acquire_send() {
-    if (send_free_.empty()) {
-      send_all_.push_back(std::make_unique<SendContext>());
-      return send_all_.back().get();
-    }
-    SendContext* s = send_free_.back();
-    send_free_.pop_back();
-    return s;
-  }
-  void release_send(SendContext* s) { send_free_.push_back(s); }
-  std::vector<SendContext*>& in_flight_sends() { return send_by_slot_; }
-
- private:
-  void grow() {
-    auto chunk = std::make_unique<Connection[]>(kChunk);
-    const uint32_t base = allocated_;
-    const uint32_t n = std::min(kChunk, capacity_ - base);
-    for (uint32_t i = 0; i < kChunk; ++i) {
-      Connection& c = chunk[i];
-      c.shard_ = &shard_;
-      c.slot_ = base + i;
-      c.timer_.callback = &Shard::connection_timer_fired;
-      c.timer_.context = &c;
-      c.next_free_ = (i + 1 < n) ? base + i + 1 : kNone;
-    }
-    chunks_.push_back(std::move(chunk));
-    allocated_ += n;
-    free_head_ = base;
-    send_by_slot_.resize(allocated_, nullptr);
-  }
-
-  Shard& shard_;
-  uint32_t capacity_;
-  uint32_t allocated_ = 0;
-  uint32_t free_head_ = kNone;
-  std::vector<std::unique_ptr<Connection[]>> chunks_;
-  std::vector<std::unique_ptr<SendContext>> send_all_;
-  std::vector<SendContext*> send_free_;
-  std::vector<SendContext*> send_by_slot_;
-};
 
 Shard::Shard(Engine& engine, unsigned index, const EngineConfig& config)
     : engine_(engine),
@@ -207,7 +116,6 @@ Connection* Shard::find_connection(uint32_t slot, uint32_t generation) {
   }
   return c;
 }
-
 
 io_uring_sqe* Shard::get_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -677,225 +585,6 @@ void Shard::dispatch(io_uring_cqe* cqe) {
     default:
       break;
   }
-}
-
-void Shard::post(unsigned to, const ShardMessage& msg) {
-  if (!backlog_[to].empty() || !try_post(to, msg)) {
-    backlog_[to].push_back(msg);
-    ++backlog_total_;
-    metrics_.mailbox_backlogged.add();
-  }
-}
-
-size_t Shard::mailboxes_allocated() const {
-  size_t n = 0;
-  for (const auto& inbox : inbox_) n += inbox->get() != nullptr ? 1 : 0;
-  return n;
-}
-
-bool Shard::try_post(unsigned to, const ShardMessage& msg) {
-  Shard& target = engine_.shard(to);
-  Inbox& inbox = *target.inbox_[index_];
-  SpscRing<ShardMessage>* ring = inbox.ring.load(std::memory_order_relaxed);  // we are its only writer
-  if (ring == nullptr) {
-    // First message from this shard to `to`: the ring is allocated now, by
-    // its only producer, and published to the consumer.
-    inbox.owned = std::make_unique<SpscRing<ShardMessage>>(target.mailbox_capacity_);
-    ring = inbox.owned.get();
-    inbox.ring.store(ring, std::memory_order_release);
-  }
-  ShardMessage copy = msg;
-  if (!ring->try_push(std::move(copy))) {
-    if (to == index_) return false;
-    // Full: ask the consumer to wake us when it has made room, then look
-    // once more, because it may have drained the ring before it could see
-    // the flag. The fences order flag and ring on both sides (store-load).
-    inbox.sender_blocked.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    ShardMessage again = msg;
-    if (!ring->try_push(std::move(again))) return false;
-  }
-  if (to != index_) wake_shard(target);  // a shard drains its own inbox every turn
-  return true;
-}
-
-void Shard::wake_shard(Shard& target) {
-  if (target.wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
-  io_uring_sqe* sqe = get_sqe();
-  io_uring_prep_msg_ring(sqe, target.ring_fd(), 0, UserData{Op::kWake, 0, index_}.pack(), 0);
-  // The sender needs no completion for the wake-up itself.
-  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-  io_uring_sqe_set_data64(sqe, UserData{Op::kNone, 0, 0}.pack());
-}
-
-bool Shard::flush_backlog() {
-  if (backlog_total_ == 0) return false;
-  for (unsigned to = 0; to < backlog_.size(); ++to) {
-    auto& q = backlog_[to];
-    if (!q.empty() && engine_.shard(to).ring_failed()) {
-      // Nobody will ever read them (see abandon_after_ring_failure).
-      backlog_total_ -= q.size();
-      q.clear();
-      continue;
-    }
-    while (!q.empty() && try_post(to, q.front())) {
-      q.pop_front();
-      --backlog_total_;
-    }
-  }
-  return backlog_total_ != 0;
-}
-
-void Shard::run_mailboxes() {
-  // Clear the flag before draining: a producer that pushes after our drain
-  // sees it clear and sends a new wake-up.
-  if (wake_pending_.load(std::memory_order_relaxed)) {
-    wake_pending_.store(false, std::memory_order_relaxed);
-    // The store must be visible before we read the rings' tails (a
-    // store-load order, which acquire/release alone does not give on
-    // weakly ordered CPUs); the producer's exchange pairs with it.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-  }
-  for (unsigned from = 0; from < inbox_.size(); ++from) {
-    Inbox& inbox = *inbox_[from];
-    SpscRing<ShardMessage>* ring = inbox.get();
-    if (ring == nullptr) continue;  // that shard has never posted here
-    // Bounded per turn so one busy sender cannot starve the I/O.
-    unsigned popped = 0;
-    for (; popped < 4096; ++popped) {
-      auto m = ring->try_pop();
-      if (!m) break;
-      metrics_.mailbox_in.add();
-      m->fn(*this, *m);
-    }
-    if (popped == 0 || from == index_) continue;
-    // Room was made: a sender waiting on this ring gets its wake-up now.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (inbox.sender_blocked.load(std::memory_order_relaxed) &&
-        inbox.sender_blocked.exchange(false, std::memory_order_acq_rel)) {
-      wake_shard(engine_.shard(from));
-    }
-  }
-}
-
-void Shard::execute(std::function<void(Shard&)> fn) {
-  {
-    std::lock_guard lock(external_mu_);
-    external_.push_back(std::move(fn));
-  }
-  external_pending_.store(true, std::memory_order_release);
-  wake();
-}
-
-void Shard::run_external() {
-  if (!external_pending_.load(std::memory_order_acquire)) return;
-  std::vector<std::function<void(Shard&)>> work;
-  {
-    std::lock_guard lock(external_mu_);
-    external_pending_.store(false, std::memory_order_relaxed);
-    work.swap(external_);
-  }
-  for (auto& fn : work) fn(*this);
-}
-
-void Shard::request_drain() {
-  drain_requested_.store(true, std::memory_order_release);
-  wake();
-}
-
-void Shard::wake() {
-  const uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof(one));
-}
-
-void Shard::begin_drain() {
-  draining_ = true;
-  drain_deadline_ms_ = now_ms_;
-  for (unsigned i = 0; i < listeners_.size(); ++i) {
-    const Listener& l = listeners_[i];
-    if (l.fd < 0) continue;
-    // Closing the listener would not stop the armed multishot accept; cancel
-    // it. Connections still in the kernel's accept queue are refused with
-    // a reset when the socket closes below.
-    if (l.accept_armed) {
-      io_uring_sqe* sqe = get_sqe();
-      io_uring_prep_cancel64(sqe, UserData{Op::kAccept, 0, i}.pack(), 0);
-      io_uring_sqe_set_data64(sqe, UserData{Op::kNone, 0, 0}.pack());
-    }
-    ::shutdown(l.fd, SHUT_RDWR);
-  }
-  if (config_.drain_timeout_ms == 0) {
-    force_close_all();
-    return;
-  }
-  drain_deadline_ms_ = now_ms_ + config_.drain_timeout_ms;
-  timers_.arm(drain_timer_, drain_deadline_ms_);
-  slab_->for_each_live([&](Connection& c) {
-    if (c.state_ != Connection::State::kOpen) return;
-    if (c.transport_ != nullptr) {
-      c.transport_->on_drain(c);
-    } else {
-      c.handler_->on_drain(c);
-    }
-  });
-}
-
-void Shard::abandon_after_ring_failure(int error) {
-  // Without a ring no operation completes any more: this shard can
-  // neither serve nor drain. So that the process does not hang with it:
-  // its listening sockets close at once (SO_REUSEPORT stops sending it
-  // connections), its connections' sockets close (their peers see a reset
-  // or EOF instead of silence), the whole engine drains, and this shard
-  // counts itself through the exit barrier the others wait on. Messages
-  // other shards still send it are dropped with what they own (they skip
-  // a failed shard; see flush_backlog).
-  metrics_.ring_failures.add();
-  engine_.note_shard_failure(index_, error);
-  for (Listener& l : listeners_) {
-    if (l.fd >= 0) ::close(l.fd);
-    l.fd = -1;
-    l.accept_armed = false;
-  }
-  slab_->for_each_live([&](Connection& c) {
-    if (c.fd_ >= 0) {
-      ::close(c.fd_);
-      c.fd_ = -1;
-    }
-  });
-  ring_failed_.store(true, std::memory_order_release);
-  engine_.drain();
-  if (!counted_ready_) {
-    counted_ready_ = true;
-    engine_.shard_ready_to_exit();
-  }
-}
-
-void Shard::force_close_all() {
-  slab_->for_each_live([&](Connection& c) { c.close(); });
-}
-
-void Shard::drain_deadline_fired(TimerEntry& e) {
-  static_cast<Shard*>(e.context)->force_close_all();
-}
-
-bool Shard::exit_ready() const {
-  for (const Listener& l : listeners_) {
-    if (l.accept_armed) return false;
-  }
-  return draining_ && open_connections_ == 0 && backlog_total_ == 0;
-}
-
-bool Shard::may_exit() {
-  // Shards leave together: one that left early would strand messages other
-  // shards still hold for it (their backlogs never drain, so they never
-  // exit, and whatever the messages own leaks). A ready shard keeps running
-  // its mailboxes until every shard is ready.
-  if (!exit_ready()) return false;
-  if (!counted_ready_) {
-    counted_ready_ = true;
-    if (engine_.shard_ready_to_exit()) return true;
-  }
-  return engine_.all_ready_to_exit();
 }
 
 void Shard::create_handler(unsigned listeners) {
