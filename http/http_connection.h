@@ -114,6 +114,20 @@ class HttpConnection {
   uint8_t remote_len = 0;       // 0: not formatted yet
 };
 
+// The connection's peer address, read with getpeername once per connection
+// and cached in `hc` (ServerRequest::peer, the access log and the
+// connection caps all use it); null if it cannot be read.
+inline const sockaddr* peer_address(const engine::Connection& conn, HttpConnection& hc,
+                                    socklen_t& length) {
+  if (hc.peer_len == 0) {
+    socklen_t len = sizeof(hc.peer);
+    if (getpeername(conn.fd(), reinterpret_cast<sockaddr*>(&hc.peer), &len) != 0) return nullptr;
+    hc.peer_len = len;
+  }
+  length = hc.peer_len;
+  return reinterpret_cast<const sockaddr*>(&hc.peer);
+}
+
 inline bool status_has_body(uint16_t status) {
   return status >= 200 && status != 204 && status != 304;
 }

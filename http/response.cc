@@ -34,13 +34,7 @@ std::string_view ServerRequest::param(std::string_view name) const {
 
 const sockaddr* ServerRequest::peer(socklen_t& length) const {
   if (hc_ == nullptr || conn_ == nullptr) return nullptr;
-  if (hc_->peer_len == 0) {
-    socklen_t len = sizeof(hc_->peer);
-    if (getpeername(conn_->fd(), reinterpret_cast<sockaddr*>(&hc_->peer), &len) != 0) return nullptr;
-    hc_->peer_len = len;
-  }
-  length = hc_->peer_len;
-  return reinterpret_cast<const sockaddr*>(&hc_->peer);
+  return peer_address(*conn_, *hc_, length);
 }
 
 bool ServerRequest::tls() const { return conn_ != nullptr && conn_->transport() != nullptr; }

@@ -79,13 +79,9 @@ void HttpServer::on_open(engine::Connection& conn) {
     // Counted by client address; over a cap the connection closes before
     // a byte of it is read (on_close gives nothing back: it was not counted).
     ratelimit::ConnectionCaps& caps = *config_->connection_caps;
-    socklen_t len = sizeof(hc->peer);
-    if (getpeername(conn.fd(), reinterpret_cast<sockaddr*>(&hc->peer), &len) == 0) {
-      hc->peer_len = len;
-      hc->cap_key = caps.key(reinterpret_cast<const sockaddr*>(&hc->peer), len);
-    } else {
-      hc->cap_key = ratelimit::ConnKey();
-    }
+    socklen_t len = 0;
+    const sockaddr* peer = peer_address(conn, *hc, len);
+    hc->cap_key = peer != nullptr ? caps.key(peer, len) : ratelimit::ConnKey();
     if (!caps.try_open(hc->cap_key)) {
       metrics_.connections_refused.add();
       conn.close();

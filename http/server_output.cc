@@ -34,11 +34,8 @@ std::string_view HttpServer::peer_text(engine::Connection& conn, HttpConnection&
                                       size_t size) {
   // The address is read once per connection (getpeername was 11% of the
   // server's CPU with the access log on when read per request).
-  if (hc.peer_len == 0) {
-    socklen_t len = sizeof(hc.peer);
-    if (getpeername(conn.fd(), reinterpret_cast<sockaddr*>(&hc.peer), &len) != 0) return {};
-    hc.peer_len = len;
-  }
+  socklen_t len = 0;
+  if (peer_address(conn, hc, len) == nullptr) return {};
   const sockaddr_storage& ss = hc.peer;
   char host[INET6_ADDRSTRLEN] = {};
   uint16_t port = 0;
