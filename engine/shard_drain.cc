@@ -53,13 +53,20 @@ void Shard::abandon_after_ring_failure(int error) {
   // a failed shard; see flush_backlog).
   metrics_.ring_failures.add();
   engine_.note_shard_failure(index_, error);
+  // shutdown() first: the ring's armed accept and receives hold their own
+  // references to these files, so close() alone would neither stop the
+  // listener nor send the peer its FIN until the ring is torn down.
   for (Listener& l : listeners_) {
-    if (l.fd >= 0) ::close(l.fd);
+    if (l.fd >= 0) {
+      ::shutdown(l.fd, SHUT_RDWR);
+      ::close(l.fd);
+    }
     l.fd = -1;
     l.accept_armed = false;
   }
   slab_->for_each_live([&](Connection& c) {
     if (c.fd_ >= 0) {
+      ::shutdown(c.fd_, SHUT_RDWR);
       ::close(c.fd_);
       c.fd_ = -1;
     }

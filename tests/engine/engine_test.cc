@@ -273,8 +273,15 @@ TEST(Engine, RingFailureOnOneShardStopsTheEngineInsteadOfHanging) {
   const int fd = connect_to(engine.port());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(wait_until([&] { return sum(engine, open_now) == 1; }));
-  engine.shard(1).inject_ring_failure();
-  engine.shard(1).wake();
+  // Fail the shard that holds the client's connection: its socket must
+  // still reach the client as EOF although the ring that armed its receive
+  // is dead.
+  unsigned failing = 0;
+  for (unsigned i = 0; i < engine.shard_count(); ++i) {
+    if (engine.shard(i).metrics().open.get() == 1) failing = i;
+  }
+  engine.shard(failing).inject_ring_failure();
+  engine.shard(failing).wake();
   // wait() on a helper thread, so a hang fails the test instead of CI.
   std::promise<void> joined;
   auto done = joined.get_future();
@@ -284,15 +291,17 @@ TEST(Engine, RingFailureOnOneShardStopsTheEngineInsteadOfHanging) {
   });
   const bool returned = done.wait_for(10s) == std::future_status::ready;
   if (!returned) {
-    engine.shard(0).inject_ring_failure();  // unblock the waiter to fail cleanly
-    engine.shard(2).inject_ring_failure();
+    for (unsigned i = 0; i < engine.shard_count(); ++i) {
+      engine.shard(i).inject_ring_failure();  // unblock the waiter to fail cleanly
+    }
     engine.wake_all();
   }
   waiter.join();
   ASSERT_TRUE(returned) << "Engine::wait() hung after a ring failure";
-  EXPECT_TRUE(engine.shard(1).ring_failed());
-  EXPECT_NE(engine.failure().find("shard 1"), std::string::npos) << engine.failure();
-  EXPECT_EQ(engine.shard(1).metrics().ring_failures.get(), 1u);
+  EXPECT_TRUE(engine.shard(failing).ring_failed());
+  EXPECT_NE(engine.failure().find("shard " + std::to_string(failing)), std::string::npos)
+      << engine.failure();
+  EXPECT_EQ(engine.shard(failing).metrics().ring_failures.get(), 1u);
   // The client's connection did not stay open in silence.
   EXPECT_TRUE(wait_for_eof(fd));
   ::close(fd);
