@@ -9,6 +9,8 @@ build_pkgs=(
   liburing-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   libtomlplusplus-dev libsimdjson-dev
+  # The deployment API plugin's durable store.
+  libsqlite3-dev
   android-libboringssl-dev openssl testssl.sh
   zlib1g-dev
   # Response compression: libbrotlienc (http/), libbrotlidec (tests).
