@@ -3,9 +3,11 @@
 // plugin glue. Plain values; no I/O.
 //
 // Lifecycle: pending -> running | failed; running -> terminating;
-// pending -> terminating (deleted before it ran); terminating ->
-// terminated. failed and terminated are final. A delete of a failed
-// deployment moves it to terminating too (its resources are released).
+// pending -> terminating (deleted before it ran); failed -> terminating
+// (a delete releases what a failed deployment holds); terminating ->
+// terminated. terminated is final; failed is final unless deleted, so
+// is_final(kFailed) is true for the executor and can_reach() still lets a
+// wait for terminated succeed.
 #pragma once
 
 #include <cstdint>
