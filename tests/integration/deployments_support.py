@@ -504,9 +504,9 @@ class DeploymentsServer:
                 self.tls and self.tls_port is None):
             code = self.proc.poll()
             self.kill()
-            raise ServerError(f"ringshard did not report its port(s) within "
-                              f"{self.start_timeout:.0f} s (exit status {code}); stderr:\n"
-                              f"{self.output()}")
+            why = (f"exited with status {code} before listening" if code is not None else
+                   f"did not report its port(s) within {self.start_timeout:.0f} s")
+            raise ServerError(f"ringshard {why}; stderr:\n{self.output()}")
 
     def _read_stderr(self, proc):
         for line in iter(proc.stderr.readline, b""):
