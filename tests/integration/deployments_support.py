@@ -502,7 +502,10 @@ class DeploymentsServer:
         self._reader.start()
         if not self._ready.wait(self.start_timeout) or self.port is None or (
                 self.tls and self.tls_port is None):
-            code = self.proc.poll()
+            try:  # stderr closed: it is exiting, or has
+                code = self.proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                code = None
             self.kill()
             why = (f"exited with status {code} before listening" if code is not None else
                    f"did not report its port(s) within {self.start_timeout:.0f} s")
