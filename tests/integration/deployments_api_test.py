@@ -452,17 +452,25 @@ def test_batch_mixed_operations():
            ("get", MISSING_ID),
            ("create", create_body("Bad_Name")),
            ("delete", MISSING_ID),
-           ("create", {"name": "x", "image": "nginx"})]
+           ("create", {"name": "x", "image": "nginx"}),
+           ("get", "not-an-id"),
+           {"op": "get", "path": "/v1/elsewhere"},
+           {"op": "get", "path": f"/deployments/{existing['id']}"},
+           {"op": "create"}]
     r = c.post("/v1/batch", batch_request(ops))
     expect_status(r, 200, "mixed batch")
     res = batch_results(r)
-    expect_equal([s for s, _ in res], [201, 200, 202, 404, 400, 404, 400], "statuses in order")
+    expect_equal([s for s, _ in res], [201, 200, 202, 404, 400, 404, 400, 404, 400, 200, 400],
+                 "statuses in order")
     check_deployment(res[0][1], new_body, "batch create result")
     expect_equal(res[1][1].get("id"), existing["id"], "batch get result id")
     expect_equal(res[2][1].get("id"), doomed["id"], "batch delete result id")
     expect_equal(res[2][1].get("status"), "terminating", "batch delete result status")
+    expect_equal(res[9][1].get("id"), existing["id"], "batch get by /deployments/{id}")
     for i, code, field in [(3, "not_found", None), (4, "invalid_request", "name"),
-                           (5, "not_found", None), (6, "invalid_request", "resources")]:
+                           (5, "not_found", None), (6, "invalid_request", "resources"),
+                           (7, "not_found", None), (8, "invalid_request", None),
+                           (10, "invalid_request", None)]:
         err = res[i][1].get("error") if isinstance(res[i][1], dict) else None
         check(isinstance(err, dict), f"batch result {i} has no error object: {res[i][1]!r}")
         expect_equal(err.get("code"), code, f"batch result {i} error code")
@@ -477,19 +485,28 @@ def test_batch_mixed_operations():
 
 def test_batch_limits_and_bad_json():
     c = api()
+    count = "must contain between 1 and 100 operations"
     r = c.post("/v1/batch", batch_request([]))
-    expect_error(r, 400, "invalid_request", "batch of 0 operations")
+    expect_error(r, 400, "invalid_request", "batch of 0 operations", "batch", count)
     r = c.post("/v1/batch", batch_request([("get", MISSING_ID)] * 101))
-    expect_error(r, 400, "invalid_request", "batch of 101 operations")
+    expect_error(r, 400, "invalid_request", "batch of 101 operations", "batch", count)
     r = c.post("/v1/batch", batch_request([("get", MISSING_ID)] * 100))
     expect_status(r, 200, "batch of 100 operations")
     expect_equal([s for s, _ in batch_results(r)], [404] * 100, "statuses of 100 gets")
-    for body in ['{"operations":[', "", "[]x"]:
+    for body in ['{"batch":[', "", "[]x", '{"batch":[{"op":"get",}]}']:
         r = c.request("POST", "/v1/batch", body)
         expect_error(r, 400, "malformed_json", f"batch body {body!r}")
-    for body in ["[]", '{"operations":{}}', '{"ops":[]}']:
+    for body, field, reason in [
+            ("[]", None, "must be a JSON object"),
+            ("{}", "batch", "is required"),
+            ('{"batch":{}}', "batch", "must be an array"),
+            ('{"ops":[]}', "ops", "unknown field"),
+            ('{"batch":[1]}', "batch[0]", "must be an object"),
+            ('{"batch":[{"op":"frob","path":"/v1/deployments/x"}]}', "batch[0].op", None),
+            ('{"batch":[{"path":"/v1/deployments/x"}]}', "batch[0].op", "is required"),
+            ('{"batch":[{"op":"get","body":{}}]}', "batch[0].body", "unknown field")]:
         r = c.request("POST", "/v1/batch", body)
-        expect_error(r, 400, "invalid_request", f"batch body {body!r}")
+        expect_error(r, 400, "invalid_request", f"batch body {body!r}", field, reason)
 
 
 def test_batch_scopes_read_only():
@@ -635,8 +652,9 @@ def test_wait():
     expect_equal(result["r"].json().get("status"), "terminated", "parked wait answer status")
     r = c.get(wait_path(d["id"], "running", 10_000))
     expect_error(r, 409, "status_unreachable", "wait for running on a terminated deployment")
-    for q in ["status=sleeping&timeout_ms=100", "timeout_ms=100", "status=running&timeout_ms=-5",
-              "status=running&timeout_ms=abc"]:
+    for q in ["status=sleeping&timeout=100ms", "timeout=100ms", "status=running&timeout=-5",
+              "status=running&timeout=abc", "status=running&timeout=0",
+              "status=running&timeout=301s", "status=running&timeout_ms=100"]:
         r = c.get(f"/v1/deployments/{d['id']}/wait?{q}")
         expect_error(r, 400, "invalid_request", f"wait ?{q}")
 

@@ -54,7 +54,7 @@ ID_RE = re.compile(r"^deploy_[a-z2-7]{20}$")
 # RFC 3339 date-time as the API writes it (UTC, "Z" or an offset).
 RFC3339_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-API_VERSION = "2025-01-01"          # a date the server knows (model: check_api_version)
+API_VERSION = "2026-12-01"          # a date the server knows (model_version.h)
 UNKNOWN_API_VERSION = "1999-01-01"  # one it does not
 STATUSES = ("pending", "running", "failed", "terminating", "terminated")
 HEALTH_PATH = "/health"
@@ -86,11 +86,13 @@ def list_page(resp):
 
 
 def wait_path(dep_id, status, timeout_ms):
-    return f"/v1/deployments/{dep_id}/wait?status={status}&timeout_ms={timeout_ms}"
+    """timeout: "500ms", "30s", "2m" or bare seconds (model_query.h)."""
+    return f"/v1/deployments/{dep_id}/wait?status={status}&timeout={timeout_ms}ms"
 
 
 def batch_request(ops):
-    """ops: ("create", body) | ("get", id) | ("delete", id) | raw dicts."""
+    """ops: ("create", body) | ("get", id) | ("delete", id) | raw dicts
+    (model_batch.h: {"batch":[{"op","path"|"body"}]})."""
     out = []
     for op in ops:
         if isinstance(op, dict):
@@ -98,8 +100,8 @@ def batch_request(ops):
         elif op[0] == "create":
             out.append({"op": "create", "body": op[1]})
         else:
-            out.append({"op": op[0], "id": op[1]})
-    return {"operations": out}
+            out.append({"op": op[0], "path": f"/v1/deployments/{op[1]}"})
+    return {"batch": out}
 
 
 def batch_results(resp):
