@@ -46,14 +46,22 @@ bool make_directory(const std::string& dir, std::string& error) {
 }  // namespace
 
 bool SqliteConnection::fail(std::string_view what) {
-  error_ = "sqlite: " + std::string(what) + ": " + sqlite3_errmsg(db_) + " (" +
-           std::to_string(sqlite3_extended_errcode(db_)) + ")";
+  return fail_with(sqlite3_extended_errcode(db_), what);
+}
+
+bool SqliteConnection::fail_with(int rc, std::string_view what) {
+  // A failed bind never reaches the connection's error state, so its
+  // message comes from the code.
+  const bool connection_knows = (sqlite3_extended_errcode(db_) & 0xff) == (rc & 0xff);
+  error_ = "sqlite: " + std::string(what) + ": " +
+           (connection_knows ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)) + " (" +
+           std::to_string(rc) + ")";
   return false;
 }
 
 bool SqliteConnection::fail_step(int rc, std::string_view what) {
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
-  return fail(what);
+  return fail_with(rc, what);
 }
 
 bool SqliteConnection::open(const std::string& data_dir) {

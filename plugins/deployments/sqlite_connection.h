@@ -87,6 +87,7 @@ class SqliteConnection {
  private:
   bool prepare_all();
   bool fail(std::string_view what);
+  bool fail_with(int rc, std::string_view what);
   bool fail_step(int rc, std::string_view what);
   bool read_deployment(const SqliteRun& run, Deployment& d);
 
