@@ -3,7 +3,6 @@
 
 #include <sys/stat.h>
 
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -271,8 +270,11 @@ bool SqliteConnection::list_deployments(int64_t after_position, std::optional<St
 
 bool SqliteConnection::deployments_in(std::initializer_list<Status> statuses,
                                       std::vector<Deployment>& out) {
+  if (statuses.size() > kMaxStatuses) {
+    error_ = "deployments_in: more statuses than the statement has parameters";
+    return false;
+  }
   SqliteRun run(by_status_);
-  assert(statuses.size() <= kMaxStatuses);
   int index = 0;
   for (Status s : statuses) run.bind(++index, status_name(s));
   int rc;
