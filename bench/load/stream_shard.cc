@@ -5,8 +5,8 @@
 #include <ctime>
 #include <optional>
 
-#include "json/json.h"
 #include "bench/load/stream_load.h"
+#include "json/json.h"
 
 namespace ringshard::load {
 
@@ -117,6 +117,7 @@ void StreamShard::on_peer_closed(engine::Connection& conn) {
     const ResponseReader::Outcome o = poster_.reader.finish_at_eof();
     if (o.status == ResponseReader::kComplete) answered(o);
     if (poster_.conn == &conn) {
+      if (event_.active && !event_.answered) ++result.errors.read;  // hung up on a create
       engine::Connection* c = poster_.conn;
       poster_gone(conn);
       c->close();
@@ -159,7 +160,7 @@ void StreamShard::on_close(engine::Connection& conn) {
   check_done();
 }
 
-bool StreamShard::on_message_begin(ws::Opcode op, bool ) {
+bool StreamShard::on_message_begin(ws::Opcode op, bool /*compressed*/) {
   cur_->skip = op != ws::Opcode::kText;
   cur_->msg.clear();
   return true;
@@ -336,6 +337,7 @@ void StreamShard::answered(const ResponseReader::Outcome& o) {
   result.stream.create_latency.record(read_ns_ - event_.sent_ns);
   if (o.http_status != plan_.opt.expect_status) {
     ++result.errors.status;
+    failed_answer_ = poster_.body.substr(0, 200);
     create_failed(o.http_status);
     return;
   }
@@ -343,11 +345,13 @@ void StreamShard::answered(const ResponseReader::Outcome& o) {
   const json::Value* id = v ? v->find("id") : nullptr;
   if (id == nullptr || !id->is_string() || id->as_string().empty()) {
     ++result.errors.parse;
+    failed_answer_ = "no \"id\" in " + poster_.body.substr(0, 200);
     create_failed(o.http_status);
     return;
   }
   event_.id = std::string(id->as_string());
   failed_in_row_ = 0;
+  failed_answer_.clear();
   // Events that came before the answer (arrived() does not finish the
   // event while it is unanswered, so unclaimed_ is not touched meanwhile).
   if (auto it = unclaimed_.find(event_.id); it != unclaimed_.end()) {
@@ -362,6 +366,7 @@ void StreamShard::answered(const ResponseReader::Outcome& o) {
 }
 
 void StreamShard::create_failed(int status) {
+  if (status == 0) failed_answer_.clear();  // no answer at all
   event_.active = false;
   poster_.send_on_open = false;
   unclaimed_.clear();
@@ -370,7 +375,8 @@ void StreamShard::create_failed(int status) {
   if (++failed_in_row_ >= kGiveUpInRow) {
     stop(std::to_string(kGiveUpInRow) + " creates in a row failed (last status " +
          (status ? std::to_string(status) : std::string("none")) + ", expected " +
-         std::to_string(plan_.opt.expect_status) + ")");
+         std::to_string(plan_.opt.expect_status) + ")" +
+         (failed_answer_.empty() ? std::string() : ": " + failed_answer_));
   } else {
     next_create();
   }
@@ -383,13 +389,14 @@ void StreamShard::message(Subscriber& s, std::string_view m) {
     return;
   }
   const std::string_view id = json_string_member(m, "deployment_id");
-  if (stage_ != Stage::kTiming || id.empty()) {
+  const bool timing = stage_ == Stage::kTiming && event_.active;
+  if (id.empty()) {
     ++result.stream.other_messages;
-  } else if (event_.active && event_.answered && id == event_.id) {
+  } else if (timing && event_.answered && id == event_.id) {
     arrived(s, read_ns_);
   } else if (finished_ids_.contains(std::string(id))) {
     ++result.stream.late;
-  } else if (event_.active && !event_.answered && unclaimed_count_ < 4 * subs_.size() + 1024) {
+  } else if (timing && !event_.answered && unclaimed_count_ < 4 * subs_.size() + 1024) {
     // Perhaps ours, before its answer: held until the answer names it.
     unclaimed_[std::string(id)].push_back({s.index, read_ns_});
     ++unclaimed_count_;
@@ -439,7 +446,6 @@ void StreamShard::next_create() {
 void StreamShard::stop(std::string why) {
   if (stage_ == Stage::kStopping) return;
   if (stage_ == Stage::kTiming) {
-    // (The event in flight, if any, is not counted: it never finished.)
     result.duration_s = static_cast<double>((last_event_ns_ ? last_event_ns_ : now_ns()) - timing_ns_) / 1e9;
     if (cpu_start_ >= 0) {
       const double end = process_cpu_seconds(plan_.opt.server_pid);

@@ -51,9 +51,6 @@ struct StreamPlan {
 
 enum class SubPhase : uint8_t { kIdle, kUpgrading, kOpen, kClosing };
 
-// Set-up (connect and upgrade every subscriber), settling, timing the
-// creates one by one, closing.
-
 struct Subscriber {
   engine::Connection* conn = nullptr;
   uint32_t index = 0;
@@ -71,7 +68,7 @@ struct Subscriber {
 struct Poster {
   engine::Connection* conn = nullptr;
   bool open = false;        // connected (and TLS handshake done)
-  bool send_on_open = false;
+  bool send_on_open = false;  // a create waits for it to open
   ResponseReader reader;
   std::string body;         // the answer's body (keep_body)
 };
@@ -80,13 +77,15 @@ struct Poster {
 struct Event {
   bool active = false;
   bool answered = false;
-  uint32_t index = 0;
+  uint32_t index = 0;       // creates sent before it
   uint64_t sent_ns = 0;
-  std::string id;
+  std::string id;           // from the answer
   uint64_t waiting = 0;     // open subscribers that have not got it
   uint64_t got = 0;
 };
 
+// Set-up (connect and upgrade every subscriber), settling, timing the
+// creates one by one, closing.
 enum class Stage : uint8_t { kSetup, kSettling, kTiming, kStopping };
 
 class StreamShard final : public engine::ConnectionHandler, public ws::FrameReader::Sink {
@@ -176,6 +175,7 @@ class StreamShard final : public engine::ConnectionHandler, public ws::FrameRead
   size_t unclaimed_count_ = 0;
   std::unordered_set<std::string> finished_ids_;
   std::string refusal_;        // why the last upgrade failed
+  std::string failed_answer_;  // the start of the last failed create's answer
   size_t next_open_ = 0;
   size_t pending_ = 0;         // subscribers connecting or upgrading
   size_t open_ = 0;            // subscribers open
