@@ -122,4 +122,15 @@ std::string render_event(const Event& e) {
   return out;
 }
 
+std::string render_health(std::string_view version, int64_t uptime_seconds) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("status").string("healthy");
+  w.key("version").string(version);
+  w.key("uptime").integer(uptime_seconds < 0 ? 0 : uptime_seconds);
+  w.end_object();
+  return out;
+}
+
 }  // namespace ringshard::deployments

@@ -9,6 +9,7 @@
 //   List:        {"deployments":[Deployment...],"next_cursor":"AQ..."|null}
 //   Event:       {"type":"deployment.update","deployment_id":"deploy_...",
 //                 "status":"running","timestamp":"...","seq":42}
+//   Health:      {"status":"healthy","version":"0.1.0","uptime":3600}
 //
 // Pure; any thread; each function allocates its result (append_* only
 // grows `out`).
@@ -28,6 +29,10 @@ std::string render_deployment(const Deployment& d);
 // An empty next_cursor renders as null (the last page).
 std::string render_list(const std::vector<Deployment>& page, std::string_view next_cursor);
 std::string render_event(const Event& e);
+
+// GET /health: {"status":"healthy","version":"0.1.0","uptime":3600}, uptime
+// in whole seconds since the server started.
+std::string render_health(std::string_view version, int64_t uptime_seconds);
 
 // RFC 3339 UTC with milliseconds: 2026-12-05T18:03:04.123Z. Times before
 // year 0000 or after 9999 are clamped to the first / last representable
