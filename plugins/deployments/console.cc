@@ -19,6 +19,7 @@ constexpr std::string_view kPage = R"html(<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ringshard deployments</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d232a; }
   h1 { font-size: 1.3rem; margin: 0 0 1rem; }
@@ -47,7 +48,7 @@ constexpr std::string_view kPage = R"html(<!doctype html>
 <form id="create-form">
   <fieldset>
     <legend>New deployment</legend>
-    <label>Name <input id="name" required maxlength="63" pattern="[a-z0-9]([a-z0-9-]*[a-z0-9])?"></label>
+    <label>Name <input id="name" required maxlength="63" pattern="[a-z0-9]([a-z0-9\-]*[a-z0-9])?"></label>
     <label>Image <input id="image" required maxlength="255"></label>
     <label>CPU <input id="cpu" type="number" min="1" max="64" value="1" required></label>
     <label>Memory (MiB) <input id="memory" type="number" min="64" max="1048576" value="256" required></label>
@@ -207,7 +208,8 @@ constexpr std::string_view kPage = R"html(<!doctype html>
     const s = new WebSocket(url);
     socket = s;
     streamState.textContent = "connecting";
-    s.onopen = () => { if (socket === s) { streamState.textContent = "open"; retryMs = 500; } };
+    let openedAt = 0;
+    s.onopen = () => { if (socket === s) { streamState.textContent = "open"; openedAt = Date.now(); } };
     s.onmessage = (m) => { try { onEvent(JSON.parse(m.data)); } catch (e) { /* not an event */ } };
     s.onclose = (c) => {
       if (socket !== s) return;
@@ -219,6 +221,9 @@ constexpr std::string_view kPage = R"html(<!doctype html>
         eventStatus.clear();
         loadList();
       }
+      // Back off while connections fail early; a stream that lived a
+      // while is retried at once.
+      if (openedAt && Date.now() - openedAt > 10000) retryMs = 500;
       retryTimer = setTimeout(openStream, retryMs);
       retryMs = Math.min(retryMs * 2, 15000);
     };
