@@ -13,7 +13,8 @@
 // THE WHOLE REQUEST is refused (false, err; code invalid_request, 400,
 // unless the first two) when:
 //   413 payload_too_large   body over kBatchLimits.max_bytes (1 MiB)
-//   malformed_json          not JSON (model_json.h); over depth/value limits
+//   malformed_json          not JSON (model_json.h)
+//   ""               "nested deeper than 16 levels" / "more than 4096 JSON values"
 //   ""               "must be a JSON object"     the root is not an object
 //   <key>            "unknown field"             a top-level member but "batch"
 //   batch            "duplicate key" / "is required" / "must be an array" /

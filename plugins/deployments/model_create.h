@@ -35,6 +35,8 @@
 //   then what is absent, in this order:
 //     name, image, resources, resources.cpu, resources.memory  "is required"
 // Unknown-field and duplicate-key names are echoed clipped (clip_echo).
+// On false, `out` is unspecified (partly filled); on true every field is
+// within its rule.
 //
 // Pure: no I/O, any thread. The parser overload allocates nothing beyond
 // `out`'s strings and the error once the parser has grown; the other one

@@ -31,6 +31,10 @@
 // (key, text) point into the parser and stay valid until the next parse()
 // or the parser's destruction. Not thread-safe: one per shard (or a local).
 // Safe on arbitrary bytes: recursion is bounded by max_depth.
+//
+// Kernel: On-Demand has no runtime CPU dispatch; model_json.cc runs the
+// kernel it was compiled for (the portable one on a baseline x86-64
+// build; -DRINGSHARD_SIMDJSON_MARCH=haswell, as for http/json_body.cc).
 #pragma once
 
 #include <cstddef>
