@@ -19,7 +19,6 @@ constexpr std::string_view kPage = R"html(<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ringshard deployments</title>
-<link rel="icon" href="data:,">
 <style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d232a; }
   h1 { font-size: 1.3rem; margin: 0 0 1rem; }

@@ -86,6 +86,7 @@ const std::vector<Route>& routes() {
       {"/v1/stream", "get", {"101"}},
       {"/v1/openapi.json", "get", {"200"}},
       {"/v1/console", "get", {"200"}},
+      {"/v1/status", "get", {"200"}},  // deprecated for /health; the glue still serves it
       {"/health", "get", {"200"}},
       {"/ready", "get", {"200", "503"}},
   };
@@ -184,8 +185,21 @@ TEST_F(OpenApi, Security) {
             (std::set<std::string>{"bearer", "deployments:write"}));
   EXPECT_TRUE(scopes("/v1/stream", "get").count("deployments:read"));
   EXPECT_TRUE(scopes("/v1/batch", "post").count("deployments:read"));
-  for (std::string_view open : {"/health", "/ready", "/v1/openapi.json", "/v1/console"}) {
+  for (std::string_view open :
+       {"/health", "/ready", "/v1/openapi.json", "/v1/console", "/v1/status"}) {
     EXPECT_TRUE(scopes(open, "get").empty()) << open;
+  }
+}
+
+TEST_F(OpenApi, StatusIsDeprecated) {
+  bool deprecated = false;
+  ASSERT_EQ(root_.at_pointer(path_pointer("/v1/status") + "/get/deprecated").get_bool().get(
+                deprecated),
+            simdjson::SUCCESS);
+  EXPECT_TRUE(deprecated);
+  for (std::string_view h : {"Deprecation", "Sunset", "Link"}) {
+    EXPECT_TRUE(has(path_pointer("/v1/status") + "/get/responses/200/headers/" + std::string(h)))
+        << h;
   }
 }
 
