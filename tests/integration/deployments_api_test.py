@@ -469,8 +469,8 @@ def test_batch_mixed_operations():
     expect_equal(res[9][1].get("id"), existing["id"], "batch get by /deployments/{id}")
     for i, code, field in [(3, "not_found", None), (4, "invalid_request", "name"),
                            (5, "not_found", None), (6, "invalid_request", "resources"),
-                           (7, "not_found", None), (8, "invalid_request", None),
-                           (10, "invalid_request", None)]:
+                           (7, "not_found", None), (8, "invalid_request", "path"),
+                           (10, "invalid_request", "body")]:
         err = res[i][1].get("error") if isinstance(res[i][1], dict) else None
         check(isinstance(err, dict), f"batch result {i} has no error object: {res[i][1]!r}")
         expect_equal(err.get("code"), code, f"batch result {i} error code")
