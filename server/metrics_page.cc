@@ -115,6 +115,9 @@ std::string render_metrics(const ServerApp& app) {
   per_shard(w, app, "ringshard_mailbox_backlogged_total", MetricType::kCounter,
             "cross-shard messages that waited in a sender backlog (a full mailbox)",
             [&](unsigned i) { return eng(i).mailbox_backlogged.get(); });
+  per_shard(w, app, "ringshard_shard_tasks_total", MetricType::kCounter,
+            "tasks posted to the shard from any thread (Shard::post_task) and run",
+            [&](unsigned i) { return eng(i).tasks_run.get(); });
   per_shard(w, app, "ringshard_loop_turns_total", MetricType::kCounter, "event loop turns",
             [&](unsigned i) { return eng(i).loop_turns.get(); });
 
