@@ -185,6 +185,9 @@ std::string render_metrics(const ServerApp& app) {
             "WebSockets open now", [&](unsigned i) { return wsm(i).open.get(); });
   summed(w, app, "ringshard_websocket_upgrades_total", MetricType::kCounter,
          "WebSocket upgrades (101 sent)", [&](unsigned i) { return wsm(i).upgrades.get(); });
+  summed(w, app, "ringshard_websocket_topic_listener_errors_total", MetricType::kCounter,
+         "topic listeners (WsServer::add_topic_listener) that threw",
+         [&](unsigned i) { return wsm(i).listener_errors.get(); });
   w.family("ringshard_websocket_messages_total", MetricType::kCounter,
            "WebSocket messages, by direction");
   {
