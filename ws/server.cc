@@ -81,12 +81,15 @@ WsServer::WsServer(unsigned shards, const WsConfig& config) : config_(config) {
 WsServer::~WsServer() = default;
 
 void WsServer::add_endpoint(http::Router& router, std::string_view path,
-                            std::shared_ptr<const Endpoint> endpoint) {
+                            std::shared_ptr<const Endpoint> endpoint, http::RouteOptions options) {
   const Endpoint* ep = endpoint.get();
+  router.add(
+      http::Method::kGet, path,
+      [this, ep](http::ServerRequest& req, http::Response& res) {
+        upgrade(*this, *drivers_[req.shard().index()], *ep, req, res);
+      },
+      std::move(options));
   endpoints_.push_back(std::move(endpoint));
-  router.add(http::Method::kGet, path, [this, ep](http::ServerRequest& req, http::Response& res) {
-    upgrade(*this, *drivers_[req.shard().index()], *ep, req, res);
-  });
 }
 
 void WsServer::publish(engine::Shard& from, std::string_view topic, std::string_view message,

@@ -93,8 +93,11 @@ class WsServer {
   const WsConfig& config() const { return config_; }
 
   // Registers `endpoint` at GET `path` (a router pattern; {params} work).
+  // `options` are the route's (route middleware, e.g. authentication, runs
+  // before the handshake is even checked). Throws std::invalid_argument as
+  // Router::add does.
   void add_endpoint(http::Router& router, std::string_view path,
-                    std::shared_ptr<const Endpoint> endpoint);
+                    std::shared_ptr<const Endpoint> endpoint, http::RouteOptions options = {});
 
   // From any shard's thread: delivers `message` to every subscriber of
   // `topic` on every shard (including `from`), then to the topic's

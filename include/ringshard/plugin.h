@@ -226,7 +226,7 @@ typedef struct rs_host_api {
    * resolution). The handle is valid until fn runs or timer_cancel;
    * timer_cancel calls fn(user, NULL) at once so that `user` can be
    * released (as for a task whose shard is gone). Timers still armed when
-   * the shard stops get fn(user, NULL) around shard_stop. NULL (after
+   * shard_stop returns get fn(user, NULL) then. NULL (after
    * calling fn(user, NULL)) when called off the shard's thread or after
    * the shard stopped. */
   rs_timer* (*timer_start)(rs_shard* s, uint64_t delay_ms, rs_timer_fn fn, void* user);
