@@ -220,6 +220,10 @@ class ConfigReader {
       }
     } else if (const toml::table* table = node.as_table()) {
       read_section(section.name, *table);
+    } else if (section.name == "plugins") {
+      // plugins = [...] beside [plugins.NAME] tables is not even TOML.
+      fail(key.source(), "'plugins' must be a table: list the plugins to load as [plugins] "
+                         "load = [...]");
     } else {
       fail(key.source(), quote(key.str()) + " must be a table (" + section_header(section) +
                              "), not " + std::string(type_name(node.type())));

@@ -193,6 +193,7 @@ rs_async* api_defer(rs_response* s, uint32_t timeout_ms, rs_abort_fn on_abort, v
   a->async = s->res->defer(std::move(options));
   a->shared = std::move(shared);
   a->plugin = s->plugin;
+  a->shard = s->shard;
   s->deferred = a->async;
   return a;
 }
@@ -201,10 +202,20 @@ void api_async_header(rs_async* a, rs_str name, rs_str value) {
   if (a != nullptr) a->headers.emplace_back(std::string(sv(name)), std::string(sv(value)));
 }
 
+// The request can only still be waiting while its shard runs, and then
+// the plugin calls from that shard's thread. A call from elsewhere is a task
+// cancelled because the shard is gone (plugin.h): the handle is freed
+// without touching the server.
+bool request_reachable(const rs_async* a) {
+  return !a->shard->stopped.load(std::memory_order_acquire) &&
+         a->shard->thread == std::this_thread::get_id();
+}
+
 int api_async_send(rs_async* a, uint16_t status, rs_str content_type, rs_str body) {
   if (a == nullptr) return -1;
   std::unique_ptr<rs_async> owned(a);
   a->shared->plugin_done = true;
+  if (!request_reachable(a)) return -1;
   const bool ok = a->async.answer([&](http::Response& res) {
     for (const auto& [name, value] : a->headers) res.header(name, value);
     res.send(status, sv(content_type), sv(body));
@@ -216,7 +227,7 @@ void api_async_release(rs_async* a) {
   if (a == nullptr) return;
   std::unique_ptr<rs_async> owned(a);
   a->shared->plugin_done = true;
-  if (a->async.valid()) {
+  if (request_reachable(a) && a->async.valid()) {
     a->async.send_error(500, "internal error");
     a->plugin->rt->failure(a->plugin, -1, "deferred request",
                            "released without an answer (answered 500)");
@@ -253,6 +264,7 @@ class PluginMiddleware final : public http::Middleware {
     rs_response s;
     s.res = &res;
     s.plugin = h_;
+    s.shard = h_->shards[ctx.shard].get();
     s.phase = rs_response::Phase::kBefore;
     int rc = 0;
     std::string why;
@@ -282,6 +294,7 @@ class PluginMiddleware final : public http::Middleware {
     rs_response s;
     s.res = &res;
     s.plugin = h_;
+    s.shard = h_->shards[ctx.shard].get();
     s.phase = rs_response::Phase::kOnResponse;
     try {
       m_.on_response(user_, req != nullptr ? &r : nullptr, &s, info.status);
@@ -377,6 +390,7 @@ int api_add_route(rs_host* h, const char* method, const char* pattern, rs_handle
           rs_response s;
           s.res = &res;
           s.plugin = pr->plugin;
+          s.shard = pr->plugin->shards[req.shard().index()].get();
           int rc = 0;
           std::string why;
           try {

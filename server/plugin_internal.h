@@ -130,6 +130,7 @@ struct rs_response {
   enum class Phase : uint8_t { kHandler, kBefore, kOnResponse };
   ringshard::http::Response* res = nullptr;
   rs_host* plugin = nullptr;
+  rs_shard* shard = nullptr;  // the plugin's handle of the request's shard
   Phase phase = Phase::kHandler;
   // defer(): a copy of the handle, to answer 500 if the handler then fails.
   std::optional<ringshard::http::AsyncResponse> deferred;
@@ -157,7 +158,7 @@ struct rs_async {
   std::shared_ptr<ringshard::server::AsyncShared> shared;
   std::vector<std::pair<std::string, std::string>> headers;
   rs_host* plugin = nullptr;
-  std::string what;  // the route, for a log line
+  rs_shard* shard = nullptr;  // the request's
 };
 
 namespace ringshard::server {

@@ -273,7 +273,9 @@ typedef struct rs_host_api {
    * (timeout: the client got 504; closed); the handle must still be
    * released or sent (the send then does nothing and returns -1). Once
    * async_send or async_release returned, on_abort is never called. NULL
-   * when the response was already sent or deferred. Headers added with
+   * when the response was already sent or deferred. A task called with
+   * shard NULL (its shard is gone) may still send or release a handle it
+   * holds, from whatever thread it runs on: the host then only frees it. Headers added with
    * header_add before defer go out with the deferred answer. */
   rs_async* (*defer)(rs_response* res, uint32_t timeout_ms, rs_abort_fn on_abort,
                      void* abort_user);
