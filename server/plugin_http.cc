@@ -229,7 +229,7 @@ void api_async_release(rs_async* a) {
   a->shared->plugin_done = true;
   if (request_reachable(a) && a->async.valid()) {
     a->async.send_error(500, "internal error");
-    a->plugin->rt->failure(a->plugin, -1, "deferred request",
+    a->plugin->rt->failure(a->plugin, static_cast<int>(a->shard->index), "deferred request",
                            "released without an answer (answered 500)");
   }
 }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -102,6 +103,47 @@ TEST_F(PluginProcess, NamesAreLookedUpAndMustBeUnique) {
   EXPECT_EQ(bad_name.wait_exit(), 64) << bad_name.output();
 }
 
+// A name is found beside the binary (the build tree) and in the installed
+// tree's lib/ringshard/plugins, relative to the binary wherever it runs.
+TEST_F(PluginProcess, NamesAreFoundBesideTheBinaryAndInTheInstalledTree) {
+  namespace fs = std::filesystem;
+  // A copy of the binary in DIR/bin, with test_good.so as PLUGIN_DIR/FILE.
+  auto tree = [&](const std::string& name, const std::string& plugin_dir, const std::string& file) {
+    const std::string root = dir_ + "/" + name;
+    fs::create_directories(root + "/bin");
+    fs::create_directories(root + "/" + plugin_dir);
+    fs::copy_file(RINGSHARD_BINARY, root + "/bin/ringshard");
+    fs::copy_file(kDir + "/test_good.so", root + "/" + plugin_dir + "/" + file);
+    return root;
+  };
+  struct Layout {
+    std::string name, plugin_dir, shown;
+  };
+  for (const Layout& l : {Layout{"build", "bin/plugins", "bin/plugins"},
+                          Layout{"installed", "lib/ringshard/plugins", "bin/../lib/ringshard/plugins"}}) {
+    SCOPED_TRACE(l.name);
+    const std::string root = tree(l.name, l.plugin_dir, "testgood.so");
+    std::vector<std::string> args = server_args({"--plugin", "testgood"});
+    args[0] = root + "/bin/ringshard";
+    ChildProcess server(args);
+    ASSERT_TRUE(server.wait_for_port()) << server.output();
+    EXPECT_NE(server.output().find("plugin testgood: version 0.0.1 (" + root + "/" + l.shown +
+                                   "/testgood.so) started"),
+              std::string::npos)
+        << server.output();
+    server.signal(SIGTERM);
+    EXPECT_EQ(server.wait_exit(), 0) << server.output();
+  }
+  // Found by name, it must call itself that name.
+  const std::string root = tree("misnamed", "bin/plugins", "other.so");
+  std::vector<std::string> args = server_args({"--plugin", "other"});
+  args[0] = root + "/bin/ringshard";
+  ChildProcess server(args);
+  EXPECT_EQ(server.wait_exit(), 78) << server.output();
+  EXPECT_NE(server.output().find("it calls itself 'testgood', not 'other'"), std::string::npos)
+      << server.output();
+}
+
 TEST_F(PluginProcess, SectionsMustNameALoadedPlugin) {
   const std::string path = config("[plugins.ghost]\nx = 1\n");
   expect_refused({"--config", path, "--no-plugins"},
@@ -145,10 +187,11 @@ TEST_F(PluginProcess, PrintConfigShowsPluginsAndSections) {
 
 TEST_F(PluginProcess, RunningPluginPrintsTheDevelopmentTokenAndDrainsCleanly) {
   ChildProcess server(server_args({"--plugin", kDir + "/test_good.so"}));
-  auto port = server.wait_for_port();
-  ASSERT_TRUE(port) << server.output();
+  // Logged before the listening line (wait_for_* read the log in order).
   auto line = server.wait_for_line("development token (all scopes: t:read t:write): ");
   ASSERT_TRUE(line) << server.output();
+  auto port = server.wait_for_port();
+  ASSERT_TRUE(port) << server.output();
   std::string token;
   {
     std::ifstream in(dir_ + "/data/dev-token");
