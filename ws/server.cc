@@ -15,10 +15,10 @@ namespace {
 
 // Runs on each target shard: fans the publication out, then lets go of it
 // (the last shard frees it).
-void deliver_publication(engine::Shard& /*target*/, const engine::ShardMessage& msg) {
+void deliver_publication(engine::Shard& target, const engine::ShardMessage& msg) {
   auto* pub = static_cast<Publication*>(msg.ptr);
   auto* driver = reinterpret_cast<Driver*>(static_cast<uintptr_t>(msg.a));
-  driver->deliver(*pub);
+  driver->deliver(target, *pub);
   if (pub->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete pub;
 }
 
@@ -97,6 +97,11 @@ void WsServer::publish(engine::Shard& from, std::string_view topic, std::string_
   pub->text = text;
   pub->topic.assign(topic);
   pub->payload.assign(message);
+  // Found once here rather than on every shard; no lookup at all while no
+  // listener exists (the common case).
+  if (!listeners_.empty()) {
+    if (auto it = listeners_.find(topic); it != listeners_.end()) pub->listeners = &it->second;
+  }
   for (unsigned i = 0; i < drivers_.size(); ++i) {
     engine::ShardMessage msg;
     msg.fn = &deliver_publication;
@@ -104,6 +109,11 @@ void WsServer::publish(engine::Shard& from, std::string_view topic, std::string_
     msg.a = reinterpret_cast<uintptr_t>(drivers_[i].get());
     from.post(i, msg);
   }
+}
+
+void WsServer::add_topic_listener(
+    std::string topic, std::function<void(engine::Shard& shard, std::string_view payload)> fn) {
+  listeners_[std::move(topic)].push_back(std::move(fn));
 }
 
 WebSocket* WsServer::find(engine::Shard& shard, WebSocketHandle h) {
