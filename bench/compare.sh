@@ -42,6 +42,15 @@
 #                rate-limit rule, an access log to a file), with nginx when
 #                it is run, interleaved over 3 rounds (1 with --quick);
 #                median CPU per request, ratios to rs-bare and nginx
+#   deployments: ringshard --shards 1 with the deployment API plugin
+#                (build/plugins/deployments.so; skipped with a notice while it
+#                is not built), ringshard-load only, 64 connections: GET
+#                /v1/deployments/{id} against GET /json of the same process
+#                (server CPU per request and their ratio, median of 3 rounds,
+#                1 with --quick), POST /v1/deployments closed-loop (creates/s)
+#                and at 5,000/s offered (p99), and the stream's delivery
+#                latency: 1,000 /v1/stream subscribers, p50/p99 from each
+#                create to its "pending" event at every subscriber, missed
 #
 # Writes bench/results/<UTC timestamp>.json, bench/results/latest.json and
 # bench/results/latest.png (gnuplot), and prints the table. bench/results/ is
@@ -53,6 +62,7 @@
 #                         [--only NAME[,NAME...]] [--skip-peers] [--no-idle]
 #                         [--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]
 #                         [--middleware | --no-middleware | --middleware-only]
+#                         [--deployments | --no-deployments | --deployments-only]
 #   --quick       1 s runs, 2,000 idle connections (about two minutes)
 #   --only        servers among: nginx, floor, ringshard, h2o, ws (the Node
 #                 ws peer)
@@ -65,6 +75,8 @@
 #   --middleware  middleware rows too (the default); --no-middleware: none;
 #                 --middleware-only: middleware rows only (ringshard, and
 #                 nginx unless --only leaves it out)
+#   --deployments deployment API rows too (the default); --no-deployments:
+#                 none; --deployments-only: those rows only (ringshard)
 # Needs: wrk, nginx, h2o, gnuplot, for TLS openssl and curl, for the ws peer
 # node and npm (make bench / scripts/install-deps.sh bench).
 # Loopback only; everything it starts it stops by PID.
@@ -81,12 +93,14 @@ run_tls=1
 run_ws=1
 run_ws_idle=1
 run_mw=1
+run_dep=1
 quick=false
 fanout_n=10000
 usage() {
   echo "usage: $0 [--quick] [--duration S] [--build DIR] [--only NAME[,NAME...]] [--skip-peers] [--no-idle]" \
        "[--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]" \
-       "[--middleware | --no-middleware | --middleware-only]" >&2
+       "[--middleware | --no-middleware | --middleware-only]" \
+       "[--deployments | --no-deployments | --deployments-only]" >&2
   exit 64
 }
 while (( $# )); do
@@ -99,13 +113,16 @@ while (( $# )); do
     --no-idle) run_idle=0; run_ws_idle=0 ;;
     --tls) run_tls=1 ;;
     --no-tls) run_tls=0 ;;
-    --tls-only) run_tls=1; run_plain=0; run_idle=0; run_ws=0; run_mw=0 ;;
+    --tls-only) run_tls=1; run_plain=0; run_idle=0; run_ws=0; run_mw=0; run_dep=0 ;;
     --ws) run_ws=1 ;;
     --no-ws) run_ws=0 ;;
-    --ws-only) run_ws=1; run_plain=0; run_tls=0; run_idle=0; run_mw=0 ;;
+    --ws-only) run_ws=1; run_plain=0; run_tls=0; run_idle=0; run_mw=0; run_dep=0 ;;
     --middleware) run_mw=1 ;;
     --no-middleware) run_mw=0 ;;
-    --middleware-only) run_mw=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0 ;;
+    --middleware-only) run_mw=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0; run_dep=0 ;;
+    --deployments) run_dep=1 ;;
+    --no-deployments) run_dep=0 ;;
+    --deployments-only) run_dep=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0; run_mw=0 ;;
     *) usage ;;
   esac
   shift
@@ -123,11 +140,11 @@ if has ws; then
   servers=("${keep[@]}")
 fi
 if (( !run_plain && !run_ws )); then
-  # TLS or middleware rows only: ringshard and nginx are the only servers
-  # that take part.
+  # TLS, middleware or deployment rows only: ringshard and nginx are the
+  # only servers that take part.
   keep=(); for s in "${servers[@]}"; do [[ "$s" == ringshard || "$s" == nginx ]] && keep+=("$s"); done
   servers=("${keep[@]}")
-  (( ${#servers[@]} )) || { echo "compare.sh: --tls-only and --middleware-only need ringshard or nginx" >&2; exit 64; }
+  (( ${#servers[@]} )) || { echo "compare.sh: --tls-only, --middleware-only and --deployments-only need ringshard or nginx" >&2; exit 64; }
 fi
 
 need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 not found (run: scripts/install-deps.sh bench)" >&2; exit 69; }; }
@@ -190,7 +207,7 @@ mw_args() {
   esac
 }
 if (( run_mw )) && ! has ringshard; then
-  if (( !run_plain && !run_tls && !run_ws )); then
+  if (( !run_plain && !run_tls && !run_ws && !run_dep )); then
     echo "compare.sh: --middleware-only needs ringshard" >&2; exit 64
   fi
   run_mw=0
@@ -211,6 +228,76 @@ if (( run_mw )); then
       exit 69
     fi
   done
+fi
+
+# ---- deployment rows: settings ----------------------------------------------
+# CHECK THESE WHEN THE DEPLOYMENT API LANDS (plugins/deployments, the plugin
+# host in server/): they are written against the plugin ABI commit, the
+# store's model (plugins/deployments/deployment.h) and the auth flags of
+# docs/configuration.md, before either existed. Everything the section
+# passes is here.
+dep_plugin="$build/plugins/deployments.so"
+# How the host loads a plugin (plugins/CMakeLists.txt: "a .so loaded with
+# --plugin or by name").
+dep_plugin_flags=(--plugin "$dep_plugin")
+# A token the script knows: the server gets its SHA-256 (--auth-token
+# NAME:SHA256HEX:SCOPES; scopes may contain ':', only the first two ':'
+# separate fields). --auth turns the checks on; with no --auth-rule it adds
+# none of its own.
+dep_token="bench-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+dep_sha=$(printf %s "$dep_token" | python3 -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
+dep_auth_flags=(--auth --auth-token "bench:$dep_sha:deployments:read,deployments:write")
+# RATE LIMIT FOR THE BENCH: the creates run at 5,000/s and more from one
+# address and one token, the GETs at full speed; the plugin's own limits
+# must not refuse them. Put the plugin's setting here once it exists, as
+# [plugins.deployments] keys (passed with --config when a key is set) or
+# as flags in dep_extra_flags, e.g.
+#   dep_config_toml=$'[plugins.deployments]\nrate_limit = "1000000000/s"'
+dep_config_toml='[plugins.deployments]'
+dep_extra_flags=()
+# What every create sends (name [a-z0-9-]{1,63}, cpu 1..64, memory
+# 64..1048576 MiB), and the stream row's size.
+dep_body='{"name":"bench","image":"nginx:1","resources":{"cpu":1,"memory":128}}'
+dep_subscribers=1000
+dep_stream_creates=100; $quick && dep_stream_creates=20
+dep_create_rate=5000   # the target: creates/s, with p99 < 20 ms
+# ------------------------------------------------------------------------------
+# dep_server_flags: everything but --listen (dep_config_file is written
+# once $work exists, below).
+dep_server_flags=()
+dep_skip=""
+if (( run_dep )); then
+  if ! has ringshard; then
+    dep_skip="they need ringshard (--only leaves it out)"
+  elif [[ ! -f "$dep_plugin" ]]; then
+    dep_skip="$dep_plugin is not built (the deployment API plugin, plugins/deployments)"
+  elif [[ -z "$load_bin" || "$("$load_bin" --help 2>&1 || true)" != *--ws-stream* ]]; then
+    dep_skip="they need a ringshard-load with --body and --ws-stream ($build/bench/ringshard-load)"
+  elif ! grep -qE -- "(^|[[:space:]])--plugin([[:space:]=]|\$)" <<<"$rs_help"; then
+    dep_skip="$rs_bin has no --plugin flag (the plugin host)"
+  fi
+  if [[ -n "$dep_skip" ]]; then
+    echo "compare.sh: notice: no deployment rows: $dep_skip" >&2
+    run_dep=0
+    if (( !run_plain && !run_tls && !run_ws && !run_mw && !run_idle )); then
+      echo "compare.sh: --deployments-only: nothing to measure" >&2
+      exit 0
+    fi
+  fi
+fi
+if (( run_dep )); then
+  dep_server_flags=(--shards 1 "${rs_plain_flags[@]}" --data-dir "$work/deployments-data"
+                    "${dep_auth_flags[@]}" "${dep_plugin_flags[@]}" "${dep_extra_flags[@]}")
+  if grep -qE '^[[:space:]]*[A-Za-z0-9_"-]+[[:space:]]*=' <<<"$dep_config_toml"; then
+    printf '%s\n' "$dep_config_toml" >"$work/deployments.toml"
+    dep_server_flags+=(--config "$work/deployments.toml")
+  fi
+  if ! out=$("$rs_bin" --listen 127.0.0.1:1 "${dep_server_flags[@]}" --check-config 2>&1); then
+    echo "compare.sh: $rs_bin refuses the deployment rows' flags (${dep_server_flags[*]//$dep_sha/SHA256}):" >&2
+    tail -3 <<<"$out" >&2
+    echo "compare.sh: fix the settings at the top of the deployment section, or pass --no-deployments" >&2
+    exit 69
+  fi
 fi
 
 # Other work on the machine skews everything: measure it, say so, record it.
@@ -346,6 +433,8 @@ runs="$work/runs.tsv"; same="$work/same_rate.tsv"; idle="$work/idle.jsonl"; tls=
 # g_rps g_p50 g_p99 g_errs g_ticks, and for TLS rows g_bytes (response bytes
 # read), g_handshakes and g_resumed (-1: the generator does not say).
 # MODE: keepalive, pipelined, close, tls-keepalive, tls-handshake, tls-resumed.
+# ringshard-load also gets load_extra's arguments (--method, --header...).
+load_extra=()
 run_generator() {
   local name=$1 pid=$2 url=$3 mode=$4 gen=$5 rate=${6:-}
   local c0 c1 out reqs secs rps p50 p99 errs bytes=0 hs=-1 res=-1
@@ -383,6 +472,7 @@ run_generator() {
     [[ "$mode" == tls-resumed ]] && args+=(--tls-resume)
     [[ "$mode" == tls-bulk ]] && args+=(--timeout 30s)
     [[ -n "$rate" ]] && args+=(--rate "$rate")
+    args+=("${load_extra[@]}")
     c0=$(cpu_ticks "$pid")
     out=$(taskset -c 1 "$load_bin" "${args[@]}" 2>"$work/load.err") || true
     c1=$(cpu_ticks "$pid")
@@ -644,6 +734,119 @@ if (( run_mw )); then
     mw_args "$v"
     printf '%s\t%s\n' "$v" "${mw_args[*]//$work/\$WORK}" >>"$work/mw-flags.tsv"
   done
+fi
+
+# --- deployments ----------------------------------------------------------------
+# The deployment API (plugins/deployments) on one ringshard (--shards 1, CPU
+# 0), ringshard-load on CPU 1, 64 connections, the settings above. One
+# deployment is created first (its id is what the GET rows read). Rounds
+# interleave GET /v1/deployments/{id} and GET /json of the same process
+# (same headers), so the ratio of their CPU per request is what reading a
+# deployment costs over the cheapest JSON answer. Then the stream row
+# (ringshard-load --ws-stream: 1,000 subscribers, one create at a time, the
+# time from each create to its "pending" event at every subscriber, the
+# server's CPU over that window), then the creates: closed loop (creates/s)
+# in rounds, and once at $dep_create_rate/s offered (p99 at the target rate).
+# The creates come last: they leave tens of thousands of deployments behind,
+# whose lifecycle events would otherwise run through the other rows.
+dep="$work/deployments.tsv"; dep_stream="$work/deployments-stream.json"
+: >"$dep"; : >"$dep_stream"
+dep_fs=""
+if (( run_dep )); then
+  port=$(free_port)
+  mkdir -p "$work/deployments-data"
+  dep_fs=$(stat -f -c %T "$work/deployments-data" 2>/dev/null || echo unknown)
+  taskset -c 0 "$rs_bin" --listen "127.0.0.1:$port" "${dep_server_flags[@]}" 2>>"$work/deployments.log" &
+  started_pid=$!
+  pids+=("$started_pid")
+  wait_listening deployments "$port" "$started_pid" "$work/deployments.log"
+  dep_pid=$started_pid
+  [[ -z "$ring_mode" ]] && ring_mode=$(grep -o 'io_uring [a-z+-]*' "$work/deployments.log" 2>/dev/null | head -1 || true)
+  # The first deployment, and a read of it: a server that cannot do these
+  # (plugin not loaded, store not open, auth refused) is reported, not measured.
+  if dep_id=$(python3 - "$port" "$dep_token" "$dep_body" <<'EOF'
+import http.client, json, sys, time
+port, token, body = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+auth = {"Authorization": "Bearer " + token}
+def call(method, path, data=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    h = dict(auth, **({"Content-Type": "application/json"} if data else {}))
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    return r.status, r.read().decode(errors="replace")
+deadline = time.time() + 10
+while True:  # the store may still be opening
+    try:
+        status, text = call("POST", "/v1/deployments", body)
+    except OSError as e:
+        status, text = 0, str(e)
+    if status not in (0, 503) or time.time() > deadline:
+        break
+    time.sleep(0.1)
+if status != 201:
+    sys.exit(f"POST /v1/deployments answered {status}: {text[:300]}")
+try:
+    did = json.loads(text)["id"]
+except Exception:
+    sys.exit(f"POST /v1/deployments: no id in {text[:300]}")
+status, text = call("GET", "/v1/deployments/" + did)
+if status != 200:
+    sys.exit(f"GET /v1/deployments/{did} answered {status}: {text[:300]}")
+print(did)
+EOF
+  ); then
+    dep_auth=(--header "Authorization: Bearer $dep_token")
+    base="http://127.0.0.1:$port"
+    echo "compare.sh: deployments: $dep_id (data dir on $dep_fs); get/json x $mw_rounds rounds, stream," \
+         "creates x $mw_rounds rounds and at $dep_create_rate/s, ${duration}s each" >&2
+    for round in $(seq "$mw_rounds"); do
+      for row in get json; do
+        url="$base/json"; [[ "$row" == get ]] && url="$base/v1/deployments/$dep_id"
+        load_extra=("${dep_auth[@]}")
+        run_generator "$row" "$dep_pid" "$url" keepalive load
+        echo "$row	keepalive	load	$g_reqs	$g_secs	$g_rps	$g_p50	$g_p99	$g_ticks	$g_errs	$round" >>"$dep"
+        printf '  %-11s %-12s %10s req/s  cpu %s ticks  errors %s\n' deployments "$row" "$g_rps" "$g_ticks" "$g_errs" >&2
+      done
+    done
+    # The stream: ringshard-load waits until every subscriber is open, times
+    # every create, and reads the server's CPU over the creates itself.
+    c0=$(cpu_ticks "$dep_pid")
+    out=$(taskset -c 1 "$load_bin" "ws://127.0.0.1:$port/v1/stream" --ws-stream \
+            --connections "$dep_subscribers" --requests "$dep_stream_creates" --timeout 5s \
+            "${dep_auth[@]}" --body "$dep_body" --server-pid "$dep_pid" --json 2>"$work/load.err") || true
+    c1=$(cpu_ticks "$dep_pid")
+    if [[ "$out" == "{"* ]]; then
+      python3 -c 'import json, sys; d = json.loads(sys.stdin.read()); d["cpu_ticks"] = int(sys.argv[1]); print(json.dumps(d))' \
+        "$((c1 - c0))" <<<"$out" >"$dep_stream"
+      python3 - "$dep_stream" <<'EOF' || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+l = d["latency_us"]
+print(f"  deployments stream       {d['subscribers']} subscribers x {d['creates']} creates: p50 {l['p50']:.0f}us"
+      f" p99 {l['p99']:.0f}us, missed {d['missed']}, errors {d['errors']['total']}", file=sys.stderr)
+EOF
+    else
+      echo "compare.sh: deployments stream: no result" >&2
+      tail -5 "$work/load.err" >&2
+    fi
+    load_extra=("${dep_auth[@]}" --method POST --header "Content-Type: application/json" --body "$dep_body"
+                --expect-status 201)
+    for round in $(seq "$mw_rounds"); do
+      run_generator create "$dep_pid" "$base/v1/deployments" keepalive load
+      echo "create	keepalive	load	$g_reqs	$g_secs	$g_rps	$g_p50	$g_p99	$g_ticks	$g_errs	$round" >>"$dep"
+      printf '  %-11s %-12s %10s req/s  cpu %s ticks  errors %s\n' deployments create "$g_rps" "$g_ticks" "$g_errs" >&2
+    done
+    run_generator create-rate "$dep_pid" "$base/v1/deployments" keepalive load "$dep_create_rate"
+    echo "create-rate	keepalive	load	$g_reqs	$g_secs	$g_rps	$g_p50	$g_p99	$g_ticks	$g_errs	1	$dep_create_rate" >>"$dep"
+    printf '  %-11s %-12s %10s req/s  cpu %s ticks  errors %s\n' deployments "create@$dep_create_rate" "$g_rps" \
+      "$g_ticks" "$g_errs" >&2
+    load_extra=()
+  else
+    echo "compare.sh: deployments: the server is up but does not serve the API; no deployment rows. Its log ends:" >&2
+    tail -5 "$work/deployments.log" >&2
+  fi
+  stop_server "$dep_pid"
+  printf '%s\n' "${dep_server_flags[*]//$dep_sha/SHA256}" | sed "s|$work|\$WORK|g" >"$work/deployments-flags.txt"
 fi
 
 if (( run_tls )); then
@@ -912,7 +1115,9 @@ export CMP_RUNS="$runs" CMP_SAME="$same" CMP_IDLE="$idle" CMP_STAMP="$stamp" \
   CMP_OPENSSL="$(openssl version 2>/dev/null || true)" CMP_CURL="$(curl --version 2>/dev/null | head -1 | awk '{print $1, $2}' || true)" \
   CMP_WS_RUNS="$ws_runs" CMP_WS_IDLE="$ws_idle" \
   CMP_WS_PEER="$(head -1 "$work/ws-peer.log" 2>/dev/null | sed 's/^ws_echo_server: //; s/, deflate .*//' || true)" \
-  CMP_FANOUT_N="$fanout_n" CMP_MW="$mw" CMP_MW_FLAGS="$work/mw-flags.tsv" CMP_MW_ROUNDS="$mw_rounds"
+  CMP_FANOUT_N="$fanout_n" CMP_MW="$mw" CMP_MW_FLAGS="$work/mw-flags.tsv" CMP_MW_ROUNDS="$mw_rounds" \
+  CMP_DEP="$dep" CMP_DEP_STREAM="$dep_stream" CMP_DEP_FLAGS="$work/deployments-flags.txt" CMP_DEP_FS="$dep_fs" \
+  CMP_DEP_BODY="$dep_body" CMP_DEP_SUBSCRIBERS="$dep_subscribers" CMP_DEP_RATE="$dep_create_rate"
 python3 - "bench/results/$stamp.json" <<'EOF'
 import json, os, platform, sys, time
 
@@ -1129,6 +1334,71 @@ if mw_runs:
                     "default_vs_nginx": {"target": 0.70, "value": per_gen("rs-default", "vs_nginx")}},
     }
 
+# Deployment rows: the plain fields (server = row: get, json, create,
+# create-rate), then round and, for create-rate, the offered rate. Medians
+# over the rounds as for the middleware rows; the stream row is
+# ringshard-load's JSON.
+def dep_median(vals):
+    vals = sorted(v for v in vals if v is not None)
+    if not vals:
+        return None
+    n = len(vals)
+    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+def dep_record(r):
+    out = record(r[:10])
+    out["row"] = out.pop("server")
+    out["round"] = int(r[10])
+    if len(r) > 11:
+        out["offered_rps"] = int(r[11])
+    return out
+dep_runs = [dep_record(r) for r in rows(env["CMP_DEP"])] if os.path.exists(env["CMP_DEP"]) else []
+dep_stream = None
+if os.path.exists(env["CMP_DEP_STREAM"]) and os.path.getsize(env["CMP_DEP_STREAM"]) > 0:
+    d = json.load(open(env["CMP_DEP_STREAM"]))
+    lat, cl = d.get("latency_us") or {}, d.get("create_latency_us") or {}
+    dep_stream = {"subscribers": d.get("subscribers"), "subscribers_open": d.get("subscribers_open"),
+                  "creates": d.get("creates"), "creates_failed": d.get("creates_failed"),
+                  "samples": d.get("samples"), "expected": d.get("expected"), "missed": d.get("missed"),
+                  "late": d.get("late"), "duplicates": d.get("duplicates"),
+                  "before_answer": d.get("before_answer"), "p50_us": lat.get("p50"),
+                  "p90_us": lat.get("p90"), "p99_us": lat.get("p99"), "max_us": lat.get("max"),
+                  "create_p50_us": cl.get("p50"), "create_p99_us": cl.get("p99"),
+                  "setup_s": d.get("setup_s"), "duration_s": d.get("duration_s"),
+                  "server_cpu_s": d.get("server_cpu_s"), "cpu_s": d["cpu_ticks"] / hz,
+                  "errors": d.get("errors", {}).get("total"), "stopped": d.get("stopped") or None}
+deployments = None
+if dep_runs or dep_stream:
+    dep_summary = {}
+    for row in ("get", "json", "create", "create-rate"):
+        rs = [r for r in dep_runs if r["row"] == row]
+        if not rs:
+            continue
+        c = dep_median(r["cpu_us_per_req"] for r in rs)
+        dep_summary[row] = {"runs": len(rs), "cpu_us_per_req": round(c, 3) if c else None,
+                            "rps": dep_median(r["rps"] for r in rs), "p50_us": dep_median(r["p50_us"] for r in rs),
+                            "p99_us": dep_median(r["p99_us"] for r in rs), "errors": sum(r["errors"] for r in rs)}
+        if row == "create-rate":
+            dep_summary[row]["offered_rps"] = rs[0].get("offered_rps")
+    g, j = dep_summary.get("get"), dep_summary.get("json")
+    get_vs_json = round(g["cpu_us_per_req"] / j["cpu_us_per_req"], 3) if g and j and g["cpu_us_per_req"] and j["cpu_us_per_req"] else None
+    cr, crr = dep_summary.get("create"), dep_summary.get("create-rate")
+    flags = open(env["CMP_DEP_FLAGS"]).read().strip() if os.path.exists(env["CMP_DEP_FLAGS"]) else ""
+    deployments = {
+        "method": {"server_cpu": 0, "load_cpu": 1, "ringshard_shards": 1, "connections": 64,
+                   "rounds": int(env["CMP_MW_ROUNDS"]), "statistic": "median over the rounds; ratio of medians",
+                   "server_flags": flags, "data_dir_fs": env.get("CMP_DEP_FS") or None,
+                   "create_body": env["CMP_DEP_BODY"], "stream_subscribers": int(env["CMP_DEP_SUBSCRIBERS"]),
+                   "stream_latency": "from a create's send to its pending event at each subscriber",
+                   "get_headers": "Authorization: Bearer (both GET rows)"},
+        "runs": dep_runs,
+        "summary": dep_summary,
+        "stream": dep_stream,
+        "targets": {"get_vs_json": {"target": 2.0, "value": get_vs_json},
+                    "creates_per_s": {"target": 5000, "value": cr["rps"] if cr else None},
+                    "create_p99_us_at_target_rate": {"target": 20000, "offered_rps": int(env["CMP_DEP_RATE"]),
+                                                     "value": crr["p99_us"] if crr else None}},
+    }
+
 cpu = "unknown"
 for line in open("/proc/cpuinfo"):
     if line.startswith("model name"):
@@ -1150,6 +1420,7 @@ doc = {
     "idle_connections": idle,
     "websocket": websocket,
     "middleware": middleware,
+    "deployments": deployments,
     "tls": {"certificate": "ECDSA P-256, self-signed (openssl req)", "protocol": "TLSv1.3",
             "group": "X25519", "suite": "TLS_AES_128_GCM_SHA256", "bulk_bytes": 64 * MIB,
             "negotiated": negotiated, "handshake_bound": bound} if tls_runs else None,
@@ -1228,6 +1499,27 @@ if middleware:
         per = [r["access_log_bytes_per_req"] for r in full if r.get("access_log_bytes_per_req") is not None]
         print(f"  rs-full access log: {', '.join(f'{b:.0f}' for b in per) or '-'} bytes per request"
               + ("  (WARNING: nothing logged)" if not any(per) else ""))
+if deployments:
+    dm = deployments["method"]
+    print(f"\ndeployments (ringshard --shards 1 + plugins/deployments; 64 connections; median of "
+          f"{dm['rounds']} round{'s' if dm['rounds'] != 1 else ''}; data dir on {dm['data_dir_fs'] or '?'}):")
+    print(f"{'row':<26} {'req/s':>8} {'p50':>8} {'p99':>8} {'CPU/req':>9} {'errors':>7}")
+    names = {"get": "GET /v1/deployments/{id}", "json": "GET /json",
+             "create": "POST /v1/deployments", "create-rate": "POST at {}/s".format(env["CMP_DEP_RATE"])}
+    for row, v in deployments["summary"].items():
+        c = v["cpu_us_per_req"]
+        print(f"{names[row]:<26} {k(v['rps'] or 0):>8} {us(v['p50_us']):>8} {us(v['p99_us']):>8} "
+              f"{('-' if c is None else f'{c:.2f}us'):>9} {v['errors']:>7}")
+    t = deployments["targets"]
+    print(f"  GET by id: {x(t['get_vs_json']['value'])} of GET /json's CPU/req (target <= 2x)")
+    cps, p99 = t["creates_per_s"]["value"], t["create_p99_us_at_target_rate"]["value"]
+    print(f"  creates: {'-' if cps is None else k(cps)}/s closed loop (target >= 5k/s), p99 {us(p99)} at "
+          f"{env['CMP_DEP_RATE']}/s offered (target < 20ms)")
+    st = deployments["stream"]
+    if st:
+        print(f"  stream: {st['subscribers']} subscribers x {st['creates']} creates: p50 {us(st['p50_us'])} "
+              f"p99 {us(st['p99_us'])} (create to pending event), missed {st['missed']} of {st['expected']}"
+              f" (late {st['late']}), errors {st['errors']}" + (f"; stopped: {st['stopped']}" if st["stopped"] else ""))
 if websocket and ws_runs:
     print(f"\nWebSocket (ringshard --shards 1; peer: {websocket['peer'] or 'none'}):")
     print(f"{'mode':<14} {'server':<10} {'msg/s':>8} {'MB/s':>7} {'p50':>8} {'p99':>8} {'CPU/msg':>9} "

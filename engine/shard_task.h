@@ -47,7 +47,8 @@ struct ShardTask {
   // Runs on the shard's thread with shard != nullptr, or, when the shard
   // exited before running it, with shard == nullptr ("cancelled"), on the
   // posting thread (inside post_task) or on the thread tearing the shard
-  // down. Exactly one call per post.
+  // down. Exactly one call per post. It must not throw: nothing on the
+  // shard's thread catches it (the data path has no exceptions).
   void (*run)(ShardTask* self, Shard* shard) = nullptr;
 };
 

@@ -12,7 +12,9 @@
 #include <mutex>
 #include <vector>
 
+#include "bench/load/request_encoder.h"
 #include "bench/load/response_reader.h"
+#include "bench/load/stream_load.h"
 #include "bench/load/ws_load.h"
 #include "engine/engine.h"
 #include "engine/socket_address.h"
@@ -379,6 +381,7 @@ bool resolve_target(const LoadOptions& o, sockaddr_storage& addr, socklen_t& len
 }
 
 LoadResult run_load(const LoadOptions& options) {
+  if (options.ws == WsMode::kStream) return run_stream_load(options);
   if (options.ws != WsMode::kNone) return run_ws_load(options);
   LoadResult total;
   auto plan = std::make_unique<Plan>();
@@ -387,15 +390,9 @@ LoadResult run_load(const LoadOptions& options) {
     total.fatal = "cannot resolve '" + options.host + "' (use an IP literal or localhost)";
     return total;
   }
-  std::string& req = plan->request;
-  // An IPv6 literal goes back in brackets in the Host header.
-  const bool v6 = options.host.find(':') != std::string::npos;
-  req = options.method + " " + options.path + " HTTP/1.1\r\nHost: " + (v6 ? "[" : "") +
-        options.host + (v6 ? "]" : "") + ":" + std::to_string(options.port) + "\r\n";
-  for (const std::string& h : options.headers) req += h + "\r\n";
-  if (options.mode == Mode::kClose) req += "Connection: close\r\n";
-  if (!options.body.empty()) req += "Content-Length: " + std::to_string(options.body.size()) + "\r\n";
-  req += "\r\n" + options.body;
+  // Encoded once: every send borrows these bytes (no per-request work).
+  plan->request = encode_request(options, options.path, options.method);
+  const std::string& req = plan->request;
   plan->per_batch = options.mode == Mode::kPipeline ? options.depth : 1;
   for (unsigned i = 0; i < plan->per_batch; ++i) plan->batch += req;
   if (options.rate > 0) plan->interval_ns = 1e9 * options.connections / options.rate;
@@ -473,6 +470,7 @@ std::string fmt_us(uint64_t ns) {
 }  // namespace
 
 std::string format_text(const LoadOptions& o, const LoadResult& r) {
+  if (o.ws == WsMode::kStream) return format_stream_text(o, r);
   if (o.ws != WsMode::kNone) return format_ws_text(o, r);
   char buf[1024];
   std::snprintf(buf, sizeof(buf),
@@ -520,6 +518,7 @@ std::string tls_json(const LoadOptions& o, const LoadResult& r) {
 }  // namespace
 
 std::string format_json(const LoadOptions& o, const LoadResult& r) {
+  if (o.ws == WsMode::kStream) return format_stream_json(o, r);
   if (o.ws != WsMode::kNone) return format_ws_json(o, r);
   char buf[2048];
   auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };

@@ -14,7 +14,8 @@
 // rate; handshakes and resumptions are counted per connection.
 //
 // WebSocket modes (options.ws) run through run_ws_load (ws_load.h) and fill
-// the `ws` part of the result.
+// the `ws` part of the result; the stream delivery mode (--ws-stream) runs
+// through run_stream_load (stream_load.h) and fills `stream`.
 //
 // Control plane: run_load() blocks until the run is over.
 #pragma once
@@ -40,9 +41,13 @@ struct ErrorCounts {
                          // unexpected close or chat error
   uint64_t fanout = 0;   // fan-out: publications missing, repeated or out of
                          // order at a member
-  uint64_t total() const { return connect + read + parse + status + timeout + tls + ws + fanout; }
+  uint64_t stream = 0;   // stream: events a subscriber missed or got twice
+  uint64_t total() const {
+    return connect + read + parse + status + timeout + tls + ws + fanout + stream;
+  }
   void add(const ErrorCounts& o) {
     connect += o.connect;
+    stream += o.stream;
     tls += o.tls;
     ws += o.ws;
     fanout += o.fanout;
@@ -75,6 +80,26 @@ struct WsResult {
   Histogram publish_latency;   // fan-out: publication to its echo at the publisher
 };
 
+// The stream delivery mode's figures (stream_load.h). Latency samples are
+// in LoadResult::latency: one per subscriber and event, from the create's
+// send to the event's arrival at that subscriber.
+struct StreamResult {
+  uint64_t subscribers = 0;     // open when the first create was sent
+  uint64_t creates = 0;         // answered with the expected status and an id
+  uint64_t creates_failed = 0;  // another status, no id, no answer
+  uint64_t expected = 0;        // subscribers (all of them) x creates
+  uint64_t samples = 0;         // of which arrived within --timeout (timed)
+  uint64_t missed = 0;          // expected - samples
+  uint64_t duplicates = 0;      // an event a subscriber had already got
+  uint64_t late = 0;            // arrived after its --timeout (in missed)
+  uint64_t before_answer = 0;   // samples that arrived before the create's answer
+  uint64_t other_messages = 0;  // messages that were not a timed event (ignored)
+  double setup_s = 0;           // connects and upgrades of every subscriber
+  double server_cpu_s = -1;     // --server-pid: first create to last event; -1: not measured
+  Histogram create_latency;     // a create's send to its answer
+  std::string stopped;          // why it stopped before --requests creates; empty if it did not
+};
+
 struct LoadResult {
   uint64_t requests = 0;     // valid responses with the expected status
   uint64_t connections = 0;  // connections opened
@@ -86,6 +111,7 @@ struct LoadResult {
   Histogram latency;         // nanoseconds
   std::string fatal;         // set when the run could not start
   WsResult ws;               // WebSocket modes; latency is per echo or per delivery
+  StreamResult stream;       // --ws-stream; latency is per subscriber and event
   double rps() const { return duration_s > 0 ? static_cast<double>(requests) / duration_s : 0; }
 };
 

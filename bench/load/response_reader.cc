@@ -50,6 +50,7 @@ ResponseReader::Outcome ResponseReader::feed(std::string_view in, http::ParsedRe
         // Bytes of `in` that belonged to the head.
         used += pr.consumed - carried;
         head_.clear();
+        if (body_sink_ != nullptr) body_sink_->clear();
         status_ = r.status;
         closes_ = !r.keep_alive;
         if (r.status >= 100 && r.status < 200 && r.status != 101) {
@@ -76,6 +77,7 @@ ResponseReader::Outcome ResponseReader::feed(std::string_view in, http::ParsedRe
       }
       case Phase::kLength: {
         const uint64_t n = std::min<uint64_t>(body_left_, in.size() - used);
+        if (body_sink_ != nullptr) keep(in.substr(used, n));
         body_left_ -= n;
         used += n;
         if (body_left_ == 0) return complete(used);
@@ -90,7 +92,9 @@ ResponseReader::Outcome ResponseReader::feed(std::string_view in, http::ParsedRe
           head_.append(data);
           data = head_;
         }
-        const http::ChunkedResult cr = chunked_.feed(data, [](std::string_view) {});
+        const http::ChunkedResult cr = chunked_.feed(data, [this](std::string_view piece) {
+          if (body_sink_ != nullptr) keep(piece);
+        });
         if (cr.status == http::ChunkedStatus::kError) {
           o.status = kError;
           o.consumed = in.size();
@@ -106,6 +110,7 @@ ResponseReader::Outcome ResponseReader::feed(std::string_view in, http::ParsedRe
         return o;
       }
       case Phase::kUntilClose:
+        if (body_sink_ != nullptr) keep(in.substr(used));
         o.consumed = in.size();
         return o;
     }

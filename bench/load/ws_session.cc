@@ -7,6 +7,8 @@
 #include <random>
 #include <utility>
 
+#include "bench/load/request_encoder.h"
+
 namespace ringshard::load {
 
 namespace {
@@ -40,12 +42,12 @@ WsUpgrade make_upgrade(const LoadOptions& o) {
   } while ((up.mask[0] | up.mask[1] | up.mask[2] | up.mask[3]) == 0);
   const std::string key64 = base64(key, sizeof(key));
   ws::accept_value(key64, up.accept);
-  const bool v6 = o.host.find(':') != std::string::npos;
   std::string& r = up.request;
-  r = "GET " + o.path + " HTTP/1.1\r\nHost: " + (v6 ? "[" : "") + o.host + (v6 ? "]" : "") + ":" +
-      std::to_string(o.port) +
-      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-      "Sec-WebSocket-Key: " + key64 + "\r\n";
+  r = "GET " + o.path + " HTTP/1.1\r\n";
+  // A --header Host replaces the URL's, as for HTTP requests.
+  if (find_header(o.headers, "host").data() == nullptr) r += "Host: " + host_header_value(o) + "\r\n";
+  r += "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+       "Sec-WebSocket-Key: " + key64 + "\r\n";
   // What browsers offer.
   if (o.ws_deflate) r += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
   for (const std::string& h : o.headers) r += h + "\r\n";

@@ -1,12 +1,16 @@
 // ringshard-load against loopback servers: counts, error detection by kind,
-// constant-rate pacing, its histogram and flags, and the WebSocket modes.
+// constant-rate pacing, its histogram and flags, requests with a method,
+// headers and a body (what the server saw, byte for byte), and the
+// WebSocket modes.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,7 +18,10 @@
 #include "bench/load/histogram.h"
 #include "bench/load/load_options.h"
 #include "bench/load/load_run.h"
+#include "bench/load/request_encoder.h"
 #include "engine/engine.h"
+#include "http/server.h"
+#include "tests/support/certs.h"
 #include "tests/support/test_server.h"
 #include "ws/frame.h"
 #include "ws/handshake.h"
@@ -695,6 +702,217 @@ TEST(LoadWs, ParsesWebSocketOptions) {
     EXPECT_TRUE(std::holds_alternative<LoadOptionsError>(
         parse_load_options(static_cast<int>(bad.size()), bad.data())))
         << bad.back();
+  }
+}
+
+}  // namespace
+}  // namespace ringshard::load
+
+// Requests with a method, headers and a body: the server must see exactly
+// what was asked, on every request, in every mode.
+namespace ringshard::load {
+namespace {
+
+// What /echo saw, over every shard: each distinct request (method, target,
+// headers in order, body) and how often it came. The handler answers the
+// method and the body back.
+struct Seen {
+  std::mutex mu;
+  std::map<std::string, uint64_t> requests;
+
+  static std::string key(std::string_view method, std::string_view target,
+                         const std::vector<std::string>& headers, std::string_view body) {
+    std::string k = std::string(method) + " " + std::string(target) + "\n";
+    for (const std::string& h : headers) k += h + "\n";
+    return k + "\n" + std::string(body);
+  }
+  void record(http::ServerRequest& req) {
+    std::vector<std::string> headers;
+    const http::Request& head = req.head();
+    for (size_t i = 0; i < head.header_count; ++i) {
+      headers.push_back(std::string(head.headers[i].name) + ": " + std::string(head.headers[i].value));
+    }
+    const std::string k = key(head.method_text, head.target, headers, req.body());
+    std::lock_guard lock(mu);
+    ++requests[k];
+  }
+};
+
+test::TestServerOptions echo_server(Seen& seen) {
+  test::TestServerOptions so;
+  so.routes = [&seen](http::Router& r) {
+    for (const char* m : {"GET", "POST", "PUT", "PATCH", "DELETE", "PURGE"}) {
+      r.add(std::string_view(m), "/echo", [&seen](http::ServerRequest& req, http::Response& res) {
+        seen.record(req);
+        res.send(200, "text/plain", std::string(req.head().method_text) + " " + std::string(req.body()));
+      });
+    }
+  };
+  return so;
+}
+
+std::string host_of(test::TestServer& s) { return "Host: 127.0.0.1:" + std::to_string(s.port()); }
+
+// Exactly one kind of request arrived, `n` times.
+void expect_only(Seen& seen, const std::string& key, uint64_t n) {
+  std::lock_guard lock(seen.mu);
+  ASSERT_EQ(seen.requests.size(), 1u);
+  EXPECT_EQ(seen.requests.begin()->first, key);
+  EXPECT_EQ(seen.requests.begin()->second, n);
+}
+
+TEST(LoadRequest, PostBodyAndHeadersArriveAsAsked) {
+  Seen seen;
+  test::TestServer server(echo_server(seen));
+  LoadOptions o = against(server.port());
+  o.path = "/echo?x=1";
+  o.method = "POST";
+  o.headers = {"X-Bench: one", "Authorization: Bearer t0k", "Content-Type: application/json"};
+  o.body = R"({"name":"x"})";
+  o.body_given = true;
+  o.requests = 300;
+  const LoadResult r = run_load(o);
+  ASSERT_TRUE(r.fatal.empty()) << r.fatal;
+  EXPECT_EQ(r.requests, 300u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  expect_only(seen,
+              Seen::key("POST", "/echo?x=1",
+                        {host_of(server), "X-Bench: one", "Authorization: Bearer t0k",
+                         "Content-Type: application/json", "Content-Length: 12"},
+                        R"({"name":"x"})"),
+              300);
+}
+
+TEST(LoadRequest, PipelinedBodiesStayFramed) {
+  Seen seen;
+  test::TestServer server(echo_server(seen));
+  LoadOptions o = against(server.port());
+  o.path = "/echo";
+  o.method = "PUT";
+  o.mode = Mode::kPipeline;
+  o.depth = 8;
+  // Looks like a request of its own: only Content-Length keeps it a body.
+  o.body = "a\r\n\r\nGET /echo HTTP/1.1\r\n\r\n";
+  o.body_given = true;
+  o.requests = 801;  // the last batch is short
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 801u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  expect_only(seen,
+              Seen::key("PUT", "/echo", {host_of(server), "Content-Length: " + std::to_string(o.body.size())},
+                        o.body),
+              801);
+}
+
+TEST(LoadRequest, CloseModeAddsConnectionCloseAndNoLengthWithoutABody) {
+  Seen seen;
+  test::TestServer server(echo_server(seen));
+  LoadOptions o = against(server.port());
+  o.path = "/echo";
+  o.method = "DELETE";
+  o.mode = Mode::kClose;
+  o.requests = 60;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 60u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  expect_only(seen, Seen::key("DELETE", "/echo", {host_of(server), "Connection: close"}, ""), 60);
+}
+
+TEST(LoadRequest, PostWithoutABodySendsContentLengthZero) {
+  Seen seen;
+  test::TestServer server(echo_server(seen));
+  LoadOptions o = against(server.port());
+  o.path = "/echo";
+  o.method = "POST";
+  o.requests = 40;
+  EXPECT_EQ(run_load(o).requests, 40u);
+  expect_only(seen, Seen::key("POST", "/echo", {host_of(server), "Content-Length: 0"}, ""), 40);
+}
+
+TEST(LoadRequest, ExtensionMethodAndHostHeaderAsGiven) {
+  Seen seen;
+  test::TestServer server(echo_server(seen));
+  LoadOptions o = against(server.port());
+  o.path = "/echo";
+  o.method = "PURGE";
+  o.headers = {"Host: bench.example"};  // replaces the URL's, not a second one
+  o.requests = 40;
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 40u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  expect_only(seen, Seen::key("PURGE", "/echo", {"Host: bench.example"}, ""), 40);
+}
+
+TEST(LoadRequest, BodyFileIsSentByteForByte) {
+  Seen seen;
+  test::TestServer server(echo_server(seen));
+  const std::string dir = test::make_temp_dir("ringshard-load-body-");
+  const std::string path = dir + "/body.bin";
+  std::string body;
+  for (int i = 0; i < 70'000; ++i) body += static_cast<char>((i * 7) & 0xff);  // NUL, CR, LF too
+  {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fwrite(body.data(), 1, body.size(), f), body.size());
+    std::fclose(f);
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/echo";
+  const char* argv[] = {"x", url.c_str(), "--method", "POST", "--body-file", path.c_str(),
+                        "--requests", "20", "--connections", "2"};
+  auto parsed = parse_load_options(10, argv);
+  test::remove_tree(dir);
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(parsed));
+  const LoadOptions& o = std::get<LoadOptions>(parsed);
+  EXPECT_EQ(o.body, body);
+  const LoadResult r = run_load(o);
+  EXPECT_EQ(r.requests, 20u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  expect_only(seen, Seen::key("POST", "/echo", {host_of(server), "Content-Length: 70000"}, body), 20);
+}
+
+// A GET without extra flags is the very request the generator always sent:
+// its hot path has nothing new to do.
+TEST(LoadRequest, PlainGetIsEncodedAsBefore) {
+  LoadOptions o;
+  o.port = 8080;
+  o.path = "/plaintext";
+  EXPECT_EQ(encode_request(o, o.path, o.method), "GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");
+  o.mode = Mode::kClose;
+  o.host = "::1";
+  EXPECT_EQ(encode_request(o, o.path, o.method),
+            "GET /plaintext HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n");
+}
+
+TEST(LoadOptions, RequestFlagsParseAndRefuse) {
+  const char* ok[] = {"x", "http://127.0.0.1:8080/v1/deployments", "--method", "POST",
+                      "--header", "Authorization: Bearer abc", "--header", "X-A:b",
+                      "--body", "{}"};
+  auto r = parse_load_options(10, ok);
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(r));
+  const auto& o = std::get<LoadOptions>(r);
+  EXPECT_EQ(o.method, "POST");
+  EXPECT_EQ(o.headers, (std::vector<std::string>{"Authorization: Bearer abc", "X-A:b"}));
+  EXPECT_EQ(o.body, "{}");
+  EXPECT_TRUE(o.body_given);
+  EXPECT_EQ(find_header(o.headers, "authorization"), "Bearer abc");
+  const std::string missing = "/nonexistent/ringshard-load-body";
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"x", "http://127.0.0.1/", "--method", "G ET"},
+           {"x", "http://127.0.0.1/", "--method", ""},
+           {"x", "http://127.0.0.1/", "--header", ": v"},
+           {"x", "http://127.0.0.1/", "--header", "Bad Name: v"},
+           {"x", "http://127.0.0.1/", "--header", "Content-Length: 5"},
+           {"x", "http://127.0.0.1/", "--header", "transfer-encoding: chunked"},
+           {"x", "http://127.0.0.1/", "--header", "Connection: close"},
+           {"x", "http://127.0.0.1/", "--body", "a", "--body", "b"},
+           {"x", "http://127.0.0.1/", "--body", "a", "--body-file", "/dev/null"},
+           {"x", "http://127.0.0.1/", "--body-file", missing.c_str()},
+           {"x", "ws://127.0.0.1/ws/echo", "--body", "a"},
+           {"x", "ws://127.0.0.1/ws/chat", "--ws-fanout", "--method", "POST"},
+       }) {
+    EXPECT_TRUE(std::holds_alternative<LoadOptionsError>(
+        parse_load_options(static_cast<int>(bad.size()), bad.data())))
+        << bad[2] << " " << (bad.size() > 3 ? bad[3] : "");
   }
 }
 
