@@ -194,10 +194,9 @@ rs_metric* api_add_metric(rs_host* h, const char* name, const char* help, rs_met
                          "': invalid name ([a-zA-Z_:][a-zA-Z0-9_:]*) or kind");
     return nullptr;
   }
-  // The server's own families all start with ringshard_: a plugin metric
-  // could only collide with one (and be dropped from /metrics).
-  if (n.starts_with("ringshard_")) {
-    h->rt->refuse(h, "add_metric '" + n + "': the ringshard_ prefix is the server's");
+  // The families the plugin host writes itself (by plugin).
+  if (n.starts_with("ringshard_plugin_")) {
+    h->rt->refuse(h, "add_metric '" + n + "': the ringshard_plugin_ prefix is the host's");
     return nullptr;
   }
   for (const auto& m : h->rt->metrics) {

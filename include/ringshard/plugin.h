@@ -195,9 +195,10 @@ typedef struct rs_host_api {
   int (*add_middleware)(rs_host* h, const rs_middleware* middleware, void* user);
   int (*add_rate_limit)(rs_host* h, const rs_rate_limit_options* options);
   /* A metric rendered on /metrics as `name` (must match
-   * [a-zA-Z_:][a-zA-Z0-9_:]*, not start with "ringshard_": the server's
-   * prefix) with `help`; per shard, summed on scrape. NULL when the name
-   * is invalid or taken. */
+   * [a-zA-Z_:][a-zA-Z0-9_:]*, not start with "ringshard_plugin_", the
+   * host's own families; pick one no server metric has, such as
+   * "ringshard_<plugin>_...") with `help`; per shard, summed on scrape.
+   * NULL when the name is invalid or taken. */
   rs_metric* (*add_metric)(rs_host* h, const char* name, const char* help,
                            enum rs_metric_kind kind);
 
