@@ -168,6 +168,9 @@ rs_plain_flags=()
 if [[ "$rs_help" == *--tls-listen* ]]; then rs_plain_flags=(--tls-listen off); fi
 rs_admin_off=()
 if [[ "$rs_help" == *--admin-listen* ]]; then rs_admin_off=(--admin-listen off); rs_plain_flags+=(--admin-listen off); fi
+# No plugin either (the default list opens the deployment store under
+# ./data): every row measures the server alone.
+if [[ "$rs_help" == *--no-plugins* ]]; then rs_admin_off+=(--no-plugins); rs_plain_flags+=(--no-plugins); fi
 load_bin=""
 for cand in "$build/bench/ringshard-load" "$build/bench/load/ringshard-load"; do
   [[ -x "$cand" ]] && { load_bin="$cand"; break; }

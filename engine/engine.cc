@@ -127,15 +127,21 @@ StartError Engine::start() {
       pthread_setname_np(pthread_self(), name.c_str());
       const int rc = shard.init_ring();
       if (rc == 0) shard.create_handler(static_cast<unsigned>(listen_fds_.size()));
+      bool failed = false;
       {
         std::unique_lock lock(sync->mu);
         if (rc < 0 && sync->first_error == 0) sync->first_error = rc;
         ++sync->reported;
         sync->cv.notify_all();
         sync->cv.wait(lock, [&] { return sync->go; });
-        if (sync->first_error != 0) return;
+        failed = sync->first_error != 0;
+      }
+      if (failed) {
+        if (rc == 0 && config_.on_shard_exit) config_.on_shard_exit(shard);
+        return;
       }
       shard.run();
+      if (config_.on_shard_exit) config_.on_shard_exit(shard);
       exited_.fetch_add(1, std::memory_order_acq_rel);
     });
   }

@@ -73,6 +73,12 @@ struct EngineConfig {
   // thread): the transport for the listener's connections, or null for
   // plain TCP. Unset: every listener is plain.
   std::function<std::unique_ptr<Transport>(Shard&, unsigned listener)> make_transport;
+  // Called once per shard on that shard's thread when it stops: after its
+  // loop returned (drained; every shard has passed the exit barrier, so no
+  // connection is left and no mailbox message will arrive), or, when
+  // start() failed after make_handler ran on it, in place of the loop.
+  // Unset: nothing. Plugins release per-shard state here.
+  std::function<void(Shard&)> on_shard_exit;
 };
 
 struct StartError {
@@ -103,6 +109,10 @@ class Engine {
     config_.make_handler = std::move(make_handler);
   }
   void set_pin_threads(bool pin) { config_.pin_threads = pin; }
+  // Sets (before start()) EngineConfig::on_shard_exit.
+  void set_shard_exit_hook(std::function<void(Shard&)> hook) {
+    config_.on_shard_exit = std::move(hook);
+  }
   StartError start();
   // The bound port of listener i (0: the main one).
   uint16_t port(unsigned listener = 0) const {

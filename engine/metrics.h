@@ -34,6 +34,7 @@ struct ShardMetrics {
   Counter loop_turns;
   Counter mailbox_in;          // cross-shard messages run here
   Counter mailbox_backlogged;  // messages that waited in a sender backlog
+  Counter tasks_run;           // Shard::post_task tasks run here (not the cancelled)
   Counter ring_failures;       // the shard's ring failed and its loop gave up
 };
 

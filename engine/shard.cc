@@ -50,6 +50,9 @@ Shard::Shard(Engine& engine, unsigned index, const EngineConfig& config)
 }
 
 Shard::~Shard() {
+  // A shard whose loop never ran (a failed start) still owes its tasks
+  // their cancellation; after run() this finds the queue closed already.
+  cancel_tasks();
   slab_->for_each_live([&](Connection& c) {
     c.out_.clear(pool_);
     c.wire_.clear(pool_);
@@ -606,7 +609,7 @@ void Shard::run() {
     if (!draining_ && drain_requested_.load(std::memory_order_acquire)) begin_drain();
     timers_.advance(now_ms_);
     run_mailboxes();
-    run_external();
+    run_tasks();
     flush_backlog();
     const uint64_t hook_wake_ns = turn_hook_ ? turn_hook_() : 0;
     flush_dirty();
@@ -659,6 +662,9 @@ void Shard::run() {
       buf_returned_ = 0;
     }
   }
+  // Posted tasks that did not make it into a turn are cancelled now, and
+  // closing makes any later post cancel its own (see post_task).
+  cancel_tasks();
 }
 
 }  // namespace ringshard::engine

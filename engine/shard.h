@@ -5,13 +5,14 @@
 // The loop, one turn: submit everything queued and wait (one
 // io_uring_submit_and_wait_timeout) for at least one completion or the next
 // timer; reap every completion of the batch (receives go to the handlers,
-// buffers go back to the ring); fire due timers; run cross-shard messages;
-// then flush: one sendmsg per connection that queued output this turn.
+// buffers go back to the ring); fire due timers; run cross-shard messages
+// and posted tasks; then flush: one sendmsg per connection that queued
+// output this turn.
 //
 // Thread: a Shard is created by Engine and runs on its own thread; every
 // member is for that thread only, except post() from another shard's thread
-// (the mailbox is single-producer per sending shard) and the metrics, which
-// any thread may read.
+// (the mailbox is single-producer per sending shard), post_task() and
+// execute() from any thread, and the metrics, which any thread may read.
 #pragma once
 
 #include <liburing.h>
@@ -21,7 +22,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <memory>
 #include <vector>
 
@@ -29,6 +29,7 @@
 #include "engine/clock.h"
 #include "engine/connection.h"
 #include "engine/metrics.h"
+#include "engine/shard_task.h"
 #include "engine/spsc_ring.h"
 #include "engine/timer_wheel.h"
 #include "engine/user_data.h"
@@ -78,6 +79,38 @@ class Shard {
   void post(unsigned to, const ShardMessage& msg);
   // Same, but fails instead of using the backlog when the mailbox is full.
   bool try_post(unsigned to, const ShardMessage& msg);
+
+  // Any thread (a shard's, a plugin's worker, the main thread) once
+  // Engine::start() has returned, and this shard's own thread from
+  // EngineConfig::make_handler on; the Shard (the Engine) must outlive the
+  // call. Runs
+  // task->run(task, this) on this shard's thread in a coming loop turn, with
+  // the mailbox messages (see the loop above). The task is the caller's
+  // (engine/shard_task.h): nothing is allocated and nothing is copied.
+  //
+  // Order: tasks run in the order their posts took effect, hence FIFO per
+  // producer. A task posted from a task runs in a later turn, not the
+  // current one, so a task that re-posts itself cannot starve the I/O.
+  //
+  // When: tasks posted before the loop starts run in its first turn; while
+  // the shard drains they still run (the answer to a request still being
+  // served must land); once the loop has exited they are cancelled:
+  // task->run(task, nullptr), exactly once, either by post_task itself (on
+  // the caller's thread, so the caller must not hold a lock that run()
+  // takes) or, for tasks still queued when the loop exits, by the shard at
+  // its exit (on its thread). Nothing is ever lost or run twice: the exit
+  // closes the queue with one atomic exchange that also takes what is
+  // queued, so a concurrent post either got in before it (cancelled by the
+  // shard) or sees it closed (cancelled by post_task); see ShardTaskQueue.
+  //
+  // Wake-ups are coalesced: only the post that finds the queue empty wakes
+  // the shard (one eventfd write, as wake()); posts behind it ride on that
+  // wake-up, since the shard takes the whole queue at once. So a burst from
+  // any number of threads costs one syscall per shard loop turn.
+  //
+  // Cost: one CAS on a line shared by the producers, plus the write for the
+  // first post of a turn.
+  void post_task(ShardTask* task);
 
   // Starts an outbound TCP connection to `addr` (IPv4 or IPv6), driven by
   // `handler` (on_open when connected, on_connect_failed otherwise). The
@@ -131,7 +164,9 @@ class Shard {
   bool ring_failed() const { return ring_failed_.load(std::memory_order_acquire); }
   void wake();           // any thread
   // Runs `fn` on this shard's thread during its next loop turn (any thread;
-  // control plane: takes a mutex and allocates).
+  // control plane: allocates a task holding `fn`, then post_task). Once the
+  // shard has exited, `fn` never runs; it is destroyed instead, on the
+  // thread that posted it or on the shard's at its exit.
   void execute(std::function<void(Shard&)> fn);
   int ring_fd() const { return ring_.ring_fd; }
   unsigned setup_flags() const { return setup_flags_; }
@@ -159,7 +194,9 @@ class Shard {
   void abandon_after_ring_failure(int error);
   void force_close_all();
   void run_mailboxes();
-  void run_external();
+  void run_tasks();
+  // Closes the task queue and cancels what it held (idempotent).
+  void cancel_tasks();
   bool flush_backlog();
   // MSG_RING wake-up of another shard (at most one outstanding per target).
   void wake_shard(Shard& target);
@@ -231,9 +268,7 @@ class Shard {
   std::atomic<bool> drain_requested_{false};
   std::atomic<bool> inject_ring_failure_{false};
   std::atomic<bool> ring_failed_{false};
-  std::atomic<bool> external_pending_{false};
-  std::mutex external_mu_;
-  std::vector<std::function<void(Shard&)>> external_;
+  ShardTaskQueue tasks_;
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;
   bool counted_ready_ = false;

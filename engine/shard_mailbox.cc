@@ -1,10 +1,12 @@
 // engine/shard_mailbox.cc: what crosses threads into a shard: the
-// per-pair mailboxes (post, try_post, backlog, wake-ups), control-plane
-// work (execute), the drain request and the eventfd wake-up.
+// per-pair mailboxes (post, try_post, backlog, wake-ups), tasks from any
+// thread (post_task, and execute on top of it), the drain request and the
+// eventfd wake-up.
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
+#include <functional>
+#include <memory>
 
 #include "engine/engine.h"
 #include "engine/shard.h"
@@ -110,24 +112,63 @@ void Shard::run_mailboxes() {
   }
 }
 
-void Shard::execute(std::function<void(Shard&)> fn) {
-  {
-    std::lock_guard lock(external_mu_);
-    external_.push_back(std::move(fn));
+void Shard::post_task(ShardTask* task) {
+  switch (tasks_.push(task)) {
+    case ShardTaskQueue::Push::kQueuedFirst:
+      // The shard may be blocked in its wait; later posts ride on this
+      // wake-up until the shard takes the queue. (After an exit this writes
+      // to an eventfd nobody reads, which is harmless: it stays open until
+      // the Shard is destroyed.)
+      wake();
+      return;
+    case ShardTaskQueue::Push::kQueued:
+      return;
+    case ShardTaskQueue::Push::kClosed:
+      task->run(task, nullptr);
+      return;
   }
-  external_pending_.store(true, std::memory_order_release);
-  wake();
 }
 
-void Shard::run_external() {
-  if (!external_pending_.load(std::memory_order_acquire)) return;
-  std::vector<std::function<void(Shard&)>> work;
-  {
-    std::lock_guard lock(external_mu_);
-    external_pending_.store(false, std::memory_order_relaxed);
-    work.swap(external_);
+void Shard::run_tasks() {
+  // One exchange per turn: tasks posted while these run (by them, or by
+  // other threads) wait for the next turn, whose wake-up their post sent.
+  ShardTask* task = tasks_.take_all();
+  while (task != nullptr) {
+    ShardTask* next = task->next;  // read first: run() may free or re-post it
+    metrics_.tasks_run.add();
+    task->run(task, this);
+    task = next;
   }
-  for (auto& fn : work) fn(*this);
+}
+
+void Shard::cancel_tasks() {
+  ShardTask* task = tasks_.close();
+  while (task != nullptr) {
+    ShardTask* next = task->next;
+    task->run(task, nullptr);
+    task = next;
+  }
+}
+
+namespace {
+
+// execute() as a task: the closure travels in a heap block the task frees.
+struct ExecuteTask final : ShardTask {
+  std::function<void(Shard&)> fn;
+};
+
+void run_execute(ShardTask* self, Shard* shard) {
+  std::unique_ptr<ExecuteTask> task(static_cast<ExecuteTask*>(self));
+  if (shard != nullptr) task->fn(*shard);
+}
+
+}  // namespace
+
+void Shard::execute(std::function<void(Shard&)> fn) {
+  auto task = std::make_unique<ExecuteTask>();
+  task->run = &run_execute;
+  task->fn = std::move(fn);
+  post_task(task.release());
 }
 
 void Shard::request_drain() {

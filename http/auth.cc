@@ -144,6 +144,35 @@ bool AuthStore::required(std::string_view method, std::string_view path) const {
   return false;
 }
 
+std::string_view access_token_param(std::string_view query, std::span<char> buf) {
+  constexpr std::string_view kName = "access_token=";
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (!pair.starts_with(kName)) continue;
+    const std::string_view raw = pair.substr(kName.size());
+    size_t n = 0;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (n == buf.size()) return {};
+      char c = raw[i];
+      if (c == '%') {
+        if (i + 2 >= raw.size()) return {};
+        const int hi = chars::hex_value(raw[i + 1]);
+        const int lo = chars::hex_value(raw[i + 2]);
+        if (hi < 0 || lo < 0) return {};
+        c = static_cast<char>(hi * 16 + lo);
+        i += 2;
+      } else if (c == '+') {
+        c = ' ';  // form encoding; a token has no space, so it is refused later
+      }
+      buf[n++] = c;
+    }
+    return std::string_view(buf.data(), n);
+  }
+  return {};
+}
+
 AuthResult AuthStore::check(std::string_view method, std::string_view path,
                             std::string_view authorization,
                             std::string_view x_api_key) const {

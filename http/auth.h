@@ -54,6 +54,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +124,13 @@ struct BearerParse {
 // "/" ) *"=". The scheme is case-insensitive (RFC 9110 11.1); nothing may
 // follow the token (the parser has already removed trailing OWS).
 BearerParse parse_bearer(std::string_view authorization);
+
+// The access_token query parameter (RFC 6750 2.3: a bearer token in the
+// URI, for clients that cannot set headers, such as a browser opening a
+// WebSocket), percent-decoded into `buf`. Empty when the query has none,
+// when it is empty or malformed (a bad %XX), or when it does not fit
+// `buf`. The first access_token wins. Allocates nothing.
+std::string_view access_token_param(std::string_view query, std::span<char> buf);
 
 class AuthStore {
  public:

@@ -1,9 +1,12 @@
 #include "http/builtin_routes.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <array>
 
 #include "http/server.h"
+#include "obs/json_escape.h"
 
 namespace ringshard::http {
 
@@ -22,17 +25,34 @@ const std::array<char, kBlock + kPeriod>& pattern_block() {
   return block;
 }
 
+uint64_t monotonic_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+}
+
 }  // namespace
 
-void add_builtin_routes(Router& router) {
+std::string health_body(const HealthInfo& health) {
+  const uint64_t now = monotonic_ms();
+  const uint64_t uptime = now > health.started_ms ? (now - health.started_ms) / 1000 : 0;
+  std::string out = R"({"status":"healthy","version":)";
+  obs::append_json_string(out, health.version);
+  out += R"(,"uptime":)";
+  out += std::to_string(uptime);
+  out += '}';
+  return out;
+}
+
+void add_builtin_routes(Router& router, std::shared_ptr<const HealthInfo> health) {
   router.add(Method::kGet, "/plaintext", [](ServerRequest&, Response& res) {
     res.send(200, "text/plain", "Hello, World!");
   });
   router.add(Method::kGet, "/json", [](ServerRequest&, Response& res) {
     res.send(200, "application/json", R"({"message":"Hello, World!"})");
   });
-  router.add(Method::kGet, "/health", [](ServerRequest&, Response& res) {
-    res.send(200, "application/json", R"({"status":"ok"})");
+  router.add(Method::kGet, "/health", [health](ServerRequest&, Response& res) {
+    res.send(200, "application/json", health_body(*health));
   });
   router.add(Method::kGet, "/bytes/{n}", [](ServerRequest& req, Response& res) {
     const std::string_view text = req.param("n");
@@ -61,12 +81,18 @@ void add_builtin_routes(Router& router) {
       out.end();
     });
   });
-  router.add(Method::kGet, "/ready", [](ServerRequest& req, Response& res) {
+  router.add(Method::kGet, "/ready", [health](ServerRequest& req, Response& res) {
     if (req.shard().draining()) {
       res.send_error(503, "draining");
-    } else {
-      res.send(200, "application/json", R"({"status":"ready"})");
+      return;
     }
+    if (health->not_ready) {
+      if (const std::string why = health->not_ready(); !why.empty()) {
+        res.send_error(503, why);
+        return;
+      }
+    }
+    res.send(200, "application/json", R"({"status":"ready"})");
   });
 }
 

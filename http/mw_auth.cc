@@ -1,5 +1,6 @@
 #include "http/mw_auth.h"
 
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -29,16 +30,27 @@ bool duplicate_credentials(const Request& head) {
 
 }  // namespace
 
-AuthMiddleware::AuthMiddleware(AuthConfig config, unsigned shards)
-    : store_(std::move(config)) {
+AuthMiddleware::AuthMiddleware(AuthConfig config, unsigned shards, bool query_token)
+    : store_(std::move(config)), query_token_(query_token) {
   counters_.reserve(shards);
   for (unsigned i = 0; i < shards; ++i) counters_.push_back(std::make_unique<ShardCounters>());
 }
 
 bool AuthMiddleware::before(ServerRequest& req, Response& res, RequestContext& ctx) const {
   const Request& head = req.head();
-  AuthResult r = store_.check(head.method_text, head.path, req.header("authorization"),
-                              req.header("x-api-key"));
+  std::string_view authorization = req.header("authorization");
+  const std::string_view api_key = req.header("x-api-key");
+  // "Bearer " + the token of the URI, when that is where it comes from.
+  char bearer[7 + kMaxSecretLength];
+  if (query_token_ && authorization.empty() && api_key.empty() && !head.query.empty()) {
+    const std::string_view token =
+        access_token_param(head.query, std::span<char>(bearer + 7, kMaxSecretLength));
+    if (!token.empty()) {
+      std::memcpy(bearer, "Bearer ", 7);
+      authorization = std::string_view(bearer, 7 + token.size());
+    }
+  }
+  AuthResult r = store_.check(head.method_text, head.path, authorization, api_key);
   if (r.outcome == AuthOutcome::kNotRequired) return true;
   if (duplicate_credentials(head)) {
     r = AuthResult{};

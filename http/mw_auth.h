@@ -4,7 +4,9 @@
 //   AuthMiddleware auth(AuthConfig{...}, shards);   // config time; throws
 //   config.middleware.push_back(&auth);             // after CORS, rate limit
 //
-// before(): AuthStore::check(method, path, Authorization, X-API-Key).
+// before(): AuthStore::check(method, path, Authorization, X-API-Key), or
+// with `query_token` and neither header, the access_token query parameter
+// as a bearer token.
 //   kNotRequired, kAllowed -> the request goes on.
 //   kUnauthorized          -> 401, WWW-Authenticate: Bearer realm="..."[,
 //                             error="invalid_token"], standard error body.
@@ -54,7 +56,10 @@ struct AuthDecisionCounts {
 class AuthMiddleware final : public Middleware {
  public:
   // Throws std::invalid_argument as AuthStore does (control plane).
-  AuthMiddleware(AuthConfig config, unsigned shards);
+  // `query_token`: a request with neither Authorization nor X-API-Key may
+  // carry its bearer token as an access_token query parameter (RFC 6750
+  // 2.3; for WebSocket routes, whose browser clients cannot set headers).
+  AuthMiddleware(AuthConfig config, unsigned shards, bool query_token = false);
 
   bool before(ServerRequest& req, Response& res, RequestContext& ctx) const override;
   void write_metrics(obs::PrometheusWriter& out) const override;
@@ -73,6 +78,7 @@ class AuthMiddleware final : public Middleware {
   }
 
   AuthStore store_;
+  bool query_token_;
   std::vector<std::unique_ptr<ShardCounters>> counters_;
 };
 

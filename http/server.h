@@ -164,11 +164,14 @@ class AsyncResponse {
  public:
   bool send(uint16_t status, std::string_view content_type, std::string_view body);
   bool send_error(uint16_t status, std::string_view message);
+  // Answers through a Response bound to the request, with the headers
+  // added before defer() already on it: `write` adds headers and sends
+  // (send, send_error). False, without calling `write`, as send().
+  bool answer(const std::function<void(Response&)>& write);
   bool valid() const;
 
  private:
   friend class Response;
-  bool answer(const std::function<void(Response&)>& write);
   HttpServer* server_ = nullptr;
   uint32_t slot_ = 0;
   uint32_t generation_ = 0;

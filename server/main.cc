@@ -1,7 +1,8 @@
 // The ringshard binary: options, signals, the server log, and the server's
 // lifetime.
 //
-// Exit codes: 0 after a clean drain; 64 bad flags; 78 bad config file;
+// Exit codes: 0 after a clean drain; 64 bad flags; 78 bad config file, or
+// a plugin that cannot be loaded, refuses its section or fails to start;
 // 69 io_uring unavailable (the message names the cause and the fix);
 // 71 the listening socket could not be set up; 78 also when a TLS
 // certificate or key cannot be loaded or the access log cannot be opened;
@@ -31,6 +32,7 @@
 
 #include "obs/log.h"
 #include "server/options.h"
+#include "server/plugin_host.h"
 #include "server/server_app.h"
 #include "server/systemd_notify.h"
 
@@ -67,10 +69,21 @@ int main(int argc, char** argv) {
     case server::Action::kVersion:
       std::printf("%s\n", server::version_text().c_str());
       return 0;
-    case server::Action::kCheckConfig:
+    case server::Action::kCheckConfig: {
       std::fputs(server::effective_config_text(po.options).c_str(), stdout);
-      if (!po.print_config) std::printf("# ringshard: configuration OK\n");
+      if (!po.check_config) return 0;
+      // Each plugin checks its own section.
+      std::vector<std::string> lines;
+      std::string error;
+      if (!server::check_plugins(po.options, lines, error)) {
+        std::fprintf(stderr, "ringshard: %s\n", error.c_str());
+        return 78;
+      }
+      if (po.print_config) return 0;  // the configuration alone, as asked
+      for (const std::string& line : lines) std::printf("# %s\n", line.c_str());
+      std::printf("# ringshard: configuration OK\n");
       return 0;
+    }
     case server::Action::kRun:
       break;
   }
@@ -96,6 +109,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   server::ServerApp app(po.options);
+  app.set_logger(&log);
   if (auto err = app.start(); !err.ok()) {
     log.error(kMain, err.message);
     return err.exit_code;

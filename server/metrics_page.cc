@@ -115,6 +115,9 @@ std::string render_metrics(const ServerApp& app) {
   per_shard(w, app, "ringshard_mailbox_backlogged_total", MetricType::kCounter,
             "cross-shard messages that waited in a sender backlog (a full mailbox)",
             [&](unsigned i) { return eng(i).mailbox_backlogged.get(); });
+  per_shard(w, app, "ringshard_shard_tasks_total", MetricType::kCounter,
+            "tasks posted to the shard from any thread (Shard::post_task) and run",
+            [&](unsigned i) { return eng(i).tasks_run.get(); });
   per_shard(w, app, "ringshard_loop_turns_total", MetricType::kCounter, "event loop turns",
             [&](unsigned i) { return eng(i).loop_turns.get(); });
 
@@ -182,6 +185,9 @@ std::string render_metrics(const ServerApp& app) {
             "WebSockets open now", [&](unsigned i) { return wsm(i).open.get(); });
   summed(w, app, "ringshard_websocket_upgrades_total", MetricType::kCounter,
          "WebSocket upgrades (101 sent)", [&](unsigned i) { return wsm(i).upgrades.get(); });
+  summed(w, app, "ringshard_websocket_topic_listener_errors_total", MetricType::kCounter,
+         "topic listeners (WsServer::add_topic_listener) that threw",
+         [&](unsigned i) { return wsm(i).listener_errors.get(); });
   w.family("ringshard_websocket_messages_total", MetricType::kCounter,
            "WebSocket messages, by direction");
   {

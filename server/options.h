@@ -100,6 +100,19 @@ struct RateLimitRule {
   friend bool operator==(const RateLimitRule&, const RateLimitRule&) = default;
 };
 
+// One [plugins.NAME] table: the settings of plugin NAME, which reads them
+// through rs_config (include/ringshard/plugin.h). Kept as TOML text, a
+// document whose only table is [plugins.NAME] (and tables under it), so
+// that Options stays a plain value; the server parses it again for the
+// plugin. Which plugin NAME is is known once the plugins are loaded: a
+// section naming no loaded plugin is a startup error (exit 78).
+struct PluginSection {
+  std::string name;  // [a-z0-9_-]{1,64}
+  std::string toml;
+
+  friend bool operator==(const PluginSection&, const PluginSection&) = default;
+};
+
 struct Options {
   ListenAddress listen;                  // --listen HOST:PORT  ([server] listen)
   unsigned shards = 0;                   // --shards N, 0 = CPUs in affinity mask (0..1024)
@@ -237,6 +250,16 @@ struct Options {
   uint32_t rate_limit_table_capacity = 65'536;  // --rate-limit-table-capacity N /
                                               // [rate_limits] table_capacity (1024..2^26)
 
+  // Plugins ([plugins]; docs/plugins.md), loaded in this order at start.
+  std::vector<std::string> plugins = {"deployments"};
+                                          // --plugin NAME|PATH (repeatable; the first flag
+                                          // replaces the list) / [plugins] load; --no-plugins
+                                          // empties it. A NAME ([a-z0-9_-]{1,64}) is a
+                                          // built-in plugin, else <exe dir>/plugins/NAME.so,
+                                          // else <exe dir>/../lib/ringshard/plugins/NAME.so;
+                                          // a reference with a '/' is a path to a .so.
+  std::vector<PluginSection> plugin_sections;  // [plugins.NAME] tables, in name order
+
   friend bool operator==(const Options&, const Options&) = default;
 };
 
@@ -255,6 +278,9 @@ struct ParsedOptions {
   // --print-config was given (action is kCheckConfig): the caller prints
   // only the configuration. With --check-config alone it may print less.
   bool print_config = false;
+  // --check-config was given: the caller also loads the plugins and runs
+  // their validate() on their sections (--print-config alone does not).
+  bool check_config = false;
   Options options;
 };
 
@@ -268,8 +294,10 @@ struct ParsedOptions {
 // and nothing else is checked or read. With --check-config or
 // --print-config the file and the flags are fully validated and `action` is
 // kCheckConfig. Boolean flags take "--flag", "--flag=BOOL" or "--no-flag".
-// List flags (--cert, --key, --cors-allow-origin, --auth-*, --rate-limit)
-// add up; the first one replaces the file's list (--cert/--key: both lists).
+// List flags (--cert, --key, --cors-allow-origin, --auth-*, --rate-limit,
+// --plugin) add up; the first one replaces the file's list (--cert/--key:
+// both lists). --no-plugins empties the plugin list where it stands
+// (--no-plugins --plugin x loads x alone).
 std::variant<ParsedOptions, OptionsError> parse_options(int argc,
                                                         const char* const* argv);
 

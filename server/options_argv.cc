@@ -28,6 +28,7 @@ struct FlagUse {
   const Setting* setting;
   std::string_view flag;  // as the user spelled it
   std::string value;
+  bool clear = false;     // --no-plugins: empty the list where the flag stands
 };
 
 struct ScannedArgs {
@@ -77,6 +78,14 @@ ScannedArgs scan(int argc, const char* const* argv) {
           negated->flag != "--access-log") {
         negated = nullptr;
       }
+    }
+    if (name == "--no-plugins") {
+      if (inline_value) {
+        fail("--no-plugins: does not take a value");
+      } else {
+        out.uses.push_back({find_by_flag("--plugin"), name, "", true});
+      }
+      continue;
     }
     if (name == "--help" || name == "--version" || name == "--check-config" ||
         name == "--print-config" || negated != nullptr) {
@@ -136,6 +145,7 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
   if (args.error) return *args.error;
   if (args.check_config || args.print_config) parsed.action = Action::kCheckConfig;
   parsed.print_config = args.print_config;
+  parsed.check_config = args.check_config;
 
   Options& o = parsed.options;
   CrossErrors file_cross;
@@ -168,6 +178,10 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
     if (s.kind == Kind::kRecords) s.records->clear(o);
   }
   for (const FlagUse& use : args.uses) {
+    if (use.clear) {
+      (o.*use.setting->list).clear();
+      continue;
+    }
     if (auto problem = apply_text(*use.setting, use.value, o)) {
       return usage_error(std::string(use.flag) + ": " + *problem);
     }

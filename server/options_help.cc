@@ -27,8 +27,8 @@ std::string usage_text() {
       "Valued flags take '--flag VALUE' or '--flag=VALUE'; boolean flags\n"
       "'--flag', '--flag=BOOL' or '--no-flag'. When a flag is repeated the last\n"
       "one wins, except the repeatable ones (--cert, --key, --cors-allow-origin,\n"
-      "--auth-token, --auth-api-key, --auth-rule, --rate-limit), which add up\n"
-      "and then replace the file's list (--cert and --key: both lists).\n";
+      "--auth-token, --auth-api-key, --auth-rule, --rate-limit, --plugin), which\n"
+      "add up and then replace the file's list (--cert and --key: both lists).\n";
   // "  --flag VALUE" in a 30-column gutter, then the help and the default
   // wrapped to 80 columns.
   auto line = [&out](std::string left, std::string_view help,
@@ -68,6 +68,12 @@ std::string usage_text() {
        "");
   line("    --print-config",
        "print the effective configuration as TOML (secrets redacted), exit", "");
+  // After the row of this flag, the flag that has no row of its own.
+  auto extra_line = [&line](std::string_view flag) {
+    if (flag == "--plugin") {
+      line("    --no-plugins", "load no plugin, not even the default ones", "");
+    }
+  };
   std::string_view section;
   for (const Setting& s : settings()) {
     if (s.section != section) {
@@ -119,6 +125,7 @@ std::string usage_text() {
         default_text = format_value(s, s.get(defaults));
     }
     line(left, s.help, default_text);
+    extra_line(s.flag);
   }
   out +=
       "\n"
@@ -138,7 +145,9 @@ std::string usage_text() {
       "Exit codes:\n"
       "  0   success (also after a graceful drain)\n"
       "  64  bad command line (unknown flag, missing or bad value)\n"
-      "  78  bad config file (unreadable, not TOML, unknown key, bad value)\n"
+      "  78  bad config file (unreadable, not TOML, unknown key, bad value),\n"
+      "      or a plugin that cannot be loaded, refuses its settings or fails\n"
+      "      to start\n"
       "\n"
       "Signals:\n"
       "  SIGTERM, SIGINT  stop accepting, finish in-flight requests, close\n"
@@ -149,6 +158,11 @@ std::string usage_text() {
       "\n"
       "Auth tokens and API keys are given by the SHA-256 of the secret, in hex:\n"
       "  printf %s \"$TOKEN\" | sha256sum\n"
+      "\n"
+      "Plugins: each [plugins.NAME] table of the file holds the settings of\n"
+      "plugin NAME (a table for a plugin that is not loaded is an error);\n"
+      "--check-config also runs each plugin's own check of its table. See\n"
+      "docs/plugins.md.\n"
       "\n"
       "See docs/configuration.md for the TOML keys.\n";
   return out;

@@ -6,11 +6,17 @@
 // Layout: sections in table order; an empty array of tables is written as
 // `key = []` in its parent table (at the top of the document for a
 // top-level one), because a document without the key would leave whatever
-// the options held, and a round trip must replace it.
+// the options held, and a round trip must replace it. The [plugins.NAME]
+// tables follow [plugins], as the reader kept them; with secrets redacted,
+// a string under a key that names a secret (secret, password, token, key)
+// is shown as "<redacted>", since only the plugin knows its keys.
+#include <cctype>
 #include <cstdio>
+#include <sstream>
 
 #include "server/options.h"
 #include "server/options_table.h"
+#include "server/tomlpp.h"
 
 namespace ringshard::server {
 
@@ -111,6 +117,43 @@ void records_text(const Setting& s, const Options& o, bool redact, std::string& 
   }
 }
 
+bool names_secret(std::string_view key) {
+  std::string k;
+  for (char c : key) k += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view word : {"secret", "password", "passwd", "token"}) {
+    if (k.find(word) != std::string::npos) return true;
+  }
+  return k == "key" || k.ends_with("_key") || k.ends_with("-key");
+}
+
+void redact_table(toml::table& table) {
+  for (auto&& [key, node] : table) {
+    if (toml::table* sub = node.as_table()) {
+      redact_table(*sub);
+    } else if (node.is_string() && names_secret(key.str())) {
+      node.as_string()->get() = std::string(kRedacted);
+    } else if (toml::array* array = node.as_array(); array != nullptr && names_secret(key.str())) {
+      for (auto& entry : *array) {
+        if (entry.is_string()) entry.as_string()->get() = std::string(kRedacted);
+      }
+    }
+  }
+}
+
+std::string plugin_section_text(const PluginSection& section, bool redact) {
+  if (!redact) return section.toml;
+  try {
+    toml::table doc = toml::parse(section.toml);
+    redact_table(doc);
+    std::ostringstream out;
+    out << toml::toml_formatter(doc);
+    return out.str() + "\n";
+  } catch (const toml::parse_error&) {
+    // The reader wrote it; it parses. Show nothing rather than a secret.
+    return "[plugins." + section.name + "]\n# (not shown)\n";
+  }
+}
+
 }  // namespace
 
 std::string effective_config_text(const Options& options, Redact redact) {
@@ -128,6 +171,11 @@ std::string effective_config_text(const Options& options, Redact redact) {
       out += std::string(s.key) + " = " + value_text(s, options, hide) + "\n";
     }
     empty_arrays(section.name, options, out);
+    if (section.name == "plugins") {
+      for (const PluginSection& p : options.plugin_sections) {
+        out += "\n" + plugin_section_text(p, hide);
+      }
+    }
   }
   return out;
 }

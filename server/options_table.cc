@@ -21,6 +21,9 @@ constexpr uint64_t kMaxTlsPairs = 64;
 // walked per request by the middleware that uses it.
 constexpr uint64_t kMaxListEntries = 256;
 
+// Most plugins in one process.
+constexpr uint64_t kMaxPlugins = 64;
+
 constexpr Choice kTlsVersions[] = {{"1.2", 1}, {"1.3", 0}};  // stored in tls_allow_12
 constexpr Choice kLogFormats[] = {{"text", 0}, {"json", 0}};  // stored as text
 constexpr Choice kLogLevels[] = {{"debug", 0}, {"info", 0}, {"warn", 0}, {"error", 0}};
@@ -298,6 +301,13 @@ constexpr Setting kSettings[] = {
      .flag = "--rate-limit-table-capacity", .metavar = "N", .kind = Kind::kCount,
      .min = 1024, .max = 1 << 26, RINGSHARD_FIELD(rate_limit_table_capacity),
      .help = "keys the rate-limit table tracks at once, all shards together"},
+    // [plugins.NAME] tables beside `load` are each plugin's own settings
+    // (Options::plugin_sections), read by options_toml.cc.
+    {.section = "plugins", .key = "load", .flag = "--plugin", .metavar = "NAME|PATH",
+     .kind = Kind::kList, .max = kMaxPlugins, .list = &Options::plugins, .when_empty = "none",
+     .check = check_plugin_ref, .list_flag = ListFlag::kRepeat,
+     .help = "a plugin to load: a name (built in, or NAME.so in the binary's plugins/ "
+             "or ../lib/ringshard/plugins/) or a path to a .so; repeatable"},
 };
 
 #undef RINGSHARD_FIELD
@@ -322,6 +332,7 @@ constexpr Section kSections[] = {
     {"auth.rule", "", Shape::kArrayOfTables},
     {"rate_limit", "Rate limits", Shape::kArrayOfTables},
     {"rate_limits", ""},
+    {"plugins", "Plugins"},
 };
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <exception>
+#include <sstream>
 #include <tuple>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "server/options_toml_guard.h"
 #include "server/options_units.h"
 #include "server/options_values.h"
+#include "server/plugin_names.h"
 #include "server/tomlpp.h"
 
 namespace ringshard::server {
@@ -217,6 +220,10 @@ class ConfigReader {
       }
     } else if (const toml::table* table = node.as_table()) {
       read_section(section.name, *table);
+    } else if (section.name == "plugins") {
+      // plugins = [...] beside [plugins.NAME] tables is not even TOML.
+      fail(key.source(), "'plugins' must be a table: list the plugins to load as [plugins] "
+                         "load = [...]");
     } else {
       fail(key.source(), quote(key.str()) + " must be a table (" + section_header(section) +
                              "), not " + std::string(type_name(node.type())));
@@ -224,8 +231,15 @@ class ConfigReader {
   }
 
   void read_section(std::string_view section, const toml::table& table) {
+    // A document's [plugins] holds all its plugin sections: they replace
+    // the ones already there, as an array replaces a list.
+    if (section == "plugins") out_.plugin_sections.clear();
     for (const auto& [key, node] : table) {
       const Setting* s = find_by_key(section, key.str());
+      if (section == "plugins" && s == nullptr && !key.str().empty()) {
+        read_plugin_section(key, node);
+        continue;
+      }
       if (s == nullptr || key.str().empty()) {
         std::string nested_name = std::string(section) + "." + std::string(key.str());
         if (const Section* nested = find_section(nested_name); nested && !key.str().empty()) {
@@ -247,6 +261,41 @@ class ConfigReader {
         fail(node.source(), name + ": " + *problem);
       }
     }
+  }
+
+  // [plugins.NAME]: the plugin's own table, kept as TOML text for the
+  // plugin to read (Options::plugin_sections); its keys mean nothing here.
+  void read_plugin_section(const toml::key& key, const toml::node& node) {
+    const std::string name(key.str());
+    const toml::table* table = node.as_table();
+    if (table == nullptr) {
+      fail(key.source(), "unknown key " + quote(key.str()) +
+                             " in [plugins]; [plugins] has `load`, and a table [plugins.NAME] "
+                             "per plugin for its settings");
+      return;
+    }
+    if (!is_valid_plugin_name(name)) {
+      fail(key.source(), "[plugins." + printable(name) +
+                             "]: not a plugin name (1..64 of a-z, 0-9, '_' and '-')");
+      return;
+    }
+    // An inline table ([plugins] x = {...}) is written out as [plugins.x].
+    toml::table copy = *table;
+    copy.is_inline(false);
+    toml::table plugins;
+    plugins.insert(name, std::move(copy));
+    toml::table doc;
+    doc.insert("plugins", std::move(plugins));
+    std::ostringstream text;
+    text << toml::toml_formatter(doc);
+    auto& sections = out_.plugin_sections;
+    PluginSection section{name, text.str()};
+    if (section.toml.empty() || section.toml.back() != '\n') section.toml += '\n';
+    sections.insert(std::upper_bound(sections.begin(), sections.end(), section,
+                                     [](const PluginSection& a, const PluginSection& b) {
+                                       return a.name < b.name;
+                                     }),
+                    std::move(section));
   }
 
   // A TOML array replaces the list (flags append instead).

@@ -3,6 +3,7 @@
 
 #include "server/options_units.h"
 #include "server/options_values.h"
+#include "server/plugin_names.h"
 
 namespace ringshard::server::options_detail {
 namespace {
@@ -147,6 +148,18 @@ std::optional<std::string> check_name(std::string_view text, std::string& out) {
                 c == '-');
   }
   if (!ok) return quote(text) + " is not a name; use 1..64 of A-Z, a-z, 0-9, '_' and '-'";
+  out = std::string(text);
+  return std::nullopt;
+}
+
+std::optional<std::string> check_plugin_ref(std::string_view text, std::string& out) {
+  if (is_plugin_path(text)) {
+    if (auto problem = path_problem(text)) return quote(text) + ": " + *problem;
+    if (text.size() > 4096) return quote(text) + " is longer than 4096 bytes";
+  } else if (!is_valid_plugin_name(text)) {
+    return quote(text) + " is not a plugin name (1..64 of a-z, 0-9, '_' and '-') nor a path "
+                         "to a .so (with a '/', e.g. ./x.so)";
+  }
   out = std::string(text);
   return std::nullopt;
 }

@@ -54,6 +54,11 @@ std::optional<std::string> check_scope(std::string_view text, std::string& out);
 // space.
 std::optional<std::string> check_path_prefix(std::string_view text, std::string& out);
 
+// A plugin reference: a plugin name ([a-z0-9_-]{1,64}, see
+// server/plugin_names.h) or, with a '/', a path to a shared object (not
+// opened here).
+std::optional<std::string> check_plugin_ref(std::string_view text, std::string& out);
+
 // "a,b , c" -> {"a", "b", "c"}: split at commas, spaces around entries
 // dropped; "" -> {}. Returns false on an empty entry ("a,,b", "a,").
 bool split_list(std::string_view text, std::vector<std::string>& out);

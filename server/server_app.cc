@@ -1,6 +1,7 @@
 #include "server/server_app.h"
 
 #include <sys/random.h>
+#include <time.h>
 
 #include <ctime>
 #include <variant>
@@ -8,13 +9,24 @@
 #include "http/builtin_routes.h"
 #include "server/metrics_page.h"
 #include "server/middleware_setup.h"
+#include "obs/json_escape.h"
 #include "tls/certificate.h"
 #include "ws/builtin_endpoints.h"
 #include "ws/demo_page.h"
 
+#ifndef RINGSHARD_VERSION
+#define RINGSHARD_VERSION "unknown"
+#endif
+
 namespace ringshard::server {
 
 namespace {
+
+uint64_t monotonic_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+}
 
 ws::WsConfig ws_config(const Options& o) {
   ws::WsConfig c;
@@ -47,7 +59,12 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
   http_config_.idle_timeout_ms = options.idle_timeout_ms;
   http_config_.deferred_timeout_ms = options.deferred_timeout_ms;
   http_config_.drain_idle_grace_ms = options.drain_idle_grace_ms;
-  http::add_builtin_routes(router_);
+  health_ = std::make_shared<http::HealthInfo>();
+  health_->version = RINGSHARD_VERSION;
+  health_->started_ms = monotonic_ms();
+  // Read by the shards; plugins_ is set before the engine starts them.
+  health_->not_ready = [this] { return plugins_ != nullptr ? plugins_->not_ready() : ""; };
+  http::add_builtin_routes(router_, health_);
 
   engine::EngineConfig ec;
   ec.shards = options.shards;
@@ -138,16 +155,23 @@ void ServerApp::add_admin_routes() {
   admin_router_.add(http::Method::kGet, "/metrics", [this](http::ServerRequest&, http::Response& res) {
     res.send(200, obs::kPrometheusContentType, render_metrics(*this));
   });
-  admin_router_.add(http::Method::kGet, "/health", [](http::ServerRequest&, http::Response& res) {
-    res.send(200, "application/json", R"({"status":"ok"})");
+  admin_router_.add(http::Method::kGet, "/health", [this](http::ServerRequest&, http::Response& res) {
+    res.send(200, "application/json", http::health_body(*health_));
   });
-  // Ready while serving; 503 once draining, so a balancer stops sending.
-  admin_router_.add(http::Method::kGet, "/ready", [](http::ServerRequest& req, http::Response& res) {
+  // Ready while serving; 503 once draining, so a balancer stops sending,
+  // and while a plugin says it is not ready.
+  admin_router_.add(http::Method::kGet, "/ready", [this](http::ServerRequest& req, http::Response& res) {
     if (req.shard().draining()) {
       res.send(503, "application/json", R"({"status":"draining"})");
-    } else {
-      res.send(200, "application/json", R"({"status":"ready"})");
+      return;
     }
+    if (const std::string why = health_->not_ready(); !why.empty()) {
+      std::string body = R"({"status":"not_ready","reason":)";
+      obs::append_json_string(body, why);
+      res.send(503, "application/json", body + "}");
+      return;
+    }
+    res.send(200, "application/json", R"({"status":"ready"})");
   });
 }
 
@@ -201,6 +225,7 @@ std::vector<std::string> keep_restart_only(const Options& running, Options& next
   keep("metrics_on_main", &Options::metrics_on_main);
   keep("connection caps", &Options::max_connections_total, &Options::max_connections_per_ip);
   keep("rate limit table capacity", &Options::rate_limit_table_capacity);
+  keep("plugins", &Options::plugins, &Options::plugin_sections);
   return out;
 }
 
@@ -216,6 +241,12 @@ bool ServerApp::reload(int argc, const char* const* argv, std::vector<std::strin
   auto set = std::make_unique<MiddlewareSet>();
   std::string error;
   if (!build_middleware(next, *set, error)) {
+    notes.push_back("invalid configuration, keeping the running one: " + error);
+    return false;
+  }
+  // Plugin routes with a scope check against the server's credentials:
+  // they follow the tokens too (the last step that can refuse).
+  if (plugins_ != nullptr && !plugins_->reload_credentials(next, error)) {
     notes.push_back("invalid configuration, keeping the running one: " + error);
     return false;
   }
@@ -260,6 +291,7 @@ bool ServerApp::reload(int argc, const char* const* argv, std::vector<std::strin
 }
 
 void ServerApp::write_extra_metrics(obs::PrometheusWriter& w) const {
+  if (plugins_ != nullptr) plugins_->write_metrics(w);
   if (connection_caps_ != nullptr) {
     const ratelimit::ConnectionCapsStats st = connection_caps_->stats();
     w.family("ringshard_connection_caps_refused_total", obs::MetricType::kCounter,
@@ -295,7 +327,32 @@ const tls::TlsTransport* ServerApp::tls_transport(unsigned shard) const {
   return shard < tls_transports_.size() ? tls_transports_[shard] : nullptr;
 }
 
+ServerApp::~ServerApp() {
+  // The plugins' destroy() runs once no shard can call them any more, and
+  // before the engine (whose shards their handles point into) goes.
+  if (engine_->running()) {
+    engine_->drain();
+    engine_->wait();
+  }
+  if (plugins_ != nullptr) plugins_->destroy_plugins();
+}
+
 engine::StartError ServerApp::start() {
+  {
+    // Plugins first: their routes, endpoints and middleware are part of
+    // what the chain and the shards are built with.
+    PluginHostEnv env;
+    env.options = &options_;
+    env.router = &router_;
+    env.ws = ws_.get();
+    env.engine = engine_.get();
+    env.log = log_;
+    env.add_middleware = [this](const http::Middleware* m) { extra_middleware_.push_back(m); };
+    env.version = RINGSHARD_VERSION;
+    plugins_ = std::make_unique<PluginHost>(std::move(env));
+    std::string error;
+    if (!plugins_->start(error)) return engine::StartError{78, "ringshard: " + error};
+  }
   if (options_.max_connections_total != 0 || options_.max_connections_per_ip != 0) {
     ratelimit::ConnectionCapsOptions co;
     co.max_total = options_.max_connections_total;
@@ -337,13 +394,17 @@ engine::StartError ServerApp::start() {
     http_config_.middleware = set->chain;
     middleware_sets_.push_back(std::move(set));
   }
-  // The factory runs on each shard's thread; each writes only its own slot.
+  // The factory runs on each shard's thread, before the shard serves
+  // anything: the plugins' shard_start() runs there, so no request reaches
+  // a plugin route on a shard before it. Each writes only its own slot.
   engine_->set_handler_factory(
       [this](engine::Shard& shard) -> std::unique_ptr<engine::ConnectionHandler> {
         auto h = http::make_http_handler(shard, http_config_, router_);
         servers_[shard.index()] = static_cast<const http::HttpServer*>(h.get());
+        plugins_->shard_started(shard);
         return h;
       });
+  engine_->set_shard_exit_hook([this](engine::Shard& shard) { plugins_->shard_stopped(shard); });
   return engine_->start();
 }
 

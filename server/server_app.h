@@ -1,5 +1,6 @@
 // server/server_app.h: assembles a ringshard server from Options: the
-// router with the built-in routes, the HTTP configuration, and the engine.
+// router with the built-in routes, the HTTP configuration, the plugins
+// (server/plugin_host.h) and the engine.
 //
 // Tests build servers in-process with it (port 0, a ManualClock), which is
 // why nothing here is global: two ServerApps can run in one process.
@@ -8,7 +9,12 @@
 //   app.router().add(...);            // optional extra routes, before start()
 //   if (auto e = app.start(); !e.ok()) { ... }
 //   app.engine().drain(); app.engine().wait();
+//   // ~ServerApp: the plugins' destroy(), then the engine, then dlclose
 //
+// start() loads Options::plugins first (validate, init: they register
+// routes and middleware), then builds the middleware chain and starts the
+// engine; each shard runs the plugins' shard_start before it serves and
+// shard_stop after it drained.
 // Control plane only.
 #pragma once
 
@@ -19,9 +25,12 @@
 #include "engine/engine.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/builtin_routes.h"
 #include "obs/access_log.h"
+#include "obs/log.h"
 #include "obs/prometheus.h"
 #include "server/options.h"
+#include "server/plugin_host.h"
 #include "tls/server_context.h"
 #include "tls/transport.h"
 #include "ws/server.h"
@@ -31,6 +40,13 @@ namespace ringshard::server {
 class ServerApp {
  public:
   explicit ServerApp(const Options& options, const engine::Clock* clock = nullptr);
+  ~ServerApp();
+  ServerApp(const ServerApp&) = delete;
+  ServerApp& operator=(const ServerApp&) = delete;
+
+  // The log plugins write to (their log lines, failures, the development
+  // token), before start(); null: stderr, text. Must outlive the app.
+  void set_logger(const obs::Logger* log) { log_ = log; }
 
   http::Router& router() { return router_; }
   // Adds global middleware (outermost first), before start(); the app
@@ -42,8 +58,11 @@ class ServerApp {
   ws::WsServer& ws() { return *ws_; }
 
   // Exit codes as the engine's, plus 78 when a TLS certificate or key
-  // cannot be loaded (or the development certificate cannot be written).
+  // cannot be loaded (or the development certificate cannot be written),
+  // or a plugin cannot be loaded, refuses its section or fails its init().
   engine::StartError start();
+  // The plugins (null before start()).
+  const PluginHost* plugins() const { return plugins_.get(); }
   // The HttpServer of shard i (its metrics), valid while the app runs.
   const http::HttpServer* http_server(unsigned shard) const;
 
@@ -96,6 +115,11 @@ class ServerApp {
 
  private:
   Options options_;
+  // Declared first, so destroyed last: the plugins' code (dlclose) must
+  // outlive everything that may still point into it.
+  std::unique_ptr<PluginHost> plugins_;
+  const obs::Logger* log_ = nullptr;
+  std::shared_ptr<http::HealthInfo> health_;
   http::Router router_;
   std::vector<const http::Middleware*> extra_middleware_;
   http::ServerConfig http_config_;

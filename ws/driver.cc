@@ -458,9 +458,28 @@ void Driver::on_close(engine::Connection& conn) {
   discard_socket(ws);
 }
 
-void Driver::deliver(const Publication& pub) {
-  Topic* topic = topics_.find(pub.topic);
-  if (topic == nullptr || topic->subscribers.empty()) return;
+void Driver::deliver(engine::Shard& shard, const Publication& pub) {
+  // No early return when this shard has no subscriber: its listeners still
+  // get the message.
+  if (Topic* topic = topics_.find(pub.topic); topic != nullptr && !topic->subscribers.empty()) {
+    write_to_subscribers(*topic, pub);
+  }
+  if (pub.listeners != nullptr) call_listeners(shard, pub);
+}
+
+void Driver::call_listeners(engine::Shard& shard, const Publication& pub) {
+  for (const TopicListener& fn : *pub.listeners) {
+    try {
+      fn(shard, pub.payload);
+    } catch (...) {
+      // Plugin code: one failing listener must neither stop the shard nor
+      // the listeners after it.
+      metrics_.listener_errors.add();
+    }
+  }
+}
+
+void Driver::write_to_subscribers(Topic& topic, const Publication& pub) {
   // Encoded once for the whole shard.
   auto* frame = new SharedFrame();
   const Opcode op = pub.text ? Opcode::kText : Opcode::kBinary;
@@ -472,7 +491,7 @@ void Driver::deliver(const Publication& pub) {
   const std::string_view bytes = frame->bytes;
   // A subscriber may be failed (and even closed) while we go: iterate over
   // a copy. Closed sockets stay allocated in the pool (conn_ null).
-  fanout_.assign(topic->subscribers.begin(), topic->subscribers.end());
+  fanout_.assign(topic.subscribers.begin(), topic.subscribers.end());
   for (WebSocket* ws : fanout_) {
     if (ws->conn_ == nullptr || ws->closing() || !ws->conn_->is_open()) continue;
     if (!admit(*ws, bytes.size())) continue;

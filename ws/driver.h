@@ -55,8 +55,9 @@ class Driver final : public engine::ConnectionHandler {
 
   SendStatus send(WebSocket& ws, std::string_view message, bool text);
   void close(WebSocket& ws, uint16_t code, std::string_view reason);
-  // The publishing side: runs on the target shard (from the mailbox).
-  void deliver(const Publication& pub);
+  // The publishing side: runs on the target shard (from the mailbox):
+  // writes to this shard's subscribers, then calls the topic's listeners.
+  void deliver(engine::Shard& shard, const Publication& pub);
 
   WsServer& server() { return server_; }
   TopicTable& topics() { return topics_; }
@@ -85,6 +86,8 @@ class Driver final : public engine::ConnectionHandler {
   // on_writable that becomes Endpoint::on_writable.
   bool note_backpressure(WebSocket& ws);
   void deliver_message(WebSocket& ws, std::string_view message);
+  void write_to_subscribers(Topic& topic, const Publication& pub);
+  void call_listeners(engine::Shard& shard, const Publication& pub);
   void arm_ping(WebSocket& ws);
   void finish(WebSocket& ws, uint16_t code, std::string_view reason);
   bool on_control(WebSocket& ws, Opcode op, std::span<char> payload);
@@ -96,7 +99,7 @@ class Driver final : public engine::ConnectionHandler {
   WsMetrics metrics_;
   std::string scratch_;           // compressed output, reused
   std::vector<WebSocket*> free_;  // pooled WebSocket blocks
-  std::vector<WebSocket*> fanout_;  // deliver(): subscribers of the topic, copied
+  std::vector<WebSocket*> fanout_;  // write_to_subscribers(): the topic's subscribers, copied
 };
 
 }  // namespace ringshard::ws

@@ -15,10 +15,10 @@ namespace {
 
 // Runs on each target shard: fans the publication out, then lets go of it
 // (the last shard frees it).
-void deliver_publication(engine::Shard& /*target*/, const engine::ShardMessage& msg) {
+void deliver_publication(engine::Shard& target, const engine::ShardMessage& msg) {
   auto* pub = static_cast<Publication*>(msg.ptr);
   auto* driver = reinterpret_cast<Driver*>(static_cast<uintptr_t>(msg.a));
-  driver->deliver(*pub);
+  driver->deliver(target, *pub);
   if (pub->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete pub;
 }
 
@@ -81,12 +81,15 @@ WsServer::WsServer(unsigned shards, const WsConfig& config) : config_(config) {
 WsServer::~WsServer() = default;
 
 void WsServer::add_endpoint(http::Router& router, std::string_view path,
-                            std::shared_ptr<const Endpoint> endpoint) {
+                            std::shared_ptr<const Endpoint> endpoint, http::RouteOptions options) {
   const Endpoint* ep = endpoint.get();
+  router.add(
+      http::Method::kGet, path,
+      [this, ep](http::ServerRequest& req, http::Response& res) {
+        upgrade(*this, *drivers_[req.shard().index()], *ep, req, res);
+      },
+      std::move(options));
   endpoints_.push_back(std::move(endpoint));
-  router.add(http::Method::kGet, path, [this, ep](http::ServerRequest& req, http::Response& res) {
-    upgrade(*this, *drivers_[req.shard().index()], *ep, req, res);
-  });
 }
 
 void WsServer::publish(engine::Shard& from, std::string_view topic, std::string_view message,
@@ -97,6 +100,11 @@ void WsServer::publish(engine::Shard& from, std::string_view topic, std::string_
   pub->text = text;
   pub->topic.assign(topic);
   pub->payload.assign(message);
+  // Found once here rather than on every shard; no lookup at all while no
+  // listener exists (the common case).
+  if (!listeners_.empty()) {
+    if (auto it = listeners_.find(topic); it != listeners_.end()) pub->listeners = &it->second;
+  }
   for (unsigned i = 0; i < drivers_.size(); ++i) {
     engine::ShardMessage msg;
     msg.fn = &deliver_publication;
@@ -104,6 +112,11 @@ void WsServer::publish(engine::Shard& from, std::string_view topic, std::string_
     msg.a = reinterpret_cast<uintptr_t>(drivers_[i].get());
     from.post(i, msg);
   }
+}
+
+void WsServer::add_topic_listener(
+    std::string topic, std::function<void(engine::Shard& shard, std::string_view payload)> fn) {
+  listeners_[std::move(topic)].push_back(std::move(fn));
 }
 
 WebSocket* WsServer::find(engine::Shard& shard, WebSocketHandle h) {

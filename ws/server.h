@@ -20,6 +20,10 @@
 // uncompressed, and a per-subscriber compression would cost more CPU than
 // the bytes it saves on a fan-out.
 //
+// Topic listeners: add_topic_listener() lets code (a plugin filtering or
+// buffering per subscriber) receive a topic's messages on every shard,
+// beside or instead of WebSocket subscribers.
+//
 // Graceful shutdown: when a shard drains, each WebSocket gets close 1001
 // and the shard waits (within the engine's drain deadline) for the replies.
 //
@@ -29,14 +33,17 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/metrics.h"
 #include "http/router.h"
 #include "ws/deflate.h"
+#include "ws/topics.h"
 #include "ws/websocket.h"
 
 namespace ringshard::engine {
@@ -72,6 +79,7 @@ struct WsMetrics {
   engine::Counter idle_closes;
   engine::Counter published;         // publish() calls
   engine::Counter delivered;         // topic frames queued to subscribers
+  engine::Counter listener_errors;   // topic listeners that threw
   engine::Counter open;              // WebSockets open on the shard now (a gauge)
 };
 
@@ -85,13 +93,33 @@ class WsServer {
   const WsConfig& config() const { return config_; }
 
   // Registers `endpoint` at GET `path` (a router pattern; {params} work).
+  // `options` are the route's (route middleware, e.g. authentication, runs
+  // before the handshake is even checked). Throws std::invalid_argument as
+  // Router::add does.
   void add_endpoint(http::Router& router, std::string_view path,
-                    std::shared_ptr<const Endpoint> endpoint);
+                    std::shared_ptr<const Endpoint> endpoint, http::RouteOptions options = {});
 
   // From any shard's thread: delivers `message` to every subscriber of
-  // `topic` on every shard (including `from`).
+  // `topic` on every shard (including `from`), then to the topic's
+  // listeners there. Allocates one Publication (topic and payload copied);
+  // one lookup of the listeners when any are registered at all.
   void publish(engine::Shard& from, std::string_view topic, std::string_view message,
                bool text = true);
+
+  // Control plane, before the engine starts (throws nothing, allocates):
+  // `fn` runs on every shard's thread for each message published to exactly
+  // `topic`, in the same per-publisher order as that shard's subscribers
+  // get it, after they were written, whether the shard has subscribers or
+  // not. `payload` is valid during the call (copy what must outlive it).
+  // Several listeners of one topic run in the order they were added. `fn`
+  // must not block the shard; it may send, publish or post. A listener that
+  // throws is counted (WsMetrics::listener_errors) and the next one runs.
+  //
+  //   wss.add_topic_listener("deployments", [&](engine::Shard& shard, std::string_view p) {
+  //     per_shard_buffers[shard.index()].append(p);
+  //   });
+  void add_topic_listener(std::string topic,
+                          std::function<void(engine::Shard& shard, std::string_view payload)> fn);
 
   // The open WebSocket behind `h` on `shard` (its own thread), or null.
   WebSocket* find(engine::Shard& shard, WebSocketHandle h);
@@ -107,6 +135,9 @@ class WsServer {
   WsConfig config_;
   std::vector<std::unique_ptr<Driver>> drivers_;
   std::vector<std::shared_ptr<const Endpoint>> endpoints_;
+  // topic -> its listeners; fixed once the engine runs (nodes never move,
+  // so a Publication may point at a list).
+  std::unordered_map<std::string, TopicListeners, TopicTable::Hash, std::equal_to<>> listeners_;
 };
 
 }  // namespace ringshard::ws

@@ -6,19 +6,36 @@
 // which encodes it once into a SharedFrame that all its subscribers' send
 // queues borrow (refcounted, shard-local) instead of copying.
 //
+// Topic listeners (WsServer::add_topic_listener) are code, not sockets:
+// the list for a topic is found once per publish, on the publishing shard,
+// and travels in the Publication, so a shard finds its listeners without a
+// lookup of its own, whether or not it has subscribers.
+//
 // Thread: a TopicTable belongs to one shard's thread. Publication's
-// reference count is the only cross-shard state: the last shard to finish
-// with it frees it.
+// reference count is the only cross-shard state that changes: the last
+// shard to finish with it frees it. The listener lists it points to are
+// built before the engine starts and only read afterwards.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+namespace ringshard::engine {
+class Shard;
+}
+
 namespace ringshard::ws {
+
+// Code that receives every message published to one topic, on every shard
+// (see WsServer::add_topic_listener). The payload view is valid during the
+// call.
+using TopicListener = std::function<void(engine::Shard& shard, std::string_view payload)>;
+using TopicListeners = std::vector<TopicListener>;
 
 class WebSocket;
 
@@ -40,6 +57,8 @@ struct Publication {
   bool text;
   std::string topic;
   std::string payload;
+  // The topic's listeners (owned by the WsServer), null when it has none.
+  const TopicListeners* listeners = nullptr;
 };
 
 struct TopicTable {

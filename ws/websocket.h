@@ -89,6 +89,8 @@ class WebSocket {
   WebSocketHandle handle() const;
   engine::Shard& shard() const;
   WsServer& server() const;
+  // The endpoint serving this connection.
+  const Endpoint& endpoint() const { return *endpoint_; }
 
   // Application data: set in on_upgrade (UpgradeDecision) or later.
   void* user_data() const { return user_data_; }

@@ -24,8 +24,13 @@
  *   4. the server runs: handlers, timers, posted tasks, WebSocket callbacks
  *      on shard threads.
  *   5. shard_stop(state, shard): on each shard's thread once it has drained
- *      (no more requests), before it exits.
- *   6. destroy(state): main thread, after every shard has exited.
+ *      (no more requests), before it exits. Every shard has left its loop
+ *      by then: release per-shard state, do not post or publish.
+ *   6. destroy(state): main thread, after every shard has exited. Join the
+ *      plugin's own threads here: nothing may call the host afterwards.
+ * A plugin whose init() failed gets no destroy(); one whose init() ran gets
+ * destroy() even when a later step of the start failed (then without
+ * shard_start/shard_stop on shards that never started).
  *
  * THREADS. Unless a function says "any thread", call it from the shard
  * thread that handed you the object (request, response, websocket, shard),
@@ -33,11 +38,15 @@
  * DNS and blocking libraries go to a thread the plugin owns, whose result
  * comes back with api->post(shard, ...), which any thread may call.
  *
- * ERRORS. A request handler returns 0, or non-zero when it failed without
- * answering: the host then answers 500 with the standard error body, logs
- * the plugin and route, and counts ringshard_plugin_handler_failures_total.
- * (The C++ header turns a thrown exception into that.) Nothing a plugin
- * returns crashes the server.
+ * ERRORS. A request handler returns 0, or non-zero when it failed: the
+ * host then answers 500 with the standard error body (unless an answer
+ * went out already), logs the plugin and route, and counts
+ * ringshard_plugin_handler_failures_total{plugin}. Middleware before()
+ * fails by returning a negative value, and the callbacks without a return
+ * value report a failure with api->callback_failed (a WebSocket callback
+ * then closes its socket with 1011). The C++ header turns a thrown
+ * exception into these; the host also catches what a plugin throws through
+ * the C frames. Nothing a plugin returns or throws crashes the server.
  *
  * STRINGS. rs_str is a view (pointer + size, not NUL terminated). A view
  * handed to a callback is valid during that callback only. Strings passed
@@ -136,7 +145,9 @@ typedef struct rs_ws_callbacks {
  * others), after the server's own middleware. */
 typedef struct rs_middleware {
   uint32_t struct_size; /* sizeof(rs_middleware) */
-  /* Return 1 to go on, 0 after answering through `res`. */
+  /* Return 1 to go on, 0 after answering through `res` (0 without an
+   * answer: the host answers 500), negative when it failed (as a handler's
+   * non-zero: 500, log line, failure metric). */
   int (*before)(void* user, rs_request* req, rs_response* res);
   /* The response head is about to be written: add headers with
    * api->header (optional). `req` may be NULL. */
@@ -166,11 +177,17 @@ typedef struct rs_host_api {
   int (*config_int)(const rs_config* c, const char* key, int64_t* out);
   int (*config_double)(const rs_config* c, const char* key, double* out);
   int (*config_bool)(const rs_config* c, const char* key, int* out);
-  /* The i-th key of the table at `table` ("" for the section itself):
-   * 1 and *out set, 0 past the end. Lets a plugin refuse unknown keys. */
+  /* The i-th key of the table at `table` ("" for the section itself), in
+   * sorted order: 1 and *out set, 0 past the end (or when `table` is not a
+   * table). Lets a plugin refuse unknown keys. config_double also reads an
+   * integer. Views stay valid as long as the rs_config. */
   int (*config_key)(const rs_config* c, const char* table, size_t i, rs_str* out);
 
-  /* --- registration (init only; 0 or -1 with a message in the log) */
+  /* --- registration (init only; 0 or -1 with a message in the log). A
+   * refused registration also fails the plugin's start (exit 78), even
+   * when init() ignores the -1 and returns 0: a server never runs with
+   * half of a plugin's routes. add_rate_limit must come before the routes
+   * that name the limit. */
   int (*add_route)(rs_host* h, const char* method, const char* pattern, rs_handler_fn fn,
                    void* user, const rs_route_options* options);
   int (*add_websocket)(rs_host* h, const char* pattern, const rs_ws_callbacks* callbacks,
@@ -178,7 +195,9 @@ typedef struct rs_host_api {
   int (*add_middleware)(rs_host* h, const rs_middleware* middleware, void* user);
   int (*add_rate_limit)(rs_host* h, const rs_rate_limit_options* options);
   /* A metric rendered on /metrics as `name` (must match
-   * [a-zA-Z_:][a-zA-Z0-9_:]*) with `help`; per shard, summed on scrape.
+   * [a-zA-Z_:][a-zA-Z0-9_:]*, not start with "ringshard_plugin_", the
+   * host's own families; pick one no server metric has, such as
+   * "ringshard_<plugin>_...") with `help`; per shard, summed on scrape.
    * NULL when the name is invalid or taken. */
   rs_metric* (*add_metric)(rs_host* h, const char* name, const char* help,
                            enum rs_metric_kind kind);
@@ -200,15 +219,22 @@ typedef struct rs_host_api {
   uint64_t (*now_ms)(const rs_shard* s);           /* the shard's clock, ms */
   /* Any thread: runs fn(user, shard) on the shard's thread in a coming loop
    * turn (multi-producer, lock-free on the shard's side, wake-ups
-   * coalesced). Returns 0; -1 when the server has stopped (fn is then
-   * called at once with shard NULL). */
+   * coalesced; posted before the engine runs, it runs in the shard's first
+   * turn, after shard_start). Returns 0; -1 when the server has stopped (fn
+   * is then called at once with shard NULL). A task still queued when the
+   * shard exits is called with shard NULL too: exactly one call per post. */
   int (*post)(rs_shard* s, rs_task_fn fn, void* user);
   /* The shard's thread: fn(user, shard) once, after delay_ms (1 ms
    * resolution). The handle is valid until fn runs or timer_cancel;
    * timer_cancel calls fn(user, NULL) at once so that `user` can be
-   * released (as for a task whose shard is gone). */
+   * released (as for a task whose shard is gone). Timers still armed when
+   * shard_stop returns get fn(user, NULL) then. NULL (after
+   * calling fn(user, NULL)) when called off the shard's thread or after
+   * the shard stopped. */
   rs_timer* (*timer_start)(rs_shard* s, uint64_t delay_ms, rs_timer_fn fn, void* user);
   void (*timer_cancel)(rs_timer* t);
+  /* The shard's thread (one writer per shard, no locked instruction); with
+   * s NULL from any thread (an atomic add into a shared slot). */
   void (*metric_add)(rs_metric* m, const rs_shard* s, int64_t delta);
   void (*metric_set)(rs_metric* m, const rs_shard* s, int64_t value); /* gauges */
 
@@ -225,7 +251,10 @@ typedef struct rs_host_api {
   rs_str (*request_id)(const rs_request* r); /* X-Request-ID; empty when off */
   rs_shard* (*request_shard)(const rs_request* r);
   /* 1 when the request's credential carries `scope` (or the route's
-   * credentials are not checked at all: auth off), else 0. */
+   * credentials are not checked at all: auth off), else 0. The credential
+   * is the request's Authorization: Bearer token or X-API-Key, checked
+   * against [[auth.token]] / [[auth.api_key]] (and the development token);
+   * on a WebSocket route also an access_token query parameter. */
   int (*has_scope)(const rs_request* r, const char* scope);
   /* The credential's configured name ("dev" for the development token);
    * empty when none was presented or auth is off. */
@@ -244,20 +273,29 @@ typedef struct rs_host_api {
    * thread). timeout_ms 0: the server's deferred timeout. on_abort (may be
    * NULL) hears at most once that the request ended without the answer
    * (timeout: the client got 504; closed); the handle must still be
-   * released or sent (the send then does nothing and returns -1). */
+   * released or sent (the send then does nothing and returns -1). Once
+   * async_send or async_release returned, on_abort is never called. NULL
+   * when the response was already sent or deferred. A task called with
+   * shard NULL (its shard is gone) may still send or release a handle it
+   * holds, from whatever thread it runs on: the host then only frees it. Headers added with
+   * header_add before defer go out with the deferred answer. */
   rs_async* (*defer)(rs_response* res, uint32_t timeout_ms, rs_abort_fn on_abort,
                      void* abort_user);
   /* Headers for the deferred answer (before async_send). */
   void (*async_header)(rs_async* a, rs_str name, rs_str value);
   /* Sends and frees the handle: 0, or -1 when the request is gone. */
   int (*async_send)(rs_async* a, uint16_t status, rs_str content_type, rs_str body);
+  /* Frees the handle without an answer: a request still waiting then gets
+   * 500 at once (logged and counted as a plugin failure), instead of
+   * holding its connection until the deadline. */
   void (*async_release)(rs_async* a);
 
   /* --- WebSocket upgrade (on_upgrade only) */
   void (*upgrade_refuse)(rs_upgrade* d, uint16_t status, rs_str message);
   void (*upgrade_set_user)(rs_upgrade* d, void* user);
 
-  /* --- WebSockets (the connection's shard thread) */
+  /* --- WebSockets (the connection's shard thread). on_close runs only for
+   * a connection whose on_open ran. */
   enum rs_send_status (*ws_send)(rs_websocket* ws, rs_str message, int text);
   void (*ws_close)(rs_websocket* ws, uint16_t code, rs_str reason);
   void* (*ws_user)(const rs_websocket* ws);
@@ -283,6 +321,13 @@ typedef struct rs_host_api {
   int (*add_topic_listener)(rs_host* h, const char* topic,
                             void (*fn)(void* user, rs_shard* shard, rs_str topic, rs_str message),
                             void* user);
+  /* Any thread: a callback without a failure return (a WebSocket callback,
+   * on_response, a timer, a task, a topic listener) failed; `callback`
+   * names it ("websocket /v1/stream on_message"). The host logs it naming
+   * the plugin and counts it in ringshard_plugin_handler_failures_total.
+   * `h` or `s` names the plugin (either may be NULL, not both). A WebSocket
+   * callback that fails should then close its socket with 1011. */
+  void (*callback_failed)(rs_host* h, const rs_shard* s, rs_str callback, rs_str message);
 } rs_host_api;
 
 typedef struct rs_plugin_v1 {

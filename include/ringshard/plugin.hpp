@@ -17,9 +17,15 @@
 //   };
 //   RINGSHARD_PLUGIN(Hello, "hello", "1.0.0")
 //
-// RINGSHARD_PLUGIN defines the exported ringshard_plugin_v1 entry point.
-// Exceptions thrown by init() or validate() become a startup error naming
-// the plugin (exit 78); thrown by a handler, a 500.
+// RINGSHARD_PLUGIN defines the exported ringshard_plugin_v1 entry point;
+// RINGSHARD_PLUGIN_AS(Type, NAME, VERSION, fn) defines the same entry
+// under another, hidden name, for a plugin linked into the binary (a
+// built-in plugin, see server/builtin_plugins.h). Link the
+// ringshard_plugin library (CMake: ringshard::plugin) into the plugin.
+// Exceptions thrown by the constructor, init() or validate() become a
+// startup error naming the plugin (exit 78); thrown by a handler or a
+// middleware's before(), a 500; thrown by any other callback, a log line
+// and a failure count (a WebSocket callback also closes its socket, 1011).
 //
 // Threads: as plugin.h. Handlers, WebSocket callbacks, timers and posted
 // tasks run on shard threads, possibly several at once: per-shard state
@@ -32,6 +38,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -97,16 +104,17 @@ class Shard {
   void set_user(void* p) { api_->shard_set_user(s_, p); }
   uint64_t now_ms() const { return api_->now_ms(s_); }
   // Any thread: runs `fn` on this shard. `fn` gets a null Shard* when the
-  // server stopped first (release only).
+  // server stopped first (release only). False in that case (`fn` has run).
   bool post(std::function<void(Shard*)> fn) const {
-    auto* box = new std::function<void(Shard*)>(std::move(fn));
+    auto* box = new TaskBox{api_, std::move(fn)};
     return api_->post(s_, &Shard::run_task, box) == 0;
   }
   // This shard's thread: `fn` once after delay_ms; returns a handle for
   // cancel() valid until it fires. A cancelled timer's `fn` is destroyed
-  // without running.
+  // without running (so is that of a timer still armed when the shard
+  // stops). Null when the host refused (off the shard's thread).
   rs_timer* after(uint64_t delay_ms, std::function<void(Shard&)> fn) const {
-    auto* box = new std::function<void(Shard&)>(std::move(fn));
+    auto* box = new TimerBox{api_, std::move(fn)};
     return api_->timer_start(s_, delay_ms, &Shard::run_timer, box);
   }
   void cancel(rs_timer* t) const { api_->timer_cancel(t); }
@@ -119,6 +127,14 @@ class Shard {
   const rs_host_api* api() const { return api_; }
 
  private:
+  struct TaskBox {
+    const rs_host_api* api;
+    std::function<void(Shard*)> fn;
+  };
+  struct TimerBox {
+    const rs_host_api* api;
+    std::function<void(Shard&)> fn;
+  };
   static void run_task(void* user, rs_shard* s);
   static void run_timer(void* user, rs_shard* s);
   const rs_host_api* api_;
@@ -152,17 +168,23 @@ class Request {
   rs_request* r_;
 };
 
-// A deferred answer (Response::defer): movable, sends or releases once.
+// A deferred answer (Response::defer): movable, sends or releases once, on
+// the request's shard thread. Dropping it unsent releases it: the client
+// then gets 500 at once (see async_release in plugin.h).
 class Async {
  public:
+  using AbortFn = std::function<void(rs_abort_reason)>;
   Async() = default;
-  Async(const rs_host_api* api, rs_async* a) : api_(api), a_(a) {}
-  Async(Async&& o) noexcept : api_(o.api_), a_(std::exchange(o.a_, nullptr)) {}
+  Async(const rs_host_api* api, rs_async* a, std::unique_ptr<AbortFn> on_abort = nullptr)
+      : api_(api), a_(a), on_abort_(std::move(on_abort)) {}
+  Async(Async&& o) noexcept
+      : api_(o.api_), a_(std::exchange(o.a_, nullptr)), on_abort_(std::move(o.on_abort_)) {}
   Async& operator=(Async&& o) noexcept {
     if (this != &o) {
       release();
       api_ = o.api_;
       a_ = std::exchange(o.a_, nullptr);
+      on_abort_ = std::move(o.on_abort_);
     }
     return *this;
   }
@@ -175,17 +197,23 @@ class Async {
   // handle is spent.
   bool send(uint16_t status, std::string_view content_type, std::string_view body) {
     if (a_ == nullptr) return false;
-    return api_->async_send(std::exchange(a_, nullptr), status, to_rs(content_type),
-                            to_rs(body)) == 0;
+    const bool ok = api_->async_send(std::exchange(a_, nullptr), status, to_rs(content_type),
+                                     to_rs(body)) == 0;
+    on_abort_.reset();  // the host calls it no more
+    return ok;
   }
   void release() {
     if (a_ != nullptr) api_->async_release(std::exchange(a_, nullptr));
+    on_abort_.reset();
   }
   explicit operator bool() const { return a_ != nullptr; }
 
  private:
   const rs_host_api* api_ = nullptr;
   rs_async* a_ = nullptr;
+  // What Response::defer's on_abort trampoline calls; owned here because
+  // the host may call it until send() or release().
+  std::unique_ptr<AbortFn> on_abort_;
 };
 
 class Response {
@@ -275,6 +303,10 @@ class Middleware {
 
 using Handler = std::function<void(Request&, Response&)>;
 
+namespace detail {
+struct HostBoxes;  // what the trampolines point at (defined in the SDK)
+}  // namespace detail
+
 struct RouteOptions {
   uint64_t max_body = 0;
   const char* scope = nullptr;
@@ -287,14 +319,19 @@ struct RouteOptions {
 // Registration and environment, valid from init() to destroy.
 class Host {
  public:
-  Host(rs_host* h, const rs_host_api* api) : h_(h), api_(api) {}
-  // Throws std::runtime_error when the host refuses (bad pattern...).
+  Host(rs_host* h, const rs_host_api* api);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+  // Each throws std::runtime_error when the host refuses (bad pattern, an
+  // unknown rate limit, a name taken...).
   void route(const char* method, const char* pattern, Handler fn, RouteOptions o = {});
   void websocket(const char* pattern, std::shared_ptr<WsEndpoint> ep, RouteOptions o = {});
   void middleware(std::shared_ptr<Middleware> m);
   // `fn` runs on every shard for each message published to `topic`.
   void topic_listener(const char* topic,
                       std::function<void(Shard&, std::string_view message)> fn);
+  // Declare before the routes that name it.
   void rate_limit(const char* name, const char* key, uint64_t burst, double per_second);
   rs_metric* metric(const char* name, const char* help,
                     rs_metric_kind kind = RS_METRIC_COUNTER);
@@ -310,14 +347,10 @@ class Host {
   const rs_host_api* api() const { return api_; }
 
  private:
-  friend class PluginGlue;
   rs_host* h_;
   const rs_host_api* api_;
   // What the trampolines point at; lives as long as the plugin.
-  std::vector<std::unique_ptr<Handler>> handlers_;
-  std::vector<std::shared_ptr<WsEndpoint>> endpoints_;
-  std::vector<std::shared_ptr<Middleware>> middleware_;
-  std::vector<std::unique_ptr<std::function<void(Shard&, std::string_view)>>> listeners_;
+  std::unique_ptr<detail::HostBoxes> boxes_;
 };
 
 // A plugin: derive, override, and name it with RINGSHARD_PLUGIN.
@@ -332,14 +365,17 @@ class Plugin {
 };
 
 // The glue between a Plugin subclass and the C descriptor (used by
-// RINGSHARD_PLUGIN; defined in the ringshard-plugin library).
+// RINGSHARD_PLUGIN; defined in the ringshard_plugin library). `make`
+// constructs the plugin inside the glue's try block, so that a throwing
+// constructor is a startup error too.
 class PluginGlue {
  public:
-  static int validate(Plugin& p, const rs_host_api* api, const rs_config* cfg, char* error,
+  using Factory = std::unique_ptr<Plugin> (*)();
+  static int validate(Factory make, const rs_host_api* api, const rs_config* cfg, char* error,
                       size_t size);
-  // Takes ownership of `p`; *state gets the glue's own state.
-  static int init(std::unique_ptr<Plugin> p, rs_host* host, const rs_host_api* api,
-                  const rs_config* cfg, void** state, char* error, size_t size);
+  // Owns the plugin it makes; *state gets the glue's own state.
+  static int init(Factory make, rs_host* host, const rs_host_api* api, const rs_config* cfg,
+                  void** state, char* error, size_t size);
   static void shard_start(void* state, rs_shard* s);
   static void shard_stop(void* state, rs_shard* s);
   static void destroy(void* state);
@@ -348,9 +384,15 @@ class PluginGlue {
 }  // namespace ringshard::plugin
 
 // Defines the plugin's entry point. `Type` must be default-constructible.
-#define RINGSHARD_PLUGIN(Type, NAME, VERSION)                                               \
-  extern "C" __attribute__((visibility("default"))) const rs_plugin_v1* ringshard_plugin_v1( \
-      uint32_t host_abi_version) {                                                           \
+#define RINGSHARD_PLUGIN(Type, NAME, VERSION)                                  \
+  RINGSHARD_PLUGIN_DESCRIPTOR_(Type, NAME, VERSION, ringshard_plugin_v1,       \
+                               __attribute__((visibility("default"))))
+// The same entry under the name `Fn`, not exported: a built-in plugin.
+#define RINGSHARD_PLUGIN_AS(Type, NAME, VERSION, Fn)                           \
+  RINGSHARD_PLUGIN_DESCRIPTOR_(Type, NAME, VERSION, Fn, __attribute__((visibility("hidden"))))
+
+#define RINGSHARD_PLUGIN_DESCRIPTOR_(Type, NAME, VERSION, Fn, VISIBILITY)                   \
+  extern "C" VISIBILITY const rs_plugin_v1* Fn(uint32_t host_abi_version) {                 \
     if (host_abi_version != RS_PLUGIN_ABI_VERSION) return nullptr;                           \
     static const rs_plugin_v1 descriptor = {                                                 \
         sizeof(rs_plugin_v1),                                                                \
@@ -358,13 +400,19 @@ class PluginGlue {
         NAME,                                                                                \
         VERSION,                                                                             \
         [](const rs_host_api* api, const rs_config* cfg, char* error, size_t size) {         \
-          Type probe;                                                                        \
-          return ::ringshard::plugin::PluginGlue::validate(probe, api, cfg, error, size);    \
+          return ::ringshard::plugin::PluginGlue::validate(                                  \
+              []() -> std::unique_ptr<::ringshard::plugin::Plugin> {                         \
+                return std::make_unique<Type>();                                             \
+              },                                                                             \
+              api, cfg, error, size);                                                        \
         },                                                                                   \
         [](rs_host* host, const rs_host_api* api, const rs_config* cfg, void** state,        \
            char* error, size_t size) {                                                       \
-          return ::ringshard::plugin::PluginGlue::init(std::make_unique<Type>(), host, api,  \
-                                                       cfg, state, error, size);             \
+          return ::ringshard::plugin::PluginGlue::init(                                      \
+              []() -> std::unique_ptr<::ringshard::plugin::Plugin> {                         \
+                return std::make_unique<Type>();                                             \
+              },                                                                             \
+              host, api, cfg, state, error, size);                                           \
         },                                                                                   \
         &::ringshard::plugin::PluginGlue::shard_start,                                       \
         &::ringshard::plugin::PluginGlue::shard_stop,                                        \

@@ -18,8 +18,6 @@
 namespace ringshard::deployments {
 namespace {
 
-constexpr uint64_t kBatchBodyLimit = 1 << 20;
-
 struct Plan {
   std::vector<BatchOp> ops;
   std::vector<int> slot;  // per op: index in the store request's ops, -1: answered in place
@@ -65,7 +63,7 @@ void batch(App& app, rp::Request& req, rp::Response& res) {
   if (!check_version(req, res) || !check_json_content_type(req, res)) return;
   auto plan = std::make_shared<Plan>();
   ApiError err;
-  if (!parse_batch(req.body(), plan->ops, err)) {
+  if (!parse_batch(app.state(req.shard()).parser, req.body(), plan->ops, err)) {
     res.send(err.status, "application/json", render_error(err, req.request_id()));
     return;
   }
@@ -149,7 +147,7 @@ void add_batch_route(App& app, rp::Host& host) {
   rp::RouteOptions o;
   o.scope = kScopeRead;
   o.rate_limit = "deployments";
-  o.max_body = kBatchBodyLimit;
+  o.max_body = kBatchLimits.max_bytes;
   host.route("POST", "/v1/batch", [&app](rp::Request& q, rp::Response& r) { batch(app, q, r); },
              o);
 }

@@ -13,8 +13,6 @@
 namespace ringshard::deployments {
 namespace {
 
-constexpr uint64_t kCreateBodyLimit = 64 * 1024;
-
 // RFC 9745 / RFC 8594: /v1/status was the first health route; /health
 // replaces it.
 constexpr int64_t kStatusDeprecatedAt = 1764547200;  // 2025-12-01T00:00:00Z
@@ -31,7 +29,7 @@ void create(App& app, rp::Request& req, rp::Response& res) {
   if (!check_version(req, res) || !check_json_content_type(req, res)) return;
   CreateRequest body;
   ApiError err;
-  if (!parse_create(req.body(), body, err)) {
+  if (!parse_create(app.state(req.shard()).parser, req.body(), body, err)) {
     res.send(err.status, "application/json", render_error(err, req.request_id()));
     return;
   }
@@ -184,7 +182,7 @@ void add_routes(App& app, rp::Host& host) {
   read.rate_limit = "deployments";
   rp::RouteOptions write = read;
   write.scope = kScopeWrite;
-  write.max_body = kCreateBodyLimit;
+  write.max_body = kCreateLimits.max_bytes;
 
   host.route("POST", "/v1/deployments",
              [&app](rp::Request& q, rp::Response& r) { create(app, q, r); }, write);

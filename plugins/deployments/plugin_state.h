@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "plugins/deployments/deployment.h"
+#include "plugins/deployments/model_json.h"
 #include "plugins/deployments/plugin_config.h"
 #include "plugins/deployments/store.h"
 #include "ringshard/plugin.hpp"
@@ -78,6 +79,7 @@ struct ShardState {
   std::unordered_map<std::string, std::vector<Waiter>, StringHash, std::equal_to<>> waiters;
   uint64_t next_waiter_token = 1;
   std::vector<StreamConn*> streams;  // open /v1/stream connections
+  BodyParser parser;                 // request bodies, reused
 };
 
 struct Metrics {

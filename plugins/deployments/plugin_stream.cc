@@ -66,42 +66,24 @@ bool event_fields(std::string_view json, uint64_t& seq, std::string_view& id) {
   return r.ec == std::errc();
 }
 
-std::string query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      return eq == std::string_view::npos ? std::string() : std::string(pair.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
-}
-
 class StreamEndpoint final : public rp::WsEndpoint {
  public:
   explicit StreamEndpoint(App& app) : app_(app) {}
 
   void on_upgrade(rp::Request& req, rp::Upgrade& d) override {
-    auto conn = std::make_unique<StreamConn>();
-    conn->filter = query_value(req.query(), "deployment_id");
-    if (!conn->filter.empty() && !valid_deployment_id(conn->filter)) {
-      d.refuse(400, "deployment_id is not a deployment id");
+    StreamQuery q;
+    ApiError err;
+    if (!parse_stream_query(req.query(), q, err)) {
+      d.refuse(err.status, err.message);
       return;
     }
-    std::string since = query_value(req.query(), "since");
-    if (!since.empty()) {
-      auto r = std::from_chars(since.data(), since.data() + since.size(), conn->since);
-      if (r.ec != std::errc() || r.ptr != since.data() + since.size()) {
-        d.refuse(400, "since must be a non-negative integer (an event seq)");
-        return;
-      }
+    auto conn = std::make_unique<StreamConn>();
+    if (q.deployment_id) conn->filter = *q.deployment_id;
+    if (q.since) {
       conn->has_since = true;
+      conn->since = *q.since;
     }
     std::string_view v = req.header("API-Version");
-    ApiError err;
     if (!v.empty() && !check_api_version(v, err)) {
       d.refuse(400, err.message);
       return;

@@ -56,7 +56,8 @@ const watchdog = setTimeout(() => fail(`no result within ${WATCHDOG_MS / 1000} s
 
 function startServer() {
   return new Promise((resolve, reject) => {
-    const args = ["--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "off", "--shards", "2"];
+    const args = ["--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "off", "--no-plugins",
+                  "--shards", "2"];
     // setpriv (util-linux) makes the server die with this process even if
     // it is killed outright, e.g. by ctest's timeout; it execs, so the pid
     // we signal is the server's own.

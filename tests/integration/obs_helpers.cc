@@ -19,7 +19,7 @@ namespace ringshard::test {
 
 std::vector<std::string> obs_server_args(const std::vector<std::string>& extra) {
   std::vector<std::string> a = {RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "2",
-                                "--tls-listen", "off"};
+                                "--tls-listen", "off", "--no-plugins"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }

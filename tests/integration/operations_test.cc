@@ -171,7 +171,7 @@ TEST(Operations, SighupReloadsLimitsNamesRestartOnlyChangesAndKeepsGoodConfigOnE
   const std::string server_section = "[server]\nlisten = \"127.0.0.1:0\"\nshards = 2\n";
   write_file(config, server_section + "[http]\nmax_body_bytes = 4096\n");
   ChildProcess server({RINGSHARD_BINARY, "--config", config, "--tls-listen", "off",
-                       "--admin-listen", "off"});
+                       "--admin-listen", "off", "--no-plugins"});
   auto port = server.wait_for_port();
   ASSERT_TRUE(port) << server.output();
   EXPECT_EQ(status_with_body(*port, 2000), 200);

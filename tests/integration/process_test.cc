@@ -26,7 +26,7 @@ namespace {
 
 std::vector<std::string> server_args(std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "2",
-                                "--tls-listen", "off", "--admin-listen", "off"};
+                                "--tls-listen", "off", "--admin-listen", "off", "--no-plugins"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -223,7 +223,7 @@ TEST(Process, SixtyFourIdleShardsStayUnder64MiB) {
   // count (ASan: ~90 MiB for the same process).
   if (kSanitized) GTEST_SKIP() << "RSS is measured on the release build";
   ChildProcess server({RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "64",
-                       "--tls-listen", "off", "--admin-listen", "off"});
+                       "--tls-listen", "off", "--admin-listen", "off", "--no-plugins"});
   auto port = server.wait_for_port(30'000);
   ASSERT_TRUE(port) << server.output();
   for (int i = 0; i < 64; ++i) {
@@ -289,9 +289,9 @@ TEST(Process, BadFlagExits64) {
 TEST(Process, BadConfigExits78) {
   const std::string path = testing::TempDir() + "/bad_config.toml";
   std::ofstream(path) << "[server]\nlisten = 42\n";
-  ChildProcess server({RINGSHARD_BINARY, "--config", path});
+  ChildProcess server({RINGSHARD_BINARY, "--config", path, "--no-plugins"});
   EXPECT_EQ(server.wait_exit(), 78);
-  ChildProcess check({RINGSHARD_BINARY, "--config", path, "--check-config"});
+  ChildProcess check({RINGSHARD_BINARY, "--config", path, "--check-config", "--no-plugins"});
   EXPECT_EQ(check.wait_exit(), 78);
 }
 
@@ -314,7 +314,7 @@ TEST(Process, HelpAndVersion) {
 TEST(Process, UnbindableAddressExits71) {
   // A TEST-NET address is on no local interface: bind() fails.
   ChildProcess second({RINGSHARD_BINARY, "--listen", "192.0.2.1:1", "--shards", "1",
-                       "--tls-listen", "off", "--admin-listen", "off"});
+                       "--tls-listen", "off", "--admin-listen", "off", "--no-plugins"});
   EXPECT_EQ(second.wait_exit(), 71) << second.output();
 }
 

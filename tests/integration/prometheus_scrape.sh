@@ -42,7 +42,7 @@ wait_for_line() {
   return 1
 }
 
-"$binary" --listen 127.0.0.1:0 --shards 2 --tls-listen off --admin-listen 127.0.0.1:0 \
+"$binary" --listen 127.0.0.1:0 --shards 2 --tls-listen off --admin-listen 127.0.0.1:0 --no-plugins \
   >/dev/null 2>"$work/ringshard.log" &
 rs_pid=$!
 wait_for_line "$work/ringshard.log" 100 "admin on " || fail "ringshard did not log its admin port"

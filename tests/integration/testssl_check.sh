@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --admin-listen off --shards 1 --data-dir "$work/data" \
+"$bin" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --admin-listen off --no-plugins --shards 1 --data-dir "$work/data" \
   2> "$work/server.log" &
 server_pid=$!
 port=

@@ -46,7 +46,7 @@ class TlsCli : public ::testing::Test {
     std::vector<std::string> args = {RINGSHARD_BINARY, "--listen",     "127.0.0.1:0",
                                      "--tls-listen",   "127.0.0.1:0",  "--shards",
                                      "2",              "--data-dir",   dir_,
-                                     "--admin-listen", "off"};
+                                     "--admin-listen", "off",          "--no-plugins"};
     args.insert(args.end(), extra.begin(), extra.end());
     server_.emplace(args);
     auto line = server_->wait_for_line("https on");
@@ -166,7 +166,8 @@ TEST_F(TlsCli, SighupReloadsTheCertificateFromItsFiles) {
 TEST_F(TlsCli, UnloadableCertificateExits78NamingTheFile) {
   const std::string missing = dir_ + "/missing.pem";
   ChildProcess server({RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--tls-listen",
-                       "127.0.0.1:0", "--admin-listen", "off", "--cert", missing, "--key", missing});
+                       "127.0.0.1:0", "--admin-listen", "off", "--no-plugins", "--cert", missing,
+                       "--key", missing});
   EXPECT_EQ(server.wait_exit(), 78);
   EXPECT_NE(server.output().find(missing), std::string::npos) << server.output();
 }

@@ -44,7 +44,7 @@ class RingshardProcess:
     def __init__(self, binary, extra_args=(), shards=2, start_timeout=20.0):
         self.binary = binary
         self.args = [binary, "--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "off",
-                     "--shards", str(shards), *extra_args]
+                     "--no-plugins", "--shards", str(shards), *extra_args]
         self.start_timeout = start_timeout
         self.proc = None
         self.port = None

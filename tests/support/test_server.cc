@@ -17,6 +17,7 @@ TestServer::TestServer(TestServerOptions opts) {
   o.recv_buffer_count = 256;
   o.tls_listen.reset();
   o.admin_listen.reset();  // tests that want it tweak it to 127.0.0.1:0
+  o.plugins.clear();       // no plugin unless the test asks (tweak)
   if (opts.tls) {
     o.tls_listen = server::ListenAddress{"127.0.0.1", 0};
     // A development certificate is generated into a fresh data dir.

@@ -1,7 +1,8 @@
 // tests/support/test_server.h: an in-process ringshard for integration
 // tests: 127.0.0.1, port 0, a chosen number of shards (threads not pinned,
-// CI has 2 cores), optionally a ManualClock. Extra routes are added through
-// a callback before start. The destructor drains and joins.
+// CI has 2 cores), optionally a ManualClock, no plugin (a test that wants
+// one sets Options::plugins in `tweak`). Extra routes are added through a
+// callback before start. The destructor drains and joins.
 //
 // A test never reads state a shard owns (a topic table, a connection map)
 // from its own thread: on_shard() asks the shard through its mailbox.
