@@ -69,7 +69,8 @@ function startServer() {
   const config = path.join(work, "ringshard.toml");
   fs.writeFileSync(config, [
     "[plugins.deployments]",
-    "rate_limit_burst = 0",
+    "rate_limit_burst = 1000000000",
+    "rate_limit_per_second = 1000000",
     "[plugins.deployments.executor]",
     "start_delay_ms = 300",
     "stop_delay_ms = 300",
@@ -156,8 +157,14 @@ async function main() {
                                     args: CHROMIUM_ARGS, timeout: 60_000 });
   const page = await browser.newPage();
   const pageErrors = [];
-  page.on("console", (msg) => { if (msg.type() === "error") pageErrors.push(msg.text()); });
+  page.on("console", (msg) => {
+    if (msg.type() === "error") pageErrors.push(`${msg.text()} (${msg.location().url || "no url"})`);
+  });
   page.on("pageerror", (err) => pageErrors.push(err.message));
+  // The console's "Failed to load resource" line does not name the URL.
+  page.on("response", (res) => {
+    if (res.status() >= 400) pageErrors.push(`${res.request().method()} ${res.url()} answered ${res.status()}`);
+  });
   await page.goto(`${base}/v1/console#token=${token}`, { timeout: 30_000 });
   try {
     await page.waitForFunction(() => {

@@ -289,9 +289,14 @@ def test_body_limit_and_content_type():
     pad = 64 * 1024 + 1 - len(json.dumps(create_body("big", image="")))
     big = json.dumps(create_body("big", image="x" * pad))
     check(len(big) == 64 * 1024 + 1, f"test body is {len(big)} bytes")
+    c.require_request_id = False  # test_request_id_on_body_limit_refusal checks it
     r = post_raw(c, big)
     expect_error(r, 413, "payload_too_large", "create body of 64 KiB + 1")
-    c.close()
+    r = post_raw(c, json.dumps(create_body("x", image="x" * (1 << 20))))
+    expect_error(r, 413, "payload_too_large", "create body of 1 MiB")
+    c.require_request_id = True
+    ok = json.dumps(create_body(unique("limit"), image="x" * 255))
+    expect_status(post_raw(c, ok + " " * (64 * 1024 - len(ok))), 201, "create body of 64 KiB")
     r = post_raw(c, json.dumps(create_body(unique("ct"))), content_type="text/plain")
     expect_error(r, 415, "unsupported_media_type", "create with Content-Type text/plain")
     r = post_raw(c, json.dumps(create_body(unique("ct"))), content_type=None)
@@ -305,6 +310,16 @@ def test_body_limit_and_content_type():
     expect_status(r, 201, "create with Application/JSON (media types are case-insensitive)")
     r = c.request("POST", "/v1/batch", b"{}", content_type="text/plain")
     expect_error(r, 415, "unsupported_media_type", "batch with Content-Type text/plain")
+
+def test_request_id_on_body_limit_refusal():
+    """The OpenAPI document's 413 carries X-Request-ID, as every answer does."""
+    c = api()
+    c.require_request_id = False
+    big = json.dumps(create_body("big", image="x" * (64 * 1024)))
+    r = post_raw(c, big, content_type="application/json")
+    expect_status(r, 413, "create body over 64 KiB")
+    check(r.header("X-Request-ID"), "the 413 for a body over the route's limit has no "
+          "X-Request-ID (the host refuses it before the middleware runs)")
 
 # ---------------------------------------------------------------------------
 # Auth
@@ -799,7 +814,8 @@ def test_stream_deployment_filter():
             only_a = Subscriber(await open_stream(SRV, q, tls=False), "filtered")
             live_a = Subscriber(await open_stream(SRV, f"?deployment_id={a['id']}"), "filtered live")
             try:
-                await asyncio.gather(run_lifecycle(c, a["id"]), run_lifecycle(c, b["id"]))
+                await asyncio.gather(run_lifecycle(api(), a["id"]),
+                                     run_lifecycle(api(), b["id"]))
                 await only_a.until(lambda e: e["status"] == "terminated", "a terminated")
                 await live_a.until(lambda e: e["status"] == "terminated", "a terminated (live)")
                 expect_equal([e["status"] for e in only_a.events], LIFECYCLE,
@@ -968,6 +984,15 @@ def test_rate_limit_per_token():
         expect_status(r, 200, "/health is not limited")
         check(r.header("X-RateLimit-Limit") is None, "/health carries rate-limit headers")
 
+
+def test_rate_limit_burst_zero_is_no_limit():
+    """plugin_config.h: rate_limit_burst = 0 means no limit."""
+    with DeploymentsServer(BINARY, plugin={"rate_limit_burst": 0}, tls=False) as srv:
+        c = srv.client()
+        for i in range(120):
+            r = c.get("/v1/deployments?limit=1")
+            expect_status(r, 200, f"request {i + 1} with rate_limit_burst = 0")
+
 # ---------------------------------------------------------------------------
 
 
@@ -982,6 +1007,7 @@ TESTS = [(f.__name__[5:], f) for f in [
     test_validation_types_unknown_duplicates_missing,
     test_validation_bounds,
     test_body_limit_and_content_type,
+    test_request_id_on_body_limit_refusal,
     test_auth_tokens_and_scopes,
     test_idempotency_replay_and_mismatch,
     test_idempotency_key_format,
@@ -999,6 +1025,7 @@ TESTS = [(f.__name__[5:], f) for f in [
     test_stream_refusals,
     test_stream_history_gone_and_long_replay,
     test_rate_limit_per_token,
+    test_rate_limit_burst_zero_is_no_limit,
 ]]
 
 

@@ -47,7 +47,8 @@ class History:
         self.lock = threading.Lock()
         self.created = {}   # id -> (round, 201 body as parsed)
         self.keyed = {}     # key -> (round, request body, 201 body bytes)
-        self.deleted = {}   # id -> round
+        self.deleted = {}   # id -> round (202 received)
+        self.delete_sent = set()  # ids a DELETE was sent for (maybe lost in the kill)
         self.round_acks = 0
 
 
@@ -76,6 +77,8 @@ def worker(srv, hist, rnd, index, killing, errors):
             mine.append(d["id"])
             if index == 0 and i % 4 == 3:
                 victim = mine[-2]  # made a moment ago: likely still pending
+                with hist.lock:
+                    hist.delete_sent.add(victim)
                 try:
                     r = c.delete(f"/v1/deployments/{victim}")
                 except TestFailure:
@@ -111,6 +114,7 @@ def verify(srv, hist, label, resumed):
         created = dict(hist.created)
         keyed = dict(hist.keyed)
         deleted = dict(hist.deleted)
+        delete_sent = set(hist.delete_sent)
     found = batch_get(c, created)
     last_round = max((rnd for rnd, _ in created.values()), default=-1)
     pending, stopping = [], []
@@ -124,13 +128,16 @@ def verify(srv, hist, label, resumed):
             check(body["status"] in ("terminating", "terminated"),
                   f"{label}: {dep_id} deleted (202) in round {deleted[dep_id]} is "
                   f"{body['status']}")
-            if body["status"] == "terminating":
-                stopping.append(dep_id)
+        elif dep_id in delete_sent:  # its DELETE was in flight at a kill: either way
+            check(body["status"] in ("pending", "running", "terminating", "terminated"),
+                  f"{label}: {dep_id} is {body['status']} (failure_rate is 0)")
+        else:
+            check(body["status"] in ("pending", "running"),
+                  f"{label}: {dep_id}, never deleted, is {body['status']} (failure_rate is 0)")
+        if body["status"] == "terminating":
+            stopping.append(dep_id)
         elif body["status"] == "pending":
             pending.append(dep_id)
-        else:
-            check(body["status"] == "running",
-                  f"{label}: {dep_id} is {body['status']} (failure_rate is 0)")
 
     # Replay the keys of the last round, and a sample of older ones.
     recent = [k for k, v in keyed.items() if v[0] == last_round]

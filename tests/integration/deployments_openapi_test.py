@@ -250,7 +250,7 @@ def main():
     if len(sys.argv) != 4:
         sys.stderr.write(f"usage: {sys.argv[0]} RINGSHARD BUILD_DIR SOURCE_DIR\n")
         return 2
-    binary, build_dir, source_dir = sys.argv[1:]
+    binary, build_dir, source_dir = (os.path.abspath(a) for a in sys.argv[1:])
     failures = []
     with DeploymentsServer(binary, tls=False) as srv, tempfile.TemporaryDirectory() as tmp:
         try:

@@ -372,7 +372,7 @@ def _die_with_parent():
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-class ServerError(Exception):
+class ServerError(TestFailure):
     pass
 
 
@@ -412,9 +412,11 @@ def plugin_toml(plugin):
 
 
 # What the tests run with unless they say otherwise: no rate limit in the way
-# (burst 0: none), a lifecycle quick enough to watch.
+# (the largest burst; test_rate_limit_* cover the limit), a lifecycle quick
+# enough to watch.
 DEFAULT_PLUGIN = {
-    "rate_limit_burst": 0,
+    "rate_limit_burst": 1_000_000_000,
+    "rate_limit_per_second": 1_000_000.0,
     "executor": {"start_delay_ms": 300, "stop_delay_ms": 300, "failure_rate": 0.0},
 }
 
