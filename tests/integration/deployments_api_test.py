@@ -143,6 +143,11 @@ def test_create_get_list_delete():
     expect_equal(g["id"], d["id"], "GET id")
     expect_equal(g["created_at"], d["created_at"], "GET created_at")
 
+    # And over HTTPS.
+    tls = api(tls=True)
+    expect_equal(tls.get_deployment(d["id"], "get over HTTPS")["id"], d["id"], "HTTPS GET id")
+    tls.close()
+
     listed = [x for x in c.list_all() if x["id"] == d["id"]]
     expect_equal(len(listed), 1, "the new deployment in the list")
     check_deployment(listed[0], want, "list entry")
@@ -983,6 +988,8 @@ def test_rate_limit_per_token():
         r = rw.get("/health")
         expect_status(r, 200, "/health is not limited")
         check(r.header("X-RateLimit-Limit") is None, "/health carries rate-limit headers")
+        rw.close()
+        ro.close()
 
 
 def test_rate_limit_burst_zero_is_no_limit():
@@ -992,6 +999,41 @@ def test_rate_limit_burst_zero_is_no_limit():
         for i in range(120):
             r = c.get("/v1/deployments?limit=1")
             expect_status(r, 200, f"request {i + 1} with rate_limit_burst = 0")
+
+# ---------------------------------------------------------------------------
+# Shutdown
+
+
+def test_sigterm_answers_parked_wait():
+    """SIGTERM while a wait is parked: the wait is answered (503, shutting
+    down: plugin_state.h, release_waiters) rather than cut off, and the
+    drain does not sit out its deadline (10 s) for it."""
+    import http.client
+    plugin = {"executor": {"start_delay_ms": 3_600_000}}
+    # One shard: the create leaves the deployment in that shard's cache, so
+    # the wait parks inside its handler; and a later request on another
+    # connection is read after the wait's (it was in the socket first), so
+    # its answer means the wait is parked.
+    with DeploymentsServer(BINARY, plugin=plugin, shards=1, tls=False) as srv:
+        d = srv.client().create(unique("parked"))
+        parked = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        parked.request("GET", wait_path(d["id"], "running", 60_000),
+                       headers={"Authorization": f"Bearer {srv.rw}"})
+        expect_status(srv.client().get("/ready"), 200, "a request after the parked wait")
+        t0 = time.monotonic()
+        code = srv.stop(30)
+        took = time.monotonic() - t0
+        try:
+            r = parked.getresponse()
+            status, body = r.status, r.read()
+        except (OSError, http.client.HTTPException) as e:
+            raise TestFailure(f"the parked wait got no answer at SIGTERM ({type(e).__name__}: "
+                              f"{e}); SIGTERM took {took:.1f} s")
+        finally:
+            parked.close()
+        expect_equal(status, 503, f"status of the parked wait at SIGTERM ({body[:200]!r})")
+        expect_equal(code, 0, "exit status after SIGTERM")
+        check(took < 5, f"SIGTERM took {took:.1f} s with a wait parked")
 
 # ---------------------------------------------------------------------------
 
@@ -1026,6 +1068,7 @@ TESTS = [(f.__name__[5:], f) for f in [
     test_stream_history_gone_and_long_replay,
     test_rate_limit_per_token,
     test_rate_limit_burst_zero_is_no_limit,
+    test_sigterm_answers_parked_wait,
 ]]
 
 
