@@ -152,7 +152,10 @@ def test_create_get_list_delete():
     expect_equal(len(listed), 1, "the new deployment in the list")
     check_deployment(listed[0], want, "list entry")
 
-    c.wait_for(d["id"], "running", what="lifecycle")
+    running = c.wait_for(d["id"], "running", what="lifecycle")
+    check(parse_rfc3339(running["updated_at"], "updated_at") > parse_rfc3339(d["created_at"], "c"),
+          f"updated_at {running['updated_at']} did not move past created_at {d['created_at']} "
+          "when the deployment started running")
     r = c.delete(f"/v1/deployments/{d['id']}")
     expect_status(r, 202, "delete a running deployment")
     expect_equal(r.json().get("status"), "terminating", "status in the delete answer")
@@ -1000,6 +1003,38 @@ def test_rate_limit_burst_zero_is_no_limit():
             r = c.get("/v1/deployments?limit=1")
             expect_status(r, 200, f"request {i + 1} with rate_limit_burst = 0")
 
+def test_failed_lifecycle():
+    """failure_rate = 1: pending -> failed; a wait for running parked before
+    it failed is answered 409 (woken, not timed out); a failed deployment can
+    still be deleted: terminating -> terminated; the stream says so."""
+    plugin = {"executor": {"failure_rate": 1.0, "start_delay_ms": 300, "stop_delay_ms": 100}}
+    with DeploymentsServer(BINARY, plugin=plugin, tls=False) as srv:
+        c = srv.client()
+        d = c.create(unique("doomed"))
+        t0 = time.monotonic()
+        woken = c.get(wait_path(d["id"], "running", 10_000))
+        expect_status(woken, 409, "wait for running on one that then failed")
+        expect_equal(woken.json()["error"]["code"], "status_unreachable", "woken wait's code")
+        check(time.monotonic() - t0 < 5, "the parked wait was not woken when the deployment failed")
+        expect_equal(c.get_deployment(d["id"])["status"], "failed", "status after the failure")
+        c.wait_for(d["id"], "failed", what="wait for failed")
+        r = c.delete(f"/v1/deployments/{d['id']}")
+        expect_status(r, 202, "delete of a failed deployment")
+        expect_equal(r.json()["status"], "terminating", "status in the delete answer")
+        c.wait_for(d["id"], "terminated", what="failed -> terminated")
+
+        async def events():
+            s = Subscriber(await open_stream(srv, "?since=0", tls=False), "since=0")
+            try:
+                await s.until(lambda e: e["status"] == "terminated", "terminated")
+            finally:
+                await s.ws.close()
+            return [e["status"] for e in s.events]
+        expect_equal(asyncio.run(asyncio.wait_for(events(), 30)),
+                     ["pending", "failed", "terminating", "terminated"], "events of a failure")
+        # Last, so that the lifecycle above is checked whatever this says.
+        expect_error(woken, 409, "status_unreachable", "the woken wait's error body")
+
 # ---------------------------------------------------------------------------
 # Shutdown
 
@@ -1068,6 +1103,7 @@ TESTS = [(f.__name__[5:], f) for f in [
     test_stream_history_gone_and_long_replay,
     test_rate_limit_per_token,
     test_rate_limit_burst_zero_is_no_limit,
+    test_failed_lifecycle,
     test_sigterm_answers_parked_wait,
 ]]
 

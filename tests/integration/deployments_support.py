@@ -122,7 +122,8 @@ def stream_event_ok(ev):
     """The fields every deployment.update message carries."""
     return (isinstance(ev, dict) and ev.get("type") == "deployment.update"
             and isinstance(ev.get("seq"), int) and ID_RE.match(str(ev.get("deployment_id")))
-            and ev.get("status") in STATUSES and "timestamp" in ev)
+            and ev.get("status") in STATUSES
+            and RFC3339_RE.match(str(ev.get("timestamp"))) is not None)
 
 # ---------------------------------------------------------------------------
 # Checks
@@ -156,8 +157,8 @@ def expect_status(resp, want, what):
 
 def expect_error(resp, status, code, what, field=None, reason=None):
     """A standard error body {"error":{"code","message","details"}} with `status`,
-    `code` and, when given, details.field / details.reason. details.request_id,
-    when present, is the response's X-Request-ID."""
+    `code` and, when given, details.field / details.reason; details.request_id
+    is the response's X-Request-ID when it has one."""
     expect_status(resp, status, what)
     try:
         body = json.loads(resp.body)
@@ -175,8 +176,9 @@ def expect_error(resp, status, code, what, field=None, reason=None):
     if reason is not None:
         expect_equal(details.get("reason"), reason, f"{what}: details.reason")
     rid = resp.header("X-Request-ID")
-    if "request_id" in details and rid is not None:
-        expect_equal(details["request_id"], rid, f"{what}: details.request_id vs X-Request-ID")
+    if rid is not None:
+        expect_equal(details.get("request_id"), rid, f"{what}: details.request_id vs X-Request-ID "
+                     f"(body {resp.text()[:300]})")
     return err
 
 
