@@ -14,9 +14,10 @@ concurrent retries), batch, pagination while others insert, the wait
 long-poll, API-Version, the deprecated /v1/status, /health and /ready, and
 /v1/stream over wss (every subscriber sees every event, in seq order,
 across shards; deployment_id filter; since replay without gap or
-duplicate; 4410 for a since older than the history). Two more servers,
-started by their tests: one with a tiny rate limit, one with the smallest
-history.
+duplicate; 4410 for a since older than the history), read-your-writes
+across connections, the failed lifecycle, and SIGTERM with a wait parked.
+Some tests start servers of their own (a tiny rate limit, burst 0, a
+history of 10050 events, failure_rate 1, one shard).
 
 Exit status: 0 all passed, 1 a test failed, 77 python3-websockets is
 missing. Each test is bounded; the suite stops starting tests after
@@ -187,6 +188,29 @@ def test_not_found():
                          ("GET", wait_path(MISSING_ID, "running", 100))]:
         r = c.request(method, path)
         expect_error(r, 404, "not_found", f"{method} {path}")
+    for method, path, allow in [("PUT", "/v1/deployments", {"GET", "POST"}),
+                                ("PATCH", f"/v1/deployments/{MISSING_ID}", {"GET", "DELETE"}),
+                                ("GET", "/v1/batch", {"POST"})]:
+        r = c.request(method, path)
+        expect_error(r, 405, "method_not_allowed", f"{method} {path}")
+        got = {m.strip() for m in (r.header("Allow") or "").split(",")}
+        check(allow <= got, f"{method} {path}: Allow {r.header('Allow')!r} lacks {allow - got}")
+
+
+def test_read_your_writes_across_connections():
+    """An acknowledged create or delete is seen at once by every other
+    connection (with 2 shards, some of them on the other shard)."""
+    cs = [api() for _ in range(5)]
+    for i in range(20):
+        d = cs[0].create(unique("ryw"))
+        for j, c in enumerate(cs[1:], 1):
+            r = c.get(f"/v1/deployments/{d['id']}")
+            expect_status(r, 200, f"round {i}: GET on connection {j} right after the 201")
+        expect_status(cs[0].delete(f"/v1/deployments/{d['id']}"), 202, f"round {i}: delete")
+        for j, c in enumerate(cs[1:], 1):
+            st = c.get_deployment(d["id"])["status"]
+            check(st in ("terminating", "terminated"),
+                  f"round {i}: connection {j} sees {st} right after the 202 of a delete")
 
 # ---------------------------------------------------------------------------
 # Validation of the create body
@@ -895,6 +919,8 @@ def test_stream_refusals():
         await refused("?since=abc", "rw", 400, "stream with since=abc")
         await refused("?since=-1", "rw", 400, "stream with since=-1")
         await refused("?deployment_id=nope", "rw", 400, "stream with a bad deployment_id")
+        await refused("?foo=1", "rw", 400, "stream with an unknown parameter")
+        await refused("?since=1&since=2", "rw", 400, "stream with since twice")
         ws = await open_stream(SRV, "", token="ro")
         await ws.close()
         # Browsers cannot set headers on a WebSocket: ?access_token= instead.
@@ -1080,6 +1106,7 @@ TESTS = [(f.__name__[5:], f) for f in [
     test_create_get_list_delete,
     test_delete_pending_deployment,
     test_not_found,
+    test_read_your_writes_across_connections,
     test_validation_malformed_json,
     test_validation_types_unknown_duplicates_missing,
     test_validation_bounds,
