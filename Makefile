@@ -46,11 +46,16 @@ test-asan: deps
 #       shadow memory and runtime multiply; it runs in the other builds
 #   integration.testssl, .ws_python, .ws_conformance, .ws_browser  outside
 #       clients against the binary: they run in test-release and test-asan
+#   integration.plugin_install, .deployments_durability, .deployments_openapi,
+#       .deployments_console  a cmake build, SIGKILL rounds, a linter and a
+#       browser: nothing the API test (which does run here) does not already
+#       cross between threads
 # No suppressions: every report so far was in our code. One in third-party
 # code (BoringSSL, zlib) would go in a suppressions file saying why.
-TSAN_TARGETS = engine_tests ws_tests integration_tests tls_tests bench_tests ringshard
-TSAN_LABELS = ^(engine|ws|integration|tls|bench)$$
-TSAN_EXCLUDE = ^integration\.(testssl|ws_python|ws_conformance|ws_browser)$$|^Process\.SixtyFourIdleShards
+TSAN_TARGETS = engine_tests ws_tests integration_tests tls_tests bench_tests deployments_tests \
+  ringshard deployments
+TSAN_LABELS = ^(engine|ws|integration|tls|bench|deployments)$$
+TSAN_EXCLUDE = ^integration\.(testssl|ws_python|ws_conformance|ws_browser|plugin_install|deployments_durability|deployments_openapi|deployments_console)$$|^Process\.SixtyFourIdleShards
 test-tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja \
 	  -DCMAKE_BUILD_TYPE=Debug -DRINGSHARD_TSAN=ON -DRINGSHARD_BENCH=OFF

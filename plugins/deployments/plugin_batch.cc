@@ -146,7 +146,7 @@ void batch(App& app, rp::Request& req, rp::Response& res) {
 void add_batch_route(App& app, rp::Host& host) {
   rp::RouteOptions o;
   o.scope = kScopeRead;
-  o.rate_limit = "deployments";
+  o.rate_limit = app.rate_limit();
   o.max_body = kBatchLimits.max_bytes;
   host.route("POST", "/v1/batch", [&app](rp::Request& q, rp::Response& r) { batch(app, q, r); },
              o);

@@ -71,8 +71,10 @@ bool App::start(std::string& error) {
   metrics_.events_sent = host_.metric("ringshard_deployments_stream_events_total",
                                       "deployment.update events sent to stream clients.");
 
-  host_.rate_limit("deployments", "bearer", config_.rate_limit_burst,
-                   config_.rate_limit_per_second);
+  if (rate_limit() != nullptr) {
+    host_.rate_limit(rate_limit(), "bearer", config_.rate_limit_burst,
+                     config_.rate_limit_per_second);
+  }
   add_routes(*this, host_);
   add_wait_route(*this, host_);
   add_batch_route(*this, host_);

@@ -179,7 +179,7 @@ std::string health_body(App& app) {
 void add_routes(App& app, rp::Host& host) {
   rp::RouteOptions read;
   read.scope = kScopeRead;
-  read.rate_limit = "deployments";
+  read.rate_limit = app.rate_limit();
   rp::RouteOptions write = read;
   write.scope = kScopeWrite;
   write.max_body = kCreateLimits.max_bytes;

@@ -104,6 +104,11 @@ class App {
   Store& store() { return *store_; }
   Metrics& metrics() { return metrics_; }
   Executor& executor() { return *executor_; }
+  // The name of the per-token rate limit routes refer to; null when
+  // rate_limit_burst is 0 (no limit).
+  const char* rate_limit() const {
+    return config_.rate_limit_burst > 0 ? "deployments" : nullptr;
+  }
   std::chrono::steady_clock::time_point started() const { return started_; }
 
   // init(): opens the store (false and `error` when it cannot), registers

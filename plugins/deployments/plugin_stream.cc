@@ -211,7 +211,7 @@ void add_stream(App& app, rp::Host& host) {
   auto ep = std::make_shared<StreamEndpoint>(app);
   rp::RouteOptions o;
   o.scope = kScopeRead;
-  o.rate_limit = "deployments";
+  o.rate_limit = app.rate_limit();
   host.websocket("/v1/stream", ep, o);
   host.topic_listener(kEventTopic.data(),
                       [ep](rp::Shard& shard, std::string_view message) {

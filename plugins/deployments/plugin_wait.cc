@@ -131,7 +131,7 @@ void release_waiters(ShardState& st) {
 void add_wait_route(App& app, rp::Host& host) {
   rp::RouteOptions read;
   read.scope = kScopeRead;
-  read.rate_limit = "deployments";
+  read.rate_limit = app.rate_limit();
   host.route("GET", "/v1/deployments/{id}/wait",
              [&app](rp::Request& q, rp::Response& r) { wait(app, q, r); }, read);
 }
