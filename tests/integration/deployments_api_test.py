@@ -37,7 +37,7 @@ from deployments_support import (  # noqa: E402
     API_VERSION, ID_RE, UNKNOWN_API_VERSION, DeploymentsServer, Skip, TestFailure,
     batch_request, batch_results, binary_from_argv, check, create_body, expect_equal,
     expect_error, expect_status, insecure_tls, list_page, list_path, parse_rfc3339,
-    run_tests, stream_event_ok, unique, wait_path)
+    run_tests, slowdown, stream_event_ok, unique, wait_path)
 
 try:
     import websockets
@@ -46,8 +46,15 @@ except ImportError as e:
     print(f"SKIP: python3-websockets is not installed for {sys.executable} ({e})")
     sys.exit(77)
 
+# Sanitizer builds (make test-tsan runs this) are several times slower:
+# main() scales these by SLOW. Timing checks use slow(seconds).
 SUITE_BUDGET_S = 150.0
 STEP_S = 15.0  # the longest any single wait for the server may take
+SLOW = 1
+
+
+def slow(seconds):
+    return seconds * SLOW
 MISSING_ID = "deploy_" + "a" * 20  # well-formed, never issued (ids are random)
 
 BINARY = None
@@ -671,11 +678,11 @@ def test_wait():
     t0 = time.monotonic()
     body = c.wait_for(d["id"], "running", timeout_ms=10_000)
     expect_equal(body["id"], d["id"], "wait answer id")
-    check(time.monotonic() - t0 < 10, "wait for running took the whole timeout")
+    check(time.monotonic() - t0 < slow(10), "wait for running took the whole timeout")
     # Already there: at once.
     t0 = time.monotonic()
     c.wait_for(d["id"], "running", timeout_ms=10_000, what="wait when already running")
-    check(time.monotonic() - t0 < 2, "a wait for the current status was not answered at once")
+    check(time.monotonic() - t0 < slow(2), "a wait for the current status was not answered at once")
     # Running never becomes pending: 409 at once.
     r = c.get(wait_path(d["id"], "pending", 10_000))
     expect_error(r, 409, "status_unreachable", "wait for pending on a running deployment")
@@ -684,7 +691,7 @@ def test_wait():
     r = c.get(wait_path(d["id"], "terminated", 300))
     expect_error(r, 408, "wait_timeout", "wait with a 300 ms timeout")
     took = time.monotonic() - t0
-    check(0.25 <= took < 5, f"a 300 ms wait answered after {took:.2f} s")
+    check(0.25 <= took < slow(5), f"a 300 ms wait answered after {took:.2f} s")
     # A waiter parked on one connection is woken by a delete from another.
     result = {}
 
@@ -733,7 +740,8 @@ class Subscriber:
         self.label = label
         self.events = []
 
-    async def next(self, timeout=STEP_S):
+    async def next(self, timeout=None):
+        timeout = STEP_S if timeout is None else timeout
         try:
             msg = await asyncio.wait_for(self.ws.recv(), timeout)
         except asyncio.TimeoutError:
@@ -753,7 +761,8 @@ class Subscriber:
         self.events.append(ev)
         return ev
 
-    async def until(self, pred, what, timeout=STEP_S):
+    async def until(self, pred, what, timeout=None):
+        timeout = STEP_S if timeout is None else timeout
         end = time.monotonic() + timeout
         while True:
             left = end - time.monotonic()
@@ -829,7 +838,7 @@ def test_stream_every_subscriber_sees_every_event():
         finally:
             for s in subs:
                 await s.ws.close()
-    asyncio.run(asyncio.wait_for(body(), 60))
+    asyncio.run(asyncio.wait_for(body(), slow(60)))
 
 
 def test_stream_deployment_filter():
@@ -866,7 +875,7 @@ def test_stream_deployment_filter():
                 await live_a.ws.close()
         finally:
             await watcher.ws.close()
-    asyncio.run(asyncio.wait_for(body(), 60))
+    asyncio.run(asyncio.wait_for(body(), slow(60)))
 
 
 def test_stream_since_replay():
@@ -900,7 +909,7 @@ def test_stream_since_replay():
             await replay.ws.close()
             if again is not None:
                 await again.ws.close()
-    asyncio.run(asyncio.wait_for(body(), 60))
+    asyncio.run(asyncio.wait_for(body(), slow(60)))
 
 
 def test_stream_refusals():
@@ -927,7 +936,7 @@ def test_stream_refusals():
         ws = await websockets.connect(stream_url(SRV, f"?access_token={SRV.rw}", tls=False),
                                       open_timeout=STEP_S)
         await ws.close()
-    asyncio.run(asyncio.wait_for(body(), 60))
+    asyncio.run(asyncio.wait_for(body(), slow(60)))
 
 
 HISTORY = 10_050  # history_events of the history server
@@ -961,9 +970,9 @@ def test_stream_history_gone_and_long_replay():
         for w in workers:
             w.start()
         for w in workers:
-            w.join(60)
+            w.join(slow(60))
         check(not failures, f"filling the history: {failures[:1]}")
-        check(not any(w.is_alive() for w in workers), "filling the history took over 60 s")
+        check(not any(w.is_alive() for w in workers), "filling the history took too long")
 
         async def gone(since):
             ws = await open_stream(srv, f"?since={since}")
@@ -989,7 +998,7 @@ def test_stream_history_gone_and_long_replay():
                 s.consecutive(f"since={PRUNED} replay of {HISTORY} events, then a live one")
             finally:
                 await s.ws.close()
-        asyncio.run(asyncio.wait_for(body(), 60))
+        asyncio.run(asyncio.wait_for(body(), slow(60)))
         expect_equal(srv.stop(), 0, "exit status of the history server after SIGTERM")
 
 # ---------------------------------------------------------------------------
@@ -1041,7 +1050,7 @@ def test_failed_lifecycle():
         woken = c.get(wait_path(d["id"], "running", 10_000))
         expect_status(woken, 409, "wait for running on one that then failed")
         expect_equal(woken.json()["error"]["code"], "status_unreachable", "woken wait's code")
-        check(time.monotonic() - t0 < 5, "the parked wait was not woken when the deployment failed")
+        check(time.monotonic() - t0 < slow(5), "the parked wait was not woken when the deployment failed")
         expect_equal(c.get_deployment(d["id"])["status"], "failed", "status after the failure")
         c.wait_for(d["id"], "failed", what="wait for failed")
         r = c.delete(f"/v1/deployments/{d['id']}")
@@ -1056,7 +1065,7 @@ def test_failed_lifecycle():
             finally:
                 await s.ws.close()
             return [e["status"] for e in s.events]
-        expect_equal(asyncio.run(asyncio.wait_for(events(), 30)),
+        expect_equal(asyncio.run(asyncio.wait_for(events(), slow(30))),
                      ["pending", "failed", "terminating", "terminated"], "events of a failure")
         # Last, so that the lifecycle above is checked whatever this says.
         expect_error(woken, 409, "status_unreachable", "the woken wait's error body")
@@ -1094,7 +1103,7 @@ def test_sigterm_answers_parked_wait():
             parked.close()
         expect_equal(status, 503, f"status of the parked wait at SIGTERM ({body[:200]!r})")
         expect_equal(code, 0, "exit status after SIGTERM")
-        check(took < 5, f"SIGTERM took {took:.1f} s with a wait parked")
+        check(took < slow(5), f"SIGTERM took {took:.1f} s with a wait parked")
 
 # ---------------------------------------------------------------------------
 
@@ -1136,8 +1145,11 @@ TESTS = [(f.__name__[5:], f) for f in [
 
 
 def main():
-    global BINARY, SRV
+    global BINARY, SRV, SLOW, STEP_S, SUITE_BUDGET_S
     BINARY = binary_from_argv()
+    SLOW = slowdown(BINARY)
+    STEP_S *= SLOW
+    SUITE_BUDGET_S *= SLOW
     try:
         SRV = DeploymentsServer(BINARY)
         SRV.__enter__()

@@ -587,6 +587,16 @@ def binary_from_argv():
     return sys.argv[1]
 
 
+def slowdown(binary):
+    """4 for a sanitizer build (ASan, TSan: several times slower), else 1."""
+    try:
+        with open(binary, "rb") as f:
+            data = f.read()
+    except OSError:
+        return 1
+    return 4 if b"AddressSanitizer" in data or b"ThreadSanitizer" in data else 1
+
+
 def name_filter():
     if "-k" in sys.argv:
         i = sys.argv.index("-k")
