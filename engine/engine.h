@@ -79,6 +79,10 @@ struct EngineConfig {
   // start() failed after make_handler ran on it, in place of the loop.
   // Unset: nothing. Plugins release per-shard state here.
   std::function<void(Shard&)> on_shard_exit;
+  // Called on each shard's thread when it starts draining (SIGTERM), before
+  // its connections hear of the drain: the last moment to answer deferred
+  // requests that would otherwise wait for the drain deadline (long-polls).
+  std::function<void(Shard&)> on_shard_drain;
 };
 
 struct StartError {
@@ -109,6 +113,10 @@ class Engine {
     config_.make_handler = std::move(make_handler);
   }
   void set_pin_threads(bool pin) { config_.pin_threads = pin; }
+  // Sets (before start()) EngineConfig::on_shard_drain.
+  void set_shard_drain_hook(std::function<void(Shard&)> hook) {
+    config_.on_shard_drain = std::move(hook);
+  }
   // Sets (before start()) EngineConfig::on_shard_exit.
   void set_shard_exit_hook(std::function<void(Shard&)> hook) {
     config_.on_shard_exit = std::move(hook);

@@ -32,6 +32,7 @@ void Shard::begin_drain() {
   }
   drain_deadline_ms_ = now_ms_ + config_.drain_timeout_ms;
   timers_.arm(drain_timer_, drain_deadline_ms_);
+  if (config_.on_shard_drain) config_.on_shard_drain(*this);
   slab_->for_each_live([&](Connection& c) {
     if (c.state_ != Connection::State::kOpen) return;
     if (c.transport_ != nullptr) {

@@ -104,6 +104,17 @@ void PluginGlue::shard_stop(void* state, rs_shard* s) {
   }
 }
 
+void PluginGlue::shard_drain(void* state, rs_shard* s) {
+  auto* glue = static_cast<GlueState*>(state);
+  try {
+    Shard shard(glue->api, s);
+    glue->plugin->shard_drain(shard);
+  } catch (...) {
+    detail::report_failure(glue->api, glue->raw_host, s, "shard_drain",
+                           detail::current_exception_message());
+  }
+}
+
 void PluginGlue::destroy(void* state) {
   auto* glue = static_cast<GlueState*>(state);
   try {

@@ -195,6 +195,22 @@ void PluginHost::shard_started(engine::Shard& shard) {
   }
 }
 
+void PluginHost::shard_draining(engine::Shard& shard) {
+  for (auto& h : rt_->plugins) {
+    const rs_plugin_v1* d = h->lib.desc;
+    if (d->struct_size < offsetof(rs_plugin_v1, shard_drain) + sizeof(d->shard_drain) ||
+        d->shard_drain == nullptr) {
+      continue;
+    }
+    try {
+      d->shard_drain(h->state, h->shards[shard.index()].get());
+    } catch (...) {
+      rt_->failure(h.get(), static_cast<int>(shard.index()), "shard_drain",
+                   "threw: " + exception_text());
+    }
+  }
+}
+
 void PluginHost::shard_stopped(engine::Shard& shard) {
   for (auto it = rt_->plugins.rbegin(); it != rt_->plugins.rend(); ++it) {
     rs_host* h = it->get();

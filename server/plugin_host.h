@@ -73,6 +73,9 @@ class PluginHost {
   // The engine's exit hook, on `shard`'s thread: runs shard_stop(), then
   // cancels the plugins' timers left there, and refuses posts from then on.
   void shard_stopped(engine::Shard& shard);
+  // The engine's drain hook, on `shard`'s thread: each plugin's
+  // shard_drain() (SIGTERM; long-polls are answered now).
+  void shard_draining(engine::Shard& shard);
   // destroy() for each plugin whose init() ran, in reverse load order
   // (tasks never run are cancelled first). Once the engine has stopped.
   void destroy_plugins();

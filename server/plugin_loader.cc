@@ -51,9 +51,9 @@ bool check_descriptor(const rs_plugin_v1* d, std::string_view ref, const std::st
             "; rebuild it against this server's ringshard/plugin.h";
     return false;
   }
-  if (d->struct_size < sizeof(rs_plugin_v1)) {
+  if (d->struct_size < RS_PLUGIN_V1_MIN_SIZE) {
     error = who + ": its descriptor has " + std::to_string(d->struct_size) +
-            " bytes, this server needs " + std::to_string(sizeof(rs_plugin_v1)) +
+            " bytes, this server needs " + std::to_string(RS_PLUGIN_V1_MIN_SIZE) +
             " (built against an older ringshard/plugin.h); rebuild it";
     return false;
   }

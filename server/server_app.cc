@@ -405,6 +405,7 @@ engine::StartError ServerApp::start() {
         return h;
       });
   engine_->set_shard_exit_hook([this](engine::Shard& shard) { plugins_->shard_stopped(shard); });
+  engine_->set_shard_drain_hook([this](engine::Shard& shard) { plugins_->shard_draining(shard); });
   return engine_->start();
 }
 

@@ -23,6 +23,8 @@
  *      api->shard_set_user(shard, ...).
  *   4. the server runs: handlers, timers, posted tasks, WebSocket callbacks
  *      on shard threads.
+ *   4b. shard_drain(state, shard): SIGTERM, on each shard's thread, when
+ *      it starts draining (see rs_plugin_v1::shard_drain).
  *   5. shard_stop(state, shard): on each shard's thread once it has drained
  *      (no more requests), before it exits. Every shard has left its loop
  *      by then: release per-shard state, do not post or publish.
@@ -344,7 +346,17 @@ typedef struct rs_plugin_v1 {
   void (*shard_start)(void* state, rs_shard* shard); /* optional */
   void (*shard_stop)(void* state, rs_shard* shard);  /* optional */
   void (*destroy)(void* state);                      /* optional */
+  /* Appended within ABI version 1 (read only when struct_size covers it):
+   * the shard starts draining (SIGTERM), on its thread, before its
+   * connections are told. Answer what would otherwise wait for the drain
+   * deadline (long-polls); requests still arrive until each connection has
+   * its last answer. Optional. */
+  void (*shard_drain)(void* state, rs_shard* shard);
 } rs_plugin_v1;
+
+/* The smallest descriptor a host of this ABI version accepts (a plugin
+ * built before shard_drain was appended). */
+#define RS_PLUGIN_V1_MIN_SIZE offsetof(rs_plugin_v1, shard_drain)
 
 typedef const rs_plugin_v1* (*rs_plugin_entry_fn)(uint32_t host_abi_version);
 

@@ -362,6 +362,8 @@ class Plugin {
   virtual void init(Host& host, const Config& config) = 0;
   virtual void shard_start(Shard& /*shard*/) {}
   virtual void shard_stop(Shard& /*shard*/) {}
+  // SIGTERM: the shard starts draining; answer long-polls now.
+  virtual void shard_drain(Shard& /*shard*/) {}
 };
 
 // The glue between a Plugin subclass and the C descriptor (used by
@@ -378,6 +380,7 @@ class PluginGlue {
                   void** state, char* error, size_t size);
   static void shard_start(void* state, rs_shard* s);
   static void shard_stop(void* state, rs_shard* s);
+  static void shard_drain(void* state, rs_shard* s);
   static void destroy(void* state);
 };
 
@@ -417,6 +420,7 @@ class PluginGlue {
         &::ringshard::plugin::PluginGlue::shard_start,                                       \
         &::ringshard::plugin::PluginGlue::shard_stop,                                        \
         &::ringshard::plugin::PluginGlue::destroy,                                           \
+        &::ringshard::plugin::PluginGlue::shard_drain,                                       \
     };                                                                                       \
     return &descriptor;                                                                      \
   }

@@ -17,6 +17,7 @@ constexpr std::string_view kPage = R"html(<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ringshard deployments</title>
 <style>

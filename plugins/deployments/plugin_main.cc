@@ -118,6 +118,10 @@ void App::shard_stop(rp::Shard& shard) {
   delete st;
 }
 
+void App::shard_drain(rp::Shard& shard) {
+  if (auto* st = shard.user_as<ShardState>()) answer_waiters_draining(shard, *st);
+}
+
 void App::submit(const rp::Shard& shard, std::unique_ptr<StoreRequest> req,
                  std::function<void(rp::Shard&, StoreRequest&)> on_done) {
   rp::Shard target = shard;
@@ -176,6 +180,7 @@ class DeploymentsPlugin final : public rp::Plugin {
   }
   void shard_start(rp::Shard& shard) override { app_->shard_start(shard); }
   void shard_stop(rp::Shard& shard) override { app_->shard_stop(shard); }
+  void shard_drain(rp::Shard& shard) override { app_->shard_drain(shard); }
 
  private:
   std::unique_ptr<App> app_;

@@ -199,7 +199,7 @@ void add_routes(App& app, rp::Host& host) {
   host.route("GET", "/v1/console", [](rp::Request&, rp::Response& r) {
     r.header("Content-Security-Policy",
              "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-             "connect-src 'self' ws: wss:");
+             "img-src 'self' data:; connect-src 'self' ws: wss:");
     r.send(200, "text/html; charset=utf-8", console_html());
   });
   rp::RouteOptions deprecated;

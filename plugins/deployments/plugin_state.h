@@ -63,6 +63,7 @@ struct StringHash {
 struct Waiter {
   uint64_t token = 0;  // identifies it for the timeout
   Status target = Status::kRunning;
+  std::string request_id;  // for the error bodies
   rp::Async answer;
   rs_timer* timer = nullptr;
 };
@@ -78,6 +79,7 @@ struct ShardState {
   std::unordered_map<std::string, CacheEntry, StringHash, std::equal_to<>> cache;
   std::unordered_map<std::string, std::vector<Waiter>, StringHash, std::equal_to<>> waiters;
   uint64_t next_waiter_token = 1;
+  bool draining = false;  // SIGTERM: new long-polls are answered 503 at once
   std::vector<StreamConn*> streams;  // open /v1/stream connections
   BodyParser parser;                 // request bodies, reused
 };
@@ -116,6 +118,7 @@ class App {
   bool start(std::string& error);
   void shard_start(rp::Shard& shard);
   void shard_stop(rp::Shard& shard);
+  void shard_drain(rp::Shard& shard);
 
   // Submits `req`; `on_done` runs later on `shard`'s thread with the
   // finished request (or never, if the server stopped first).
@@ -146,7 +149,11 @@ void add_stream(App& app, rp::Host& host);
 void add_wait_route(App& app, rp::Host& host);
 // Called by App::apply for each changed deployment on every shard.
 void wake_waiters(App& app, rp::Shard& shard, const Deployment& d);
-// Shard teardown: answer the waiters still parked (503: shutting down).
+// The shard drains (SIGTERM): answer every parked waiter 503 with
+// Retry-After, so that the client asks again elsewhere instead of waiting
+// for the drain deadline.
+void answer_waiters_draining(rp::Shard& shard, ShardState& st);
+// Shard teardown: drop what is left (its connections are gone).
 void release_waiters(ShardState& st);
 
 // Shared by the handlers.

@@ -66,6 +66,61 @@ bool event_fields(std::string_view json, uint64_t& seq, std::string_view& id) {
   return r.ec == std::errc();
 }
 
+// Reads the stored events after `after_seq`, one page of the store's
+// largest read at a time, sends them, and reads on until a page comes back
+// short; then the live events held meanwhile follow.
+void replay_page(App& app, const rp::Shard& shard, uint64_t handle, uint64_t after_seq) {
+  auto sr = std::make_unique<StoreRequest>();
+  StoreOp o;
+  o.kind = StoreOp::Kind::kEventsSince;
+  o.after_seq = after_seq;
+  o.limit = kStoreMaxEventsLimit;
+  sr->ops.push_back(std::move(o));
+  app.submit(shard, std::move(sr), [&app, handle](rp::Shard& s, StoreRequest& done) {
+    rs_websocket* raw = s.api()->ws_find(s.raw(), handle);
+    if (raw == nullptr) return;  // closed meanwhile
+    rp::WebSocket w(s.api(), raw);
+    auto* c = w.user_as<StreamConn>();
+    if (c == nullptr) return;
+    if (done.outcome != StoreRequest::Outcome::kDone) {
+      w.close(1011, "the event history could not be read");
+      return;
+    }
+    const StoreOpResult& r = done.results[0];
+    if (r.code == StoreOpResult::Code::kHistoryGone) {
+      w.close(kCloseHistoryGone, "since is older than the kept history: list "
+                                 "deployments again, then reconnect without since");
+      return;
+    }
+    int64_t sent = 0;
+    uint64_t last_read = 0;
+    for (const Event& e : r.events) {
+      last_read = e.seq;
+      if (e.seq <= c->last_sent) continue;
+      c->last_sent = e.seq;
+      if (!c->filter.empty() && c->filter != e.deployment_id) continue;
+      w.send(render_event(e));
+      ++sent;
+    }
+    s.metric_add(app.metrics().events_sent, sent);
+    if (r.events.size() >= kStoreMaxEventsLimit) {
+      replay_page(app, s, handle, last_read);
+      return;
+    }
+    int64_t flushed = 0;
+    for (auto& [seq, json] : c->held) {
+      if (seq <= c->last_sent) continue;
+      c->last_sent = seq;
+      w.send(json);
+      ++flushed;
+    }
+    s.metric_add(app.metrics().events_sent, flushed);
+    c->held.clear();
+    c->held.shrink_to_fit();
+    c->replaying = false;
+  });
+}
+
 class StreamEndpoint final : public rp::WsEndpoint {
  public:
   explicit StreamEndpoint(App& app) : app_(app) {}
@@ -108,49 +163,7 @@ class StreamEndpoint final : public rp::WsEndpoint {
     }
     conn->replaying = true;
     conn->last_sent = conn->since;
-    auto sr = std::make_unique<StoreRequest>();
-    StoreOp o;
-    o.kind = StoreOp::Kind::kEventsSince;
-    o.after_seq = conn->since;
-    o.limit = static_cast<uint32_t>(app_.config().history_events);
-    sr->ops.push_back(std::move(o));
-    uint64_t handle = conn->handle;
-    App& app = app_;
-    app_.submit(shard, std::move(sr), [&app, handle](rp::Shard& s, StoreRequest& done) {
-      rs_websocket* raw = s.api()->ws_find(s.raw(), handle);
-      if (raw == nullptr) return;  // closed meanwhile
-      rp::WebSocket w(s.api(), raw);
-      auto* c = w.user_as<StreamConn>();
-      if (c == nullptr) return;
-      if (done.outcome != StoreRequest::Outcome::kDone) {
-        w.close(1011, "the event history could not be read");
-        return;
-      }
-      const StoreOpResult& r = done.results[0];
-      if (r.code == StoreOpResult::Code::kHistoryGone) {
-        w.close(kCloseHistoryGone, "since is older than the kept history: list "
-                                   "deployments again, then reconnect without since");
-        return;
-      }
-      uint64_t sent = 0;
-      for (const Event& e : r.events) {
-        if (e.seq <= c->last_sent) continue;
-        c->last_sent = e.seq;
-        if (!c->filter.empty() && c->filter != e.deployment_id) continue;
-        w.send(render_event(e));
-        ++sent;
-      }
-      for (auto& [seq, json] : c->held) {
-        if (seq <= c->last_sent) continue;
-        c->last_sent = seq;
-        w.send(json);
-        ++sent;
-      }
-      c->held.clear();
-      c->held.shrink_to_fit();
-      c->replaying = false;
-      s.metric_add(app.metrics().events_sent, static_cast<int64_t>(sent));
-    });
+    replay_page(app_, shard, conn->handle, conn->since);
   }
 
   void on_message(rp::WebSocket&, std::string_view, bool) override {

@@ -45,10 +45,16 @@ void park(App& app, rp::Shard& shard, SharedAsync a, const Deployment& d, WaitQu
           std::string rid) {
   if (settle(*a, d, q.status, rid)) return;
   ShardState& st = app.state(shard);
+  if (st.draining) {
+    a->header("Retry-After", "1");
+    send_api_error(*a, 503, "shutting_down", "the server is shutting down; ask again", rid);
+    return;
+  }
   uint64_t token = st.next_waiter_token++;
   Waiter w;
   w.token = token;
   w.target = q.status;
+  w.request_id = rid;
   w.answer = std::move(*a);
   w.timer = shard.after(q.timeout_ms, [&app, id = d.id, token, rid](rp::Shard& s) {
     ShardState& state = app.state(s);
@@ -112,7 +118,7 @@ void wake_waiters(App& app, rp::Shard& shard, const Deployment& d) {
   if (it == st.waiters.end()) return;
   auto& list = it->second;
   for (size_t i = 0; i < list.size();) {
-    if (settle(list[i].answer, d, list[i].target, {})) {
+    if (settle(list[i].answer, d, list[i].target, list[i].request_id)) {
       shard.cancel(list[i].timer);
       list.erase(list.begin() + static_cast<ptrdiff_t>(i));
     } else {
@@ -120,6 +126,19 @@ void wake_waiters(App& app, rp::Shard& shard, const Deployment& d) {
     }
   }
   if (list.empty()) st.waiters.erase(it);
+}
+
+void answer_waiters_draining(rp::Shard& shard, ShardState& st) {
+  st.draining = true;
+  for (auto& [id, list] : st.waiters) {
+    for (Waiter& w : list) {
+      shard.cancel(w.timer);
+      w.answer.header("Retry-After", "1");
+      send_api_error(w.answer, 503, "shutting_down",
+                     "the server is shutting down; ask again", w.request_id);
+    }
+  }
+  st.waiters.clear();
 }
 
 void release_waiters(ShardState& st) {
