@@ -123,6 +123,7 @@ bool answer_special(App& app, rp::Shard& shard, rp::Async& a, StoreRequest& done
       return true;
     case StoreRequest::Outcome::kError:
       shard.metric_add(app.metrics().store_errors, 1);
+      app.store_failed();
       app.host().log(RS_LOG_ERROR, "deployments: store error: " + done.error);
       a.header("Retry-After", "1");
       send_api_error(a, 503, "store_unavailable", "the deployment store failed; retry",

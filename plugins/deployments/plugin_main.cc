@@ -44,6 +44,7 @@ bool App::start(std::string& error) {
         submit(s0, std::move(req), [this](rp::Shard& shard, StoreRequest& done) {
           if (done.outcome == StoreRequest::Outcome::kError) {
             shard.metric_add(metrics_.store_errors, 1);
+            store_failed();
             host_.log(RS_LOG_ERROR, "deployments: executor transition failed: " + done.error);
           } else if (!done.results.empty() &&
                      done.results[0].code == StoreOpResult::Code::kOk) {
@@ -135,7 +136,20 @@ void App::submit(const rp::Shard& shard, std::unique_ptr<StoreRequest> req,
   store_->submit(std::move(req));
 }
 
+void App::store_failed() {
+  if (!store_failing_.exchange(true, std::memory_order_relaxed)) {
+    host_.set_ready(false);
+    host_.log(RS_LOG_ERROR, "deployments: the store failed a transaction; /ready answers 503 "
+                            "until one commits again");
+  }
+}
+
 void App::on_commit(const ChangeSet& changes) {
+  if (store_failing_.load(std::memory_order_relaxed) &&
+      store_failing_.exchange(false, std::memory_order_relaxed)) {
+    host_.set_ready(true);
+    host_.log(RS_LOG_INFO, "deployments: the store commits again; ready");
+  }
   auto shared = std::make_shared<const ChangeSet>(changes);
   for (unsigned i = 0; i < host_.shard_count(); ++i) {
     host_.shard(i).post([this, shared](rp::Shard* s) {

@@ -28,6 +28,7 @@
 // shard's thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -127,6 +128,9 @@ class App {
 
   // Store thread: a transaction committed.
   void on_commit(const ChangeSet& changes);
+  // Readiness follows the store: a failed transaction makes /ready answer
+  // 503 until a transaction commits again (any thread).
+  void store_failed();
   // A shard's thread: apply a committed ChangeSet.
   void apply(rp::Shard& shard, const ChangeSet& changes);
 
@@ -139,6 +143,7 @@ class App {
   std::unique_ptr<Executor> executor_;
   Metrics metrics_;
   std::chrono::steady_clock::time_point started_;
+  std::atomic<bool> store_failing_{false};
 };
 
 // Route handlers (plugin_routes.cc), the batch endpoint (plugin_batch.cc),
