@@ -84,6 +84,7 @@ extern "C" __attribute__((visibility("default"))) int not_a_plugin() { return kD
 extern "C" __attribute__((visibility("default"))) const rs_plugin_v1* ringshard_plugin_v1(
     uint32_t) {
 #ifdef RS_TEST_BAD_NULL_ENTRY
+  (void)kDescriptor;  // built, never handed out
   return nullptr;
 #else
   return &kDescriptor;
