@@ -139,9 +139,11 @@ bool SqliteConnection::prepare_all() {
        "INSERT INTO deployments (id, name, image, cpu, memory_mib, status, created_at_ms, "
        "updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING"},
       {&find_deployment_, select_deployments("WHERE id = ?1")},
+      // No RETURNING: SQLite runs a RETURNING clause as a trigger, which
+      // makes the UPDATE a multi-write statement with its own statement
+      // journal; update_status_if() reads the row back instead.
       {&update_status_, "UPDATE deployments SET status = ?3, updated_at_ms = ?4 "
-                        "WHERE id = ?1 AND status = ?2 RETURNING " +
-                            std::string(kColumns)},
+                        "WHERE id = ?1 AND status = ?2"},
       {&list_all_, select_deployments("WHERE position > ?1 ORDER BY position LIMIT ?2")},
       {&list_by_status_,
        select_deployments("WHERE status = ?3 AND position > ?1 ORDER BY position LIMIT ?2")},
@@ -244,16 +246,19 @@ bool SqliteConnection::find_deployment(std::string_view id, std::optional<Deploy
 bool SqliteConnection::update_status_if(std::string_view id, Status from, Status to,
                                         int64_t now_ms, std::optional<Deployment>& out) {
   out.reset();
-  SqliteRun run(update_status_);
-  run.bind(1, id).bind(2, status_name(from)).bind(3, status_name(to)).bind(4, now_ms);
-  const int rc = run.step();
-  if (rc == SQLITE_ROW) {
-    if (!read_deployment(run, out.emplace())) return false;
-    // The update is done by the first step; stepping to the end reports
-    // any error the statement still has to give.
-    return fail_step(run.step(), "updating deployment " + std::string(id));
+  {
+    SqliteRun run(update_status_);
+    run.bind(1, id).bind(2, status_name(from)).bind(3, status_name(to)).bind(4, now_ms);
+    if (!fail_step(run.step(), "updating deployment " + std::string(id))) return false;
   }
-  return fail_step(rc, "updating deployment " + std::string(id));
+  // id is unique: one row changed, or none (absent, or no longer `from`).
+  if (sqlite3_changes(db_) == 0) return true;
+  if (!find_deployment(id, out)) return false;
+  if (!out) {
+    error_ = "sqlite: deployment " + std::string(id) + " vanished after its update";
+    return false;
+  }
+  return true;
 }
 
 bool SqliteConnection::list_deployments(int64_t after_position, std::optional<Status> status,
