@@ -1,5 +1,5 @@
 // The deployment API's console in headless Chromium (ctest
-// integration.deployments_console; console_test.sh installs playwright-core
+// integration.deployments_console; run_browser_test.sh installs playwright-core
 // and runs this).
 //
 //   node console_test.js RINGSHARD NODE_MODULES CHROMIUM

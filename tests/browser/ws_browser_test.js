@@ -1,5 +1,5 @@
 // Headless Chromium against the ringshard binary (ctest integration.ws_browser;
-// ws_browser_test.sh installs playwright-core and runs this).
+// run_browser_test.sh installs playwright-core and runs this).
 //
 //   node ws_browser_test.js RINGSHARD NODE_MODULES CHROMIUM
 //

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# ctest integration.ws_browser: headless Chromium (Debian's, /usr/bin/chromium)
-# driven by playwright-core against the ringshard binary's /ws/demo page.
+# The browser tests' runner: headless Chromium (Debian's, /usr/bin/chromium)
+# driven by playwright-core through SCRIPT (a .js beside this file) against
+# the ringshard binary: ctest integration.ws_browser (ws_browser_test.js,
+# the /ws/demo page) and integration.deployments_console (console_test.js,
+# the deployment API's /v1/console).
 #
-#   ws_browser_test.sh RINGSHARD BUILD_DIR
+#   run_browser_test.sh SCRIPT RINGSHARD BUILD_DIR
 #
 # playwright-core (the version pinned in package.json beside this script) is
 # installed with npm into BUILD_DIR/browser-node, once: a later run that
@@ -11,8 +14,10 @@
 # is missing, or npm cannot fetch the package; the reason is printed.
 set -euo pipefail
 
-binary=${1:?usage: ws_browser_test.sh RINGSHARD BUILD_DIR}
-build=${2:?usage: ws_browser_test.sh RINGSHARD BUILD_DIR}
+usage="usage: run_browser_test.sh SCRIPT RINGSHARD BUILD_DIR"
+script=${1:?$usage}
+binary=${2:?$usage}
+build=${3:?$usage}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 chromium=${RINGSHARD_CHROMIUM:-/usr/bin/chromium}
 prefix="$build/browser-node"
@@ -41,4 +46,4 @@ if [[ "$installed" != "$pinned" ]]; then
   fi
 fi
 
-exec node "$here/ws_browser_test.js" "$binary" "$prefix/node_modules" "$chromium"
+exec node "$here/$script" "$binary" "$prefix/node_modules" "$chromium"
