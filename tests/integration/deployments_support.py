@@ -27,7 +27,6 @@ connection, used by one thread.
 """
 
 import contextlib
-import ctypes
 import hashlib
 import http.client
 import json
@@ -35,7 +34,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -364,14 +362,12 @@ def insecure_tls():
 # ---------------------------------------------------------------------------
 # The server
 
-_LISTENING = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
+# The child-process pieces the WebSocket tests' server runner has already:
+# SIGKILL when this process dies (PR_SET_PDEATHSIG), the "listening on"
+# line, and SIGTERM-then-drain.
+from ws_python_support import _LISTENING, _die_with_parent, terminate  # noqa: E402
+
 _HTTPS = re.compile(rb"https on 127\.0\.0\.1:(\d+)")
-_PR_SET_PDEATHSIG = 1
-_prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before any fork
-
-
-def _die_with_parent():
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ServerError(TestFailure):
@@ -545,16 +541,7 @@ class DeploymentsServer:
         """SIGTERM, then the drain; the exit status (SIGKILL after `timeout`)."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._reader is not None:
-            self._reader.join(5.0)
-        return self.proc.returncode
+        return terminate(self.proc, self._reader, timeout)
 
     def kill(self):
         """SIGKILL, now; waits for the exit."""

@@ -36,6 +36,21 @@ def _die_with_parent():
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def terminate(proc, reader, timeout):
+    """SIGTERM, then wait for the drain (SIGKILL after `timeout`); joins the
+    stderr reader thread; returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if reader is not None:
+        reader.join(5.0)
+    return proc.returncode
+
+
 class ServerError(Exception):
     pass
 
@@ -95,16 +110,7 @@ class RingshardProcess:
         """SIGTERM, then wait for the drain; returns the exit code."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._reader is not None:
-            self._reader.join(5.0)
-        self.exit_code = self.proc.returncode
+        self.exit_code = terminate(self.proc, self._reader, timeout)
         return self.exit_code
 
 
