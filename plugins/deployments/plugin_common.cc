@@ -133,6 +133,28 @@ bool answer_special(App& app, rp::Shard& shard, rp::Async& a, StoreRequest& done
   return false;
 }
 
+void read_deployment(App& app, const rp::Shard& shard, std::string_view id, SharedAsync a,
+                     std::string request_id,
+                     std::function<void(rp::Shard&, const Deployment&)> then) {
+  auto sr = std::make_unique<StoreRequest>();
+  StoreOp o;
+  o.kind = StoreOp::Kind::kGet;
+  o.id = std::string(id);
+  sr->ops.push_back(std::move(o));
+  app.submit(shard, std::move(sr),
+             [&app, a, rid = std::move(request_id), then = std::move(then)](
+                 rp::Shard& s, StoreRequest& done) {
+               if (answer_special(app, s, *a, done, rid)) return;
+               const StoreOpResult& r = done.results[0];
+               if (r.code != StoreOpResult::Code::kOk || !r.deployment) {
+                 send_api_error(*a, 404, "not_found", "no deployment with this id", rid);
+                 return;
+               }
+               cache_put(app, app.state(s), *r.deployment);
+               then(s, *r.deployment);
+             });
+}
+
 std::string location_of(std::string_view body) {
   constexpr std::string_view kId = "\"id\":\"";
   size_t p = body.find(kId);

@@ -4,6 +4,7 @@
 // Thread: the request's shard.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,13 @@ bool check_json_content_type(const rp::Request& req, rp::Response& res);
 // the method and the path, so that two callers' keys never meet); 400
 // otherwise.
 bool idempotency_key(const rp::Request& req, rp::Response& res, std::string& scoped);
+// Reads deployment `id` through the store (a cache miss) for a deferred
+// request: a failed store or a missing deployment is answered on `a` (503,
+// 404); otherwise the deployment goes into the shard's cache and `then`
+// runs with it, on the shard, to answer.
+void read_deployment(App& app, const rp::Shard& shard, std::string_view id, SharedAsync a,
+                     std::string request_id,
+                     std::function<void(rp::Shard&, const Deployment&)> then);
 // A 128-bit hash of the body, hex, to tell a retry from a different
 // request under the same key (not a security boundary: the key is the
 // caller's own).

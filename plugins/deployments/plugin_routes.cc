@@ -82,20 +82,11 @@ void get_one(App& app, rp::Request& req, rp::Response& res) {
     return;
   }
   shard.metric_add(app.metrics().cache_misses, 1);
-  auto sr = std::make_unique<StoreRequest>();
-  sr->ops.push_back(op(StoreOp::Kind::kGet, std::string(id)));
   SharedAsync a = defer_shared(res);
-  std::string rid(req.request_id());
-  app.submit(shard, std::move(sr), [&app, a, rid](rp::Shard& s, StoreRequest& done) {
-    if (answer_special(app, s, *a, done, rid)) return;
-    const StoreOpResult& r = done.results[0];
-    if (r.code != StoreOpResult::Code::kOk || !r.deployment) {
-      send_api_error(*a, 404, "not_found", "no deployment with this id", rid);
-      return;
-    }
-    cache_put(app, app.state(s), *r.deployment);
-    a->send(200, "application/json", render_deployment(*r.deployment));
-  });
+  read_deployment(app, shard, id, a, std::string(req.request_id()),
+                  [a](rp::Shard&, const Deployment& d) {
+                    a->send(200, "application/json", render_deployment(d));
+                  });
 }
 
 void remove(App& app, rp::Request& req, rp::Response& res) {

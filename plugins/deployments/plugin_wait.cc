@@ -93,20 +93,8 @@ void wait(App& app, rp::Request& req, rp::Response& res) {
     park(app, shard, a, e->deployment, q, rid);
     return;
   }
-  auto sr = std::make_unique<StoreRequest>();
-  StoreOp o;
-  o.kind = StoreOp::Kind::kGet;
-  o.id = std::string(id);
-  sr->ops.push_back(std::move(o));
-  app.submit(shard, std::move(sr), [&app, a, q, rid](rp::Shard& s, StoreRequest& done) {
-    if (answer_special(app, s, *a, done, rid)) return;
-    const StoreOpResult& r = done.results[0];
-    if (r.code != StoreOpResult::Code::kOk || !r.deployment) {
-      send_api_error(*a, 404, "not_found", "no deployment with this id", rid);
-      return;
-    }
-    cache_put(app, app.state(s), *r.deployment);
-    park(app, s, a, *r.deployment, q, rid);
+  read_deployment(app, shard, id, a, rid, [&app, a, q, rid](rp::Shard& s, const Deployment& d) {
+    park(app, s, a, d, q, rid);
   });
 }
 
