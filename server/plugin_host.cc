@@ -10,10 +10,6 @@
 
 namespace ringshard::server {
 
-namespace {
-
-constexpr size_t kErrorSize = 1024;
-
 std::string exception_text() {
   try {
     throw;
@@ -23,6 +19,10 @@ std::string exception_text() {
     return "unknown exception";
   }
 }
+
+namespace {
+
+constexpr size_t kErrorSize = 1024;
 
 std::string who(const rs_host& h) { return "plugin '" + h.name + "'"; }
 

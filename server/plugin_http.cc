@@ -28,16 +28,6 @@ namespace ringshard::server {
 
 namespace {
 
-std::string exception_text() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 // Deprecation (RFC 9745), Sunset (RFC 8594) and the deprecation link on
 // every response of a route, added before anything can answer.
 class DeprecationMiddleware final : public http::Middleware {

@@ -223,6 +223,10 @@ void cancel_timers(rs_shard* s);
 // (`shard` set), cancelled (fn(user, NULL)) when it never will be.
 void flush_pending(rs_shard* s, engine::Shard* shard);
 
+// Inside a catch block: what the exception in flight says ("unknown
+// exception" for one that is not a std::exception). plugin_host.cc.
+std::string exception_text();
+
 inline std::string_view sv(rs_str s) { return {s.data != nullptr ? s.data : "", s.size}; }
 inline rs_str rs(std::string_view s) { return rs_str{s.data(), s.size()}; }
 

@@ -16,16 +16,6 @@ namespace ringshard::server {
 
 namespace {
 
-std::string exception_text() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 rs_websocket* c_socket(ws::WebSocket& ws) { return reinterpret_cast<rs_websocket*>(&ws); }
 ws::WebSocket& socket_of(const rs_websocket* ws) {
   return *reinterpret_cast<ws::WebSocket*>(const_cast<rs_websocket*>(ws));
