@@ -13,6 +13,10 @@ build_pkgs=(
   libsqlite3-dev
   android-libboringssl-dev openssl testssl.sh
   zlib1g-dev
+  # Name resolution for the HTTP client (client/resolver.cc).
+  libc-ares-dev
+  # A real backend for the reverse-proxy tests (and a peer in the benchmarks).
+  nginx-light
   # Response compression: libbrotlienc (http/), libbrotlidec (tests).
   libbrotli-dev
   curl python3
@@ -26,7 +30,7 @@ build_pkgs=(
   # (tests/integration/prometheus_scrape.sh).
   prometheus
 )
-bench_pkgs=(nginx-light wrk h2o gnuplot-nox)
+bench_pkgs=(wrk h2o gnuplot-nox)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-build}" == "bench" ]]; then
