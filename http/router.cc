@@ -32,6 +32,7 @@ void Router::add(Method method, std::string_view pattern, HandlerFn handler,
 
 bool Router::has_method(Method method, std::string_view method_text) const {
   for (const Route& r : routes_) {
+    if (r.is_prefix) continue;  // they take any method, but only on their paths
     if (r.method != method) continue;
     if (method != Method::kUnknown || r.method_text == method_text) return true;
   }
@@ -77,7 +78,40 @@ void Router::add_route(Method method, std::string_view method_text, std::string_
   routes_.push_back(std::move(r));
 }
 
+void Router::add_prefix(std::string_view prefix, PrefixFilter filter, HandlerFn handler,
+                        RouteOptions options) {
+  if (!prefix.empty() && prefix.front() != '/') {
+    throw std::invalid_argument("route prefix must start with '/': " + std::string(prefix));
+  }
+  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
+  Route r{Method::kUnknown, "*", std::string(prefix) + "/*", {}, false,
+          std::move(handler), std::move(options)};
+  r.filter = std::move(filter);
+  r.prefix = std::string(prefix);
+  r.is_prefix = true;
+  routes_.push_back(std::move(r));
+  const uint32_t index = static_cast<uint32_t>(routes_.size() - 1);
+  auto at = prefix_order_.begin();
+  while (at != prefix_order_.end() && routes_[*at].prefix.size() >= routes_[index].prefix.size()) {
+    ++at;
+  }
+  prefix_order_.insert(at, index);
+}
+
+bool Router::prefix_matches(const Route& r, std::string_view path, const Request* req) const {
+  if (path.size() < r.prefix.size() || path.compare(0, r.prefix.size(), r.prefix) != 0) {
+    return false;
+  }
+  if (path.size() > r.prefix.size() && path[r.prefix.size()] != '/' &&
+      path[r.prefix.size()] != '?') {
+    return false;
+  }
+  if (!r.filter) return true;
+  return req != nullptr && r.filter(*req);
+}
+
 bool Router::matches(const Route& r, std::string_view path, PathParams& params) const {
+  if (r.is_prefix) return false;  // matched by prefix_matches() only
   if (r.literal) {
     params.count = 0;
     return path == r.pattern;
@@ -130,8 +164,18 @@ std::string allow_header(const RouteMatch& m) {
 }
 
 RouteMatch Router::match(Method method, std::string_view path, PathParams& params,
-                         std::string_view method_text) const {
+                         std::string_view method_text, const Request* req) const {
   RouteMatch out;
+  for (const uint32_t i : prefix_order_) {
+    const Route& r = routes_[i];
+    if (!prefix_matches(r, path, req)) continue;
+    params.count = 0;
+    out.handler = &r.handler;
+    out.options = &r.options;
+    out.route = i;
+    out.path_matched = true;
+    return out;
+  }
   const Route* path_hit = nullptr;
   const Route* head_fallback = nullptr;
   auto hit = [&](const Route& r) {

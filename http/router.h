@@ -5,8 +5,8 @@
 //     res.send(200, "application/json", lookup(req.param("id")));
 //   });
 //
-// Literal routes are checked first (exact match), then patterns in the
-// order added. A path that matches some route but not the method is a 405
+// Prefix routes (add_prefix) are checked before all others; then literal
+// routes (exact match), then patterns in the order added. A path that matches some route but not the method is a 405
 // with an Allow header; no match is a 404. A HEAD request falls back to the
 // GET route and the driver drops the body.
 //
@@ -29,6 +29,9 @@ class ServerRequest;
 class Response;
 
 using HandlerFn = std::function<void(ServerRequest&, Response&)>;
+// Decides whether a prefix route takes a request (its host, method...);
+// runs on the shard during match(), must not keep `req`.
+using PrefixFilter = std::function<bool(const Request& req)>;
 
 class Middleware;
 
@@ -77,8 +80,22 @@ class Router {
   // `path`; count 0 for a literal route). On 404 or 405 its count is 0 and
   // the arrays hold nothing meaningful. `method_text` is the token as
   // received; it decides only for extension methods (Method::kUnknown).
+  // `req` is what prefix routes' filters look at; without it a prefix
+  // route with a filter never matches.
   RouteMatch match(Method method, std::string_view path, PathParams& params,
-                   std::string_view method_text = {}) const;
+                   std::string_view method_text = {}, const Request* req = nullptr) const;
+
+  // A prefix route (the reverse proxy's): every request, whatever its
+  // method, whose path is `prefix` or continues it at a segment boundary
+  // ("/api" takes "/api", "/api/x" and "/api?q", not "/apix"; "/" and ""
+  // take every path) and that `filter` accepts (null: all). Prefix routes
+  // are checked before every other route, longest prefix first, then in
+  // the order added: a forwarding rule the operator configured wins over
+  // the server's own endpoints on the paths it names. Its pattern (for
+  // metrics) is the prefix followed by "/*" ("/api/*", "/*"). Throws std::invalid_argument
+  // for a prefix that is not empty and does not start with '/'.
+  void add_prefix(std::string_view prefix, PrefixFilter filter, HandlerFn handler,
+                  RouteOptions options = {});
   // True when some route registers this method (for kUnknown: this
   // token). A method no route knows is answered 501, anything else 404/405.
   bool has_method(Method method, std::string_view method_text) const;
@@ -101,13 +118,20 @@ class Router {
     bool literal;
     HandlerFn handler;
     RouteOptions options;
+    PrefixFilter filter;      // prefix routes only
+    std::string prefix;       // prefix routes only, without a trailing '/'
+    bool is_prefix = false;
   };
   void add_route(Method method, std::string_view method_text, std::string_view pattern,
                  HandlerFn handler, RouteOptions options);
   bool matches(const Route& r, std::string_view path, PathParams& params) const;
   void collect_allow(std::string_view path, RouteMatch& out) const;
 
+  bool prefix_matches(const Route& r, std::string_view path, const Request* req) const;
+
   std::vector<Route> routes_;
+  // Indices of the prefix routes, longest prefix first (stable).
+  std::vector<uint32_t> prefix_order_;
 };
 
 }  // namespace ringshard::http

@@ -242,7 +242,7 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
 
     const std::string_view path = origin_path(request_.path);
     const RouteMatch match =
-        router_for(conn).match(request_.method, path, params_, request_.method_text);
+        router_for(conn).match(request_.method, path, params_, request_.method_text, &request_);
     uint64_t max_body = config_->max_body_bytes;
     if (match.options != nullptr && match.options->max_body != 0) {
       max_body = match.options->max_body;

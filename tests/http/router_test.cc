@@ -303,5 +303,42 @@ TEST(Router, ExtensionMethodsMatchByTokenAndCase) {
   EXPECT_THROW(r.add("", "/x", noop), std::invalid_argument);
 }
 
+// Prefix routes (the reverse proxy's) come before every other route,
+// take any method, match at segment boundaries and prefer the longest
+// prefix; their filter sees the request.
+TEST(Router, PrefixRoutesWinAtSegmentBoundariesLongestFirst) {
+  Router r = api_router();
+  r.add_prefix("/users", nullptr, noop, {10});
+  r.add_prefix("/users/admin/", nullptr, noop, {11});
+  PathParams p;
+  EXPECT_EQ(route_id(r.match(Method::kGet, "/users/7", p)), 10u);
+  EXPECT_EQ(p.count, 0u);
+  EXPECT_EQ(route_id(r.match(Method::kGet, "/users", p)), 10u);
+  EXPECT_EQ(route_id(r.match(Method::kPost, "/users/me", p)), 10u);
+  EXPECT_EQ(route_id(r.match(Method::kUnknown, "/users/x", p, "PROPFIND")), 10u);
+  EXPECT_EQ(route_id(r.match(Method::kGet, "/users/admin", p)), 11u);
+  EXPECT_EQ(route_id(r.match(Method::kGet, "/users/admin/x", p)), 11u);
+  EXPECT_EQ(route_id(r.match(Method::kGet, "/usersx", p)), 0u);
+  EXPECT_EQ(route_id(r.match(Method::kGet, "/plaintext", p)), 1u);
+  EXPECT_EQ(r.pattern(r.match(Method::kGet, "/users/1", p).route), "/users/*");
+}
+
+TEST(Router, PrefixRouteFilterDecidesAndRootTakesEverything) {
+  Router r = api_router();
+  r.add_prefix("/", [](const Request& req) { return req.method == Method::kPost; }, noop, {20});
+  PathParams p;
+  Request req;
+  req.method = Method::kPost;
+  EXPECT_EQ(route_id(r.match(Method::kPost, "/anything", p, {}, &req)), 20u);
+  EXPECT_EQ(route_id(r.match(Method::kPost, "/", p, {}, &req)), 20u);
+  // Without the request a filtered prefix route cannot match.
+  EXPECT_EQ(route_id(r.match(Method::kPost, "/anything", p)), 0u);
+  req.method = Method::kGet;
+  EXPECT_EQ(route_id(r.match(Method::kGet, "/plaintext", p, {}, &req)), 1u);
+  req.method = Method::kPost;
+  EXPECT_EQ(r.pattern(r.match(Method::kPost, "/x", p, {}, &req).route), "/*");
+  EXPECT_THROW(r.add_prefix("api", nullptr, noop), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace ringshard::http
