@@ -292,6 +292,7 @@ bool ServerApp::reload(int argc, const char* const* argv, std::vector<std::strin
 
 void ServerApp::write_extra_metrics(obs::PrometheusWriter& w) const {
   if (plugins_ != nullptr) plugins_->write_metrics(w);
+  if (proxy_ != nullptr) proxy_->write_metrics(w);
   if (connection_caps_ != nullptr) {
     const ratelimit::ConnectionCapsStats st = connection_caps_->stats();
     w.family("ringshard_connection_caps_refused_total", obs::MetricType::kCounter,
@@ -353,6 +354,17 @@ engine::StartError ServerApp::start() {
     std::string error;
     if (!plugins_->start(error)) return engine::StartError{78, "ringshard: " + error};
   }
+  if (!options_.upstreams.empty()) {
+    proxy::ReverseProxyOptions po;
+    po.upstreams = options_.upstreams;
+    po.routes = options_.proxy_routes;
+    po.shards = engine_->config().shards;
+    po.log = log_;
+    std::string error;
+    proxy_ = proxy::ReverseProxy::create(std::move(po), error);
+    if (proxy_ == nullptr) return engine::StartError{78, "ringshard: " + error};
+    proxy_->register_routes(router_);
+  }
   if (options_.max_connections_total != 0 || options_.max_connections_per_ip != 0) {
     ratelimit::ConnectionCapsOptions co;
     co.max_total = options_.max_connections_total;
@@ -401,11 +413,18 @@ engine::StartError ServerApp::start() {
       [this](engine::Shard& shard) -> std::unique_ptr<engine::ConnectionHandler> {
         auto h = http::make_http_handler(shard, http_config_, router_);
         servers_[shard.index()] = static_cast<const http::HttpServer*>(h.get());
+        if (proxy_ != nullptr) proxy_->shard_started(shard);
         plugins_->shard_started(shard);
         return h;
       });
-  engine_->set_shard_exit_hook([this](engine::Shard& shard) { plugins_->shard_stopped(shard); });
-  engine_->set_shard_drain_hook([this](engine::Shard& shard) { plugins_->shard_draining(shard); });
+  engine_->set_shard_exit_hook([this](engine::Shard& shard) {
+    plugins_->shard_stopped(shard);
+    if (proxy_ != nullptr) proxy_->shard_stopped(shard);
+  });
+  engine_->set_shard_drain_hook([this](engine::Shard& shard) {
+    if (proxy_ != nullptr) proxy_->shard_draining(shard);
+    plugins_->shard_draining(shard);
+  });
   return engine_->start();
 }
 

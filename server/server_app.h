@@ -29,6 +29,7 @@
 #include "obs/access_log.h"
 #include "obs/log.h"
 #include "obs/prometheus.h"
+#include "proxy/reverse_proxy.h"
 #include "server/options.h"
 #include "server/plugin_host.h"
 #include "tls/server_context.h"
@@ -63,6 +64,9 @@ class ServerApp {
   engine::StartError start();
   // The plugins (null before start()).
   const PluginHost* plugins() const { return plugins_.get(); }
+  // The reverse proxy ([[upstream]] and [[route]]); null when none is
+  // configured or before start().
+  const proxy::ReverseProxy* reverse_proxy() const { return proxy_.get(); }
   // The HttpServer of shard i (its metrics), valid while the app runs.
   const http::HttpServer* http_server(unsigned shard) const;
 
@@ -149,8 +153,11 @@ class ServerApp {
   std::vector<std::unique_ptr<MiddlewareSet>> middleware_sets_;
   std::vector<std::unique_ptr<http::ServerConfig>> retired_configs_;
   const http::ServerConfig* live_config_ = &http_config_;
-  // Declared before the engine so that it outlives it: the engine's
-  // destructor drains the shards, whose WebSocket drivers live in ws_.
+  // Declared before the engine so that they outlive it: the engine's
+  // destructor drains the shards, whose WebSocket drivers live in ws_ and
+  // whose forwarded requests live in proxy_ (its per-shard state is freed
+  // by each shard as it exits).
+  std::unique_ptr<proxy::ReverseProxy> proxy_;
   std::unique_ptr<ws::WsServer> ws_;
   std::unique_ptr<engine::Engine> engine_;
 };
