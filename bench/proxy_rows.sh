@@ -3,9 +3,10 @@
 # ringshard as a reverse proxy against nginx as one (proxy_pass to an
 # upstream with keepalive), in front of the same nginx backend, in the same
 # run. Sourced by compare.sh, never run on its own: it only defines the
-# settings below and four functions, which use compare.sh's variables (work,
-# rs_bin, rs_help, load_bin, quick, duration, pids, hz) and helpers
-# (free_port, wait_listening, stop_server, cpu_ticks, run_generator, has).
+# settings below and functions, which use compare.sh's variables (work,
+# build, rs_bin, rs_help, load_bin, quick, duration, pids, hz, the run_*
+# switches) and helpers (need, has, free_port, wait_listening, stop_server,
+# cpu_ticks, run_generator). compare.sh calls three of them:
 #
 #   proxy_prepare  after compare.sh has read rs_help and found load_bin:
 #                  decides which proxies run (proxy_names), says why one is
@@ -21,11 +22,11 @@
 # counted from the backend's side (stub_status "accepts" before and after
 # each run, less the status request itself), so both proxies are counted the
 # same way, whatever their own metrics call it. Every run is preceded by a
-# 1 s warm-up of the same proxy (not measured; the connections it opens are
-# recorded as warmup_opened): the per-10,000 figure is the steady state, not
-# the pool's first fill, and ringshard's 4 s pool idle timeout, shorter than
-# the gap between two interleaved rounds, does not charge a refill to the
-# next round.
+# 1 s warm-up of the same proxy (not measured; the connections it opens
+# are recorded as warmup_upstream_conns_opened): the per-10,000 figure is
+# the steady state, not the pool's first fill, and ringshard's 4 s pool idle
+# timeout, shorter than the gap between two interleaved rounds, does not
+# charge a refill to the next round.
 
 # ---- settings ---------------------------------------------------------------
 # Flags the ringshard proxy gets beyond --listen, --shards 1, the plain rows'
