@@ -60,12 +60,16 @@ proxy_prepare() {
     why="they need $build/bench/ringshard-load"
   elif ! has nginx && ! has ringshard; then
     why="they need nginx or ringshard among the servers (--only)"
+  elif ! command -v nginx >/dev/null; then
+    # The backend is nginx whichever proxies run: a missing nginx stops
+    # --proxy-only, and only skips these rows beside others.
+    (( run_plain || run_tls || run_ws || run_mw || run_dep || run_idle )) || need nginx
+    why="nginx is not installed (the backend)"
   fi
   if [[ -n "$why" ]]; then
     echo "compare.sh: notice: no proxy rows: $why" >&2
     run_proxy=0
   else
-    need nginx   # the backend, whichever proxies run
     has nginx && proxy_names+=(nginx)
     if has ringshard; then
       if ! grep -qE -- "(^|[[:space:]])--upstream([[:space:]=[]|\$)" <<<"$rs_help" ||
