@@ -51,6 +51,16 @@
 #                and at 5,000/s offered (p99), and the stream's delivery
 #                latency: 1,000 /v1/stream subscribers, p50/p99 from each
 #                create to its "pending" event at every subscriber, missed
+#   proxy:       reverse proxies in front of one nginx backend (pinned to CPU
+#                1, beside the load generator): nginx (proxy_pass, upstream
+#                keepalive 64) and ringshard --shards 1 --upstream/--route
+#                (skipped with a notice while the binary has no --upstream),
+#                each on CPU 0, ringshard-load only, 64 connections, GET /:
+#                rows proxy-keepalive (closed loop, 3 rounds, 1 with --quick:
+#                req/s, proxy CPU per request, p50/p99) and proxy-same-rate
+#                (half nginx-proxy's throughput: p99), and the upstream
+#                connections each proxy opened per 10,000 requests, counted
+#                from the backend's stub_status (bench/proxy_rows.sh)
 #
 # Writes bench/results/<UTC timestamp>.json, bench/results/latest.json and
 # bench/results/latest.png (gnuplot), and prints the table. bench/results/ is
@@ -63,6 +73,7 @@
 #                         [--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]
 #                         [--middleware | --no-middleware | --middleware-only]
 #                         [--deployments | --no-deployments | --deployments-only]
+#                         [--proxy | --no-proxy | --proxy-only] [--help]
 #   --quick       1 s runs, 2,000 idle connections (about two minutes)
 #   --only        servers among: nginx, floor, ringshard, h2o, ws (the Node
 #                 ws peer)
@@ -77,11 +88,17 @@
 #                 nginx unless --only leaves it out)
 #   --deployments deployment API rows too (the default); --no-deployments:
 #                 none; --deployments-only: those rows only (ringshard)
+#   --proxy       reverse-proxy rows too (the default); --no-proxy: none;
+#                 --proxy-only: those rows only (nginx and ringshard as
+#                 proxies, as --only allows; the nginx backend always)
+#   --help        print this text
 # Needs: wrk, nginx, h2o, gnuplot, for TLS openssl and curl, for the ws peer
 # node and npm (make bench / scripts/install-deps.sh bench).
 # Loopback only; everything it starts it stops by PID.
 set -euo pipefail
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
+source bench/proxy_rows.sh
 
 duration=5
 idle_n=10000
@@ -94,15 +111,19 @@ run_ws=1
 run_ws_idle=1
 run_mw=1
 run_dep=1
+run_proxy=1
 quick=false
 fanout_n=10000
 usage() {
   echo "usage: $0 [--quick] [--duration S] [--build DIR] [--only NAME[,NAME...]] [--skip-peers] [--no-idle]" \
        "[--tls | --no-tls | --tls-only] [--ws | --no-ws | --ws-only]" \
        "[--middleware | --no-middleware | --middleware-only]" \
-       "[--deployments | --no-deployments | --deployments-only]" >&2
+       "[--deployments | --no-deployments | --deployments-only]" \
+       "[--proxy | --no-proxy | --proxy-only] [--help]" >&2
   exit 64
 }
+# The header comment above is the help.
+help() { sed -n '2,/^set -euo/{/^#/{s/^# \{0,1\}//;p}}' "$self"; exit 0; }
 while (( $# )); do
   case "$1" in
     --quick) duration=1; idle_n=2000; quick=true ;;
@@ -113,16 +134,20 @@ while (( $# )); do
     --no-idle) run_idle=0; run_ws_idle=0 ;;
     --tls) run_tls=1 ;;
     --no-tls) run_tls=0 ;;
-    --tls-only) run_tls=1; run_plain=0; run_idle=0; run_ws=0; run_mw=0; run_dep=0 ;;
+    --tls-only) run_tls=1; run_plain=0; run_idle=0; run_ws=0; run_mw=0; run_dep=0; run_proxy=0 ;;
     --ws) run_ws=1 ;;
     --no-ws) run_ws=0 ;;
-    --ws-only) run_ws=1; run_plain=0; run_tls=0; run_idle=0; run_mw=0; run_dep=0 ;;
+    --ws-only) run_ws=1; run_plain=0; run_tls=0; run_idle=0; run_mw=0; run_dep=0; run_proxy=0 ;;
     --middleware) run_mw=1 ;;
     --no-middleware) run_mw=0 ;;
-    --middleware-only) run_mw=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0; run_dep=0 ;;
+    --middleware-only) run_mw=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0; run_dep=0; run_proxy=0 ;;
     --deployments) run_dep=1 ;;
     --no-deployments) run_dep=0 ;;
-    --deployments-only) run_dep=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0; run_mw=0 ;;
+    --deployments-only) run_dep=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0; run_mw=0; run_proxy=0 ;;
+    --proxy) run_proxy=1 ;;
+    --no-proxy) run_proxy=0 ;;
+    --proxy-only) run_proxy=1; run_plain=0; run_tls=0; run_ws=0; run_idle=0; run_ws_idle=0; run_mw=0; run_dep=0 ;;
+    -h|--help) help ;;
     *) usage ;;
   esac
   shift
@@ -140,11 +165,11 @@ if has ws; then
   servers=("${keep[@]}")
 fi
 if (( !run_plain && !run_ws )); then
-  # TLS, middleware or deployment rows only: ringshard and nginx are the
-  # only servers that take part.
+  # TLS, middleware, deployment or proxy rows only: ringshard and nginx
+  # are the only servers that take part.
   keep=(); for s in "${servers[@]}"; do [[ "$s" == ringshard || "$s" == nginx ]] && keep+=("$s"); done
   servers=("${keep[@]}")
-  (( ${#servers[@]} )) || { echo "compare.sh: --tls-only, --middleware-only and --deployments-only need ringshard or nginx" >&2; exit 64; }
+  (( ${#servers[@]} )) || { echo "compare.sh: --tls-only, --middleware-only, --deployments-only and --proxy-only need ringshard or nginx" >&2; exit 64; }
 fi
 
 need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 not found (run: scripts/install-deps.sh bench)" >&2; exit 69; }; }
@@ -207,7 +232,7 @@ mw_args() {
   esac
 }
 if (( run_mw )) && ! has ringshard; then
-  if (( !run_plain && !run_tls && !run_ws && !run_dep )); then
+  if (( !run_plain && !run_tls && !run_ws && !run_dep && !run_proxy )); then
     echo "compare.sh: --middleware-only needs ringshard" >&2; exit 64
   fi
   run_mw=0
@@ -229,6 +254,10 @@ if (( run_mw )); then
     fi
   done
 fi
+
+# The reverse-proxy rows (bench/proxy_rows.sh): which proxies run, their
+# flags checked before anything is measured.
+proxy_prepare
 
 # ---- deployment rows: settings ----------------------------------------------
 # CHECK THESE WHEN THE DEPLOYMENT API LANDS (plugins/deployments, the plugin
@@ -277,7 +306,7 @@ if (( run_dep )); then
   if [[ -n "$dep_skip" ]]; then
     echo "compare.sh: notice: no deployment rows: $dep_skip" >&2
     run_dep=0
-    if (( !run_plain && !run_tls && !run_ws && !run_mw && !run_idle )); then
+    if (( !run_plain && !run_tls && !run_ws && !run_mw && !run_idle && !run_proxy )); then
       echo "compare.sh: --deployments-only: nothing to measure" >&2
       exit 0
     fi
@@ -847,6 +876,11 @@ EOF
   printf '%s\n' "${dep_server_flags[*]//$dep_sha/SHA256}" | sed "s|$work|\$WORK|g" >"$work/deployments-flags.txt"
 fi
 
+# --- reverse proxy --------------------------------------------------------------
+# nginx and ringshard as reverse proxies in front of one nginx backend: the
+# whole method is in bench/proxy_rows.sh.
+proxy_run
+
 if (( run_tls )); then
   tls_servers=()
   for s in nginx ringshard; do has "$s" && tls_servers+=("$s"); done
@@ -1099,6 +1133,7 @@ if (( run_idle )); then
 fi
 
 # JSON, table and chart.
+proxy_report
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 git_rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo -dirty)"
@@ -1115,7 +1150,8 @@ export CMP_RUNS="$runs" CMP_SAME="$same" CMP_IDLE="$idle" CMP_STAMP="$stamp" \
   CMP_WS_PEER="$(head -1 "$work/ws-peer.log" 2>/dev/null | sed 's/^ws_echo_server: //; s/, deflate .*//' || true)" \
   CMP_FANOUT_N="$fanout_n" CMP_MW="$mw" CMP_MW_FLAGS="$work/mw-flags.tsv" CMP_MW_ROUNDS="$mw_rounds" \
   CMP_DEP="$dep" CMP_DEP_STREAM="$dep_stream" CMP_DEP_FLAGS="$work/deployments-flags.txt" CMP_DEP_FS="$dep_fs" \
-  CMP_DEP_BODY="$dep_body" CMP_DEP_SUBSCRIBERS="$dep_subscribers" CMP_DEP_RATE="$dep_create_rate"
+  CMP_DEP_BODY="$dep_body" CMP_DEP_SUBSCRIBERS="$dep_subscribers" CMP_DEP_RATE="$dep_create_rate" \
+  CMP_PROXY="$work/proxy.json" CMP_PROXY_TABLE="$work/proxy-table.txt"
 python3 - "bench/results/$stamp.json" <<'EOF'
 import json, os, platform, sys, time
 
@@ -1397,6 +1433,9 @@ if dep_runs or dep_stream:
                                                      "value": crr["p99_us"] if crr else None}},
     }
 
+# Reverse-proxy rows: bench/proxy_rows.sh wrote the section and its table.
+proxy = json.load(open(env["CMP_PROXY"])) if os.path.exists(env["CMP_PROXY"]) else None
+
 cpu = "unknown"
 for line in open("/proc/cpuinfo"):
     if line.startswith("model name"):
@@ -1419,6 +1458,7 @@ doc = {
     "websocket": websocket,
     "middleware": middleware,
     "deployments": deployments,
+    "proxy": proxy,
     "tls": {"certificate": "ECDSA P-256, self-signed (openssl req)", "protocol": "TLSv1.3",
             "group": "X25519", "suite": "TLS_AES_128_GCM_SHA256", "bulk_bytes": 64 * MIB,
             "negotiated": negotiated, "handshake_bound": bound} if tls_runs else None,
@@ -1518,6 +1558,8 @@ if deployments:
         print(f"  stream: {st['subscribers']} subscribers x {st['creates']} creates: p50 {us(st['p50_us'])} "
               f"p99 {us(st['p99_us'])} (create to pending event), missed {st['missed']} of {st['expected']}"
               f" (late {st['late']}), errors {st['errors']}" + (f"; stopped: {st['stopped']}" if st["stopped"] else ""))
+if proxy and os.path.exists(env["CMP_PROXY_TABLE"]):
+    print(open(env["CMP_PROXY_TABLE"]).read(), end="")
 if websocket and ws_runs:
     print(f"\nWebSocket (ringshard --shards 1; peer: {websocket['peer'] or 'none'}):")
     print(f"{'mode':<14} {'server':<10} {'msg/s':>8} {'MB/s':>7} {'p50':>8} {'p99':>8} {'CPU/msg':>9} "
