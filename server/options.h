@@ -51,6 +51,8 @@
 #include <variant>
 #include <vector>
 
+#include "proxy/config.h"
+
 namespace ringshard::server {
 
 struct ListenAddress {
@@ -259,6 +261,18 @@ struct Options {
                                           // else <exe dir>/../lib/ringshard/plugins/NAME.so;
                                           // a reference with a '/' is a path to a .so.
   std::vector<PluginSection> plugin_sections;  // [plugins.NAME] tables, in name order
+
+  // Reverse proxy ([[upstream]], [[route]]; every key, its meaning and its
+  // default: proxy/config.h and docs/configuration.md). Checked with
+  // proxy::validate_upstream / validate_route, and every route names an
+  // upstream. Unlike other repeatable flags these merge into the file's lists:
+  std::vector<proxy::UpstreamGroup> upstreams;  // --upstream NAME=HOST:PORT[,HOST:PORT...]:
+                                              // the backends of upstream NAME (replaced if the
+                                              // file has it, else a new group with defaults)
+  std::vector<proxy::ProxyRoute> proxy_routes;  // --route PREFIX=NAME: forward PREFIX to
+                                              // upstream NAME (replaces the upstream of the
+                                              // file's route of that prefix with no host and
+                                              // no methods, else adds one)
 
   friend bool operator==(const Options&, const Options&) = default;
 };

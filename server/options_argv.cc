@@ -175,7 +175,7 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
   for (const FlagUse& use : args.uses) {
     const Setting& s = *use.setting;
     if (s.kind == Kind::kList && s.list_flag == ListFlag::kRepeat) (o.*s.list).clear();
-    if (s.kind == Kind::kRecords) s.records->clear(o);
+    if (s.kind == Kind::kRecords && s.records->merge_flag == nullptr) s.records->clear(o);
   }
   for (const FlagUse& use : args.uses) {
     if (use.clear) {
@@ -244,6 +244,15 @@ std::variant<ParsedOptions, OptionsError> parse_options_or_throw(
       return usage_error("--cert and --key must come in pairs " + *counts);
     }
     if (file_cross.tls_pairs) return file_error(file_cross.tls_pairs);
+  }
+  if (auto problem = proxy_routes_problem(o)) {
+    if (std::string_view flag = flag_used("--route"); !flag.empty()) {
+      return usage_error(std::string(flag) + ": " + *problem);
+    }
+    if (std::string_view flag = flag_used("--upstream"); !flag.empty()) {
+      return usage_error(std::string(flag) + ": " + *problem);
+    }
+    if (file_cross.proxy_routes) return file_error(file_cross.proxy_routes);
   }
   return parsed;
 }

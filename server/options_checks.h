@@ -31,4 +31,9 @@ std::optional<AdminConflict> admin_listen_conflict(const Options& o);
 // "(2 certificates, 1 key)" when the lists differ in length, or nothing.
 std::optional<std::string> tls_pair_counts(const Options& o);
 
+// The proxy's lists as a whole (proxy::validate_proxy_config): a route
+// naming no upstream, "[[route]] 2: upstream: no upstream is named 'x'".
+// Defined in options_proxy.cc.
+std::optional<std::string> proxy_routes_problem(const Options& o);
+
 }  // namespace ringshard::server::options_detail

@@ -16,6 +16,7 @@
 
 #include "server/options.h"
 #include "server/options_table.h"
+#include "server/options_units.h"
 #include "server/tomlpp.h"
 
 namespace ringshard::server {
@@ -109,6 +110,16 @@ void records_text(const Setting& s, const Options& o, bool redact, std::string& 
         out += toml_string(record[f].text);
       } else if (field.kind == FieldKind::kTextList) {
         out += toml_array(record[f].list);
+      } else if (field.kind == FieldKind::kBool) {
+        out += record[f].number != 0 ? "true" : "false";
+      } else if (field.kind == FieldKind::kDuration) {
+        out += toml_string(options_detail::format_duration(record[f].number));
+      } else if (field.kind == FieldKind::kCountList) {
+        out += "[";
+        for (size_t n = 0; n < record[f].numbers.size(); ++n) {
+          out += (n == 0 ? "" : ", ") + std::to_string(record[f].numbers[n]);
+        }
+        out += "]";
       } else {
         out += std::to_string(record[f].number);
       }

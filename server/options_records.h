@@ -10,6 +10,10 @@
 //       --auth-rule PREFIX[:METHODS[:SCOPE]]   (METHODS "GET,POST" or "*")
 //   [[rate_limit]]                     name, match, key, burst, rate
 //       --rate-limit "name=api,match=/v1/,key=ip,burst=100,rate=10/s"
+//   [[upstream]] (options_proxy.cc)    name, backends, balance, ..., pool.*, health.*, ...
+//       --upstream NAME=HOST:PORT[,HOST:PORT...]   (merges by name)
+//   [[route]] (options_proxy.cc)       prefix, host, methods, upstream, ...
+//       --route PREFIX=UPSTREAM                    (merges by prefix)
 //
 // Constant data and pure functions: any thread may use them.
 #pragma once
@@ -22,5 +26,7 @@ extern const Records kAuthTokenRecords;
 extern const Records kAuthApiKeyRecords;
 extern const Records kAuthRuleRecords;
 extern const Records kRateLimitRecords;
+extern const Records kUpstreamRecords;
+extern const Records kRouteRecords;
 
 }  // namespace ringshard::server::options_detail

@@ -301,6 +301,14 @@ constexpr Setting kSettings[] = {
      .flag = "--rate-limit-table-capacity", .metavar = "N", .kind = Kind::kCount,
      .min = 1024, .max = 1 << 26, RINGSHARD_FIELD(rate_limit_table_capacity),
      .help = "keys the rate-limit table tracks at once, all shards together"},
+    // The reverse proxy: each key of an element is in proxy/config.h.
+    {.section = "upstream", .flag = "--upstream", .metavar = "NAME=HOST:PORT[,...]",
+     .kind = Kind::kRecords, .records = &kUpstreamRecords,
+     .help = "the backends of upstream group NAME (a group of the file keeps its other "
+             "settings, else one with the defaults); repeatable"},
+    {.section = "route", .flag = "--route", .metavar = "PREFIX=UPSTREAM",
+     .kind = Kind::kRecords, .records = &kRouteRecords,
+     .help = "forward requests under PREFIX to upstream group UPSTREAM; repeatable"},
     // [plugins.NAME] tables beside `load` are each plugin's own settings
     // (Options::plugin_sections), read by options_toml.cc.
     {.section = "plugins", .key = "load", .flag = "--plugin", .metavar = "NAME|PATH",
@@ -332,6 +340,8 @@ constexpr Section kSections[] = {
     {"auth.rule", "", Shape::kArrayOfTables},
     {"rate_limit", "Rate limits", Shape::kArrayOfTables},
     {"rate_limits", ""},
+    {"upstream", "Reverse proxy", Shape::kArrayOfTables},
+    {"route", "", Shape::kArrayOfTables},
     {"plugins", "Plugins"},
 };
 

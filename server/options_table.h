@@ -56,15 +56,25 @@ enum class ListFlag {
 // wrong, as a fragment like "'x' is not ...".
 using TextCheck = std::optional<std::string> (*)(std::string_view text, std::string& out);
 
-// The keys of one element of an array of tables.
-enum class FieldKind { kText, kTextList, kCount };
+// The keys of one element of an array of tables. A dotted key
+// ("pool.max_idle") is a key of a table inside the element: the reader
+// takes it from [upstream.pool] max_idle or from pool.max_idle = ...
+// (the same TOML), and --print-config writes the dotted form.
+enum class FieldKind {
+  kText,
+  kTextList,
+  kCount,
+  kBool,       // `number` 0 or 1
+  kDuration,   // `number` in milliseconds: a string ("250ms") or an integer (seconds)
+  kCountList,  // `numbers`: an array of integers, each in min..max
+};
 
 struct Field {
   std::string_view key;
   FieldKind kind;
   bool required = false;
   bool secret = false;     // --print-config shows "<redacted>"
-  uint64_t min = 0;        // kCount
+  uint64_t min = 0;        // kCount, kDuration (ms), kCountList (each entry)
   uint64_t max = 0;
 };
 
@@ -74,7 +84,8 @@ struct FieldValue {
   bool present = false;
   std::string text;               // kText
   std::vector<std::string> list;  // kTextList
-  uint64_t number = 0;            // kCount
+  uint64_t number = 0;            // kCount, kBool, kDuration
+  std::vector<uint64_t> numbers;  // kCountList
 };
 using Record = std::vector<FieldValue>;
 
@@ -99,6 +110,10 @@ struct Records {
   Record (*get)(const Options& o, size_t index);
   // A flag's value as a record (syntax only; `append` checks the rest).
   std::optional<std::string> (*parse_flag)(std::string_view text, Record& out);
+  // Set: flags merge into the file's list through this (an element with
+  // the same identity is changed, else one is added) instead of the first
+  // flag replacing the list. Checks like `append`.
+  std::optional<RecordError> (*merge_flag)(Options& o, const Record& record) = nullptr;
 };
 
 // A kChoice value: the text the user writes and what `set` stores.

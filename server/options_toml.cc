@@ -69,6 +69,9 @@ std::string_view field_type(FieldKind kind) {
     case FieldKind::kText: return "a string";
     case FieldKind::kTextList: return "an array of strings";
     case FieldKind::kCount: return "an integer";
+    case FieldKind::kBool: return "a boolean (true or false)";
+    case FieldKind::kDuration: return "an integer (seconds) or a string like \"10s\"";
+    case FieldKind::kCountList: return "an array of integers";
   }
   return "a value";
 }
@@ -165,6 +168,11 @@ class ConfigReader {
         report(out.tls_pairs, *node,
                "[tls] certs and keys must come in pairs " + *counts);
       }
+    }
+    if (auto problem = proxy_routes_problem(out_)) {
+      const toml::node* node = seen("route", "");
+      if (node == nullptr) node = seen("upstream", "");
+      if (node != nullptr) report(out.proxy_routes, *node, *problem);
     }
     if (earliest) *first = std::move(earliest->message);
     return out;
@@ -348,22 +356,7 @@ class ConfigReader {
       // Keys come in name order, not text order: report every unknown key
       // and wrong type (fail() keeps the first in the text), then check the
       // values only of an element whose keys and types are right.
-      bool shape_ok = true;
-      for (const auto& [key, value] : *table) {
-        size_t f = 0;
-        while (f < records.fields.size() && records.fields[f].key != key.str()) ++f;
-        if (f == records.fields.size()) {
-          fail(key.source(), label + "unknown key " + quote(key.str()) + "; keys are " +
-                                 field_list(records));
-          shape_ok = false;
-          continue;
-        }
-        nodes[f] = &value;
-        if (auto problem = read_field(records.fields[f], value, record[f])) {
-          fail(value.source(), label + std::string(key.str()) + ": " + *problem);
-          shape_ok = false;
-        }
-      }
+      bool shape_ok = read_element(records, label, "", *table, record, nodes);
       if (!shape_ok) return;
       if (auto error = apply_record(s, record, out_)) {
         bool whole = error->field == RecordError::kWholeRecord || nodes[error->field] == nullptr;
@@ -374,6 +367,40 @@ class ConfigReader {
         return;
       }
     }
+  }
+
+  // The keys of one element, or of a table inside it (`prefix` "pool."):
+  // a table value whose name starts dotted fields is read as such.
+  bool read_element(const Records& records, const std::string& label, const std::string& prefix,
+                    const toml::table& table, Record& record,
+                    std::vector<const toml::node*>& nodes) {
+    bool shape_ok = true;
+    for (const auto& [key, value] : table) {
+      std::string name = prefix + std::string(key.str());
+      size_t f = 0;
+      while (f < records.fields.size() && records.fields[f].key != name) ++f;
+      if (f == records.fields.size()) {
+        const toml::table* sub = value.as_table();
+        bool is_group = std::any_of(records.fields.begin(), records.fields.end(),
+                                    [&](const Field& field) {
+                                      return field.key.starts_with(name + ".");
+                                    });
+        if (sub != nullptr && is_group) {
+          shape_ok = read_element(records, label, name + ".", *sub, record, nodes) && shape_ok;
+          continue;
+        }
+        fail(key.source(), label + "unknown key " + quote(name) + "; keys are " +
+                               field_list(records));
+        shape_ok = false;
+        continue;
+      }
+      nodes[f] = &value;
+      if (auto problem = read_field(records.fields[f], value, record[f])) {
+        fail(value.source(), label + name + ": " + *problem);
+        shape_ok = false;
+      }
+    }
+    return shape_ok;
   }
 
   std::optional<std::string> read_field(const Field& f, const toml::node& node,
@@ -414,6 +441,57 @@ class ConfigReader {
           return std::nullopt;
         }
         return wrong();
+      case FieldKind::kBool:
+        if (const auto* boolean = node.as_boolean()) {
+          out.number = boolean->get() ? 1 : 0;
+          return std::nullopt;
+        }
+        return wrong();
+      case FieldKind::kDuration: {
+        uint64_t ms = 0;
+        std::string shown;
+        if (const auto* integer = node.as_integer()) {
+          shown = std::to_string(integer->get());
+          if (integer->get() < 0 ||
+              __builtin_mul_overflow(static_cast<uint64_t>(integer->get()), kSecondMs, &ms)) {
+            ms = UINT64_MAX;
+          }
+        } else if (const auto* str = node.as_string()) {
+          shown = str->get();
+          NumberStatus status = parse_scaled(str->get(), kDurationUnits, ms);
+          if (status == NumberStatus::kSyntax) {
+            return quote(shown) + " is not a duration; use e.g. \"250ms\", \"10s\", \"2m\"";
+          }
+          if (status == NumberStatus::kOverflow) ms = UINT64_MAX;
+        } else {
+          return wrong();
+        }
+        if (ms < f.min || ms > f.max) {
+          return quote(shown) + " is out of range " + format_duration(f.min) + ".." +
+                 format_duration(f.max);
+        }
+        out.number = ms;
+        return std::nullopt;
+      }
+      case FieldKind::kCountList: {
+        const toml::array* array = node.as_array();
+        if (array == nullptr) return wrong();
+        for (size_t i = 0; i < array->size(); ++i) {
+          const auto* integer = array->get(i)->as_integer();
+          std::string entry = "entry " + std::to_string(i + 1) + ": ";
+          if (integer == nullptr) {
+            return entry + "expected an integer, got " +
+                   std::string(type_name(array->get(i)->type()));
+          }
+          if (integer->get() < 0 || static_cast<uint64_t>(integer->get()) < f.min ||
+              static_cast<uint64_t>(integer->get()) > f.max) {
+            return entry + quote(std::to_string(integer->get())) + " is out of range " +
+                   std::to_string(f.min) + ".." + std::to_string(f.max);
+          }
+          out.numbers.push_back(static_cast<uint64_t>(integer->get()));
+        }
+        return std::nullopt;
+      }
     }
     return wrong();
   }

@@ -29,6 +29,7 @@ struct CrossErrors {
   std::optional<std::string> tls_listen;
   std::optional<std::string> tls_pairs;
   std::optional<std::string> admin_listen;
+  std::optional<std::string> proxy_routes;
 };
 
 // apply_config_text(), with the checks across settings optionally handed

@@ -129,7 +129,9 @@ std::optional<std::string> apply_text(const Setting& s, std::string_view text,
     case Kind::kRecords: {
       Record record(s.records->fields.size());
       if (auto problem = s.records->parse_flag(text, record)) return problem;
-      if (auto error = apply_record(s, record, o)) {
+      auto error = s.records->merge_flag != nullptr ? s.records->merge_flag(o, record)
+                                                    : apply_record(s, record, o);
+      if (error) {
         if (error->field == RecordError::kWholeRecord) return error->message;
         return std::string(s.records->fields[error->field].key) + ": " + error->message;
       }

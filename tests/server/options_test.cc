@@ -1148,12 +1148,14 @@ INSTANTIATE_TEST_SUITE_P(
                     "1:2: unknown section [nope]; sections are [server], [http], "
                     "[engine], [tls], [websocket], [admin], [log], [connections], "
                     "[request_id], [trace_context], [security_headers], [cors], "
-                    "[compression], [auth], [[rate_limit]], [rate_limits] and [plugins]"},
+                    "[compression], [auth], [[rate_limit]], [rate_limits], [[upstream]], "
+                    "[[route]] and [plugins]"},
         BadTomlCase{"[ssl]\ncerts = []\n",
                     "1:2: unknown section [ssl]; sections are [server], [http], "
                     "[engine], [tls], [websocket], [admin], [log], [connections], "
                     "[request_id], [trace_context], [security_headers], [cors], "
-                    "[compression], [auth], [[rate_limit]], [rate_limits] and [plugins]"},
+                    "[compression], [auth], [[rate_limit]], [rate_limits], [[upstream]], "
+                    "[[route]] and [plugins]"},
         BadTomlCase{"[server]\nfoo = 1\n", "2:1: unknown key 'foo' in [server]"},
         BadTomlCase{"[http]\nshards = 2\n",
                     "2:1: unknown key 'shards' in [http]; it belongs in [server]"},
@@ -1163,7 +1165,8 @@ INSTANTIATE_TEST_SUITE_P(
                     "1:1: unknown key 'x'; settings go in [server], [http], "
                     "[engine], [tls], [websocket], [admin], [log], [connections], "
                     "[request_id], [trace_context], [security_headers], [cors], "
-                    "[compression], [auth], [[rate_limit]], [rate_limits] or [plugins]"},
+                    "[compression], [auth], [[rate_limit]], [rate_limits], [[upstream]], "
+                    "[[route]] or [plugins]"},
         // "listen" is a key of two tables.
         BadTomlCase{"listen = \":1\"\n", "1:1: key 'listen' belongs in [server], [tls] or [admin]"},
         BadTomlCase{"[http]\nlisten = \":1\"\n",
