@@ -111,6 +111,46 @@ RawServer::~RawServer() {
   ::close(listen_fd_);
 }
 
+namespace {
+
+int bound_socket(uint16_t& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+}  // namespace
+
+RefusingPort::RefusingPort() { fd_ = bound_socket(port_); }
+RefusingPort::~RefusingPort() { ::close(fd_); }
+
+BlackholeListener::BlackholeListener() {
+  fd_ = bound_socket(port_);
+  EXPECT_EQ(::listen(fd_, 0), 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port_);
+  // Backlog 0 holds one finished handshake; the rest of the SYNs are
+  // dropped from then on.
+  for (int i = 0; i < 3; ++i) {
+    const int f = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    ::connect(f, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    fillers_.push_back(f);
+  }
+}
+
+BlackholeListener::~BlackholeListener() {
+  for (int f : fillers_) ::close(f);
+  ::close(fd_);
+}
+
 client::ClientResult Pending::wait(int timeout_ms) {
   std::unique_lock lock(mu);
   if (!cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return done; })) {

@@ -69,6 +69,33 @@ class RawServer {
   std::thread acceptor_;
 };
 
+// 127.0.0.1:port bound but not listening: a connect is refused at once.
+class RefusingPort {
+ public:
+  RefusingPort();
+  ~RefusingPort();
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// A listener whose accept queue is full (backlog 0, filled, never
+// accepted): the kernel drops further SYNs, so a connect hangs until its
+// deadline.
+class BlackholeListener {
+ public:
+  BlackholeListener();
+  ~BlackholeListener();
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::vector<int> fillers_;
+};
+
 // The outcome of a request() started from the test thread.
 struct Pending {
   std::mutex mu;
