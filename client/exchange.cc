@@ -431,6 +431,7 @@ void HttpClient::upgrade(UpstreamConnection& uc, Exchange& ex, std::string_view 
   // The connection leaves the pool: the sink's now.
   c.clear_timeout();
   c.set_context(nullptr);
+  c.set_handler(&orphan_handler());
   uc.conn = nullptr;
   uc.state = ConnState::kClosing;
   up.metrics_.open.sub();

@@ -40,6 +40,16 @@ class Graveyard final : public engine::ConnectionHandler {
 
 }  // namespace
 
+engine::ConnectionHandler& orphan_handler() {
+  // Stateless, so one for the process is harmless; it outlives every client.
+  class Orphan final : public engine::ConnectionHandler {
+   public:
+    void on_data(engine::Connection& conn, std::span<const char>) override { conn.close(); }
+  };
+  static Orphan orphan;
+  return orphan;
+}
+
 bool idempotent_method(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
          m == "DELETE";

@@ -68,6 +68,11 @@ class Upstream {
   Jitter jitter_;
 };
 
+// The handler of a connection handed over after a 101 until its new owner
+// sets its own: it closes on any input and outlives every client, so a
+// connection never points at a destroyed client.
+engine::ConnectionHandler& orphan_handler();
+
 // How far the response on a connection has been read.
 enum class ReadPhase : uint8_t { kHead, kLength, kChunked, kUntilClose, kDone };
 

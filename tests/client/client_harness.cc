@@ -216,6 +216,70 @@ client::ClientResult ClientHost::fetch(client::Upstream* up, client::ClientReque
   return start(up, std::move(req))->wait(timeout_ms);
 }
 
+void ClientHost::stream(client::Upstream* up, client::ClientRequest req, RecordingSink& sink) {
+  on_client([&](client::HttpClient& c) {
+    client::ExchangeHandle h = c.start(*up, std::move(req), sink);
+    std::lock_guard lock(sink.mu);
+    sink.handle = h;
+    return true;
+  });
+}
+
+void RecordingSink::on_head(const client::ResponseHeadView& head) {
+  std::lock_guard lock(mu);
+  status = head.status;
+  framing = head.framing;
+  cv.notify_all();
+}
+
+bool RecordingSink::on_body(std::string_view chunk) {
+  std::lock_guard lock(mu);
+  body.append(chunk);
+  ++chunks;
+  cv.notify_all();
+  return !pause_each;
+}
+
+void RecordingSink::on_end() {
+  std::lock_guard lock(mu);
+  ended = true;
+  cv.notify_all();
+}
+
+void RecordingSink::on_error(client::ClientError e, std::string_view) {
+  std::lock_guard lock(mu);
+  failed = true;
+  error = e;
+  cv.notify_all();
+}
+
+void RecordingSink::on_body_writable() {
+  std::lock_guard lock(mu);
+  ++writable_calls;
+  while (upload_pos < upload.size()) {
+    const std::string_view p = std::string_view(upload).substr(upload_pos, piece);
+    if (!handle.write(p)) {
+      ++refused_writes;
+      return;
+    }
+    upload_pos += p.size();
+  }
+  handle.end();
+}
+
+void RecordingSink::on_upgrade(engine::Connection& conn, std::string_view rest) {
+  std::lock_guard lock(mu);
+  upgraded = true;
+  upgrade_rest.assign(rest);
+  conn.close();
+  cv.notify_all();
+}
+
+bool RecordingSink::wait(const std::function<bool(RecordingSink&)>& pred, int timeout_ms) {
+  std::unique_lock lock(mu);
+  return cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return pred(*this); });
+}
+
 void ClientHost::sync() {
   server_->on_shard(0, [](engine::Shard&) { return true; });
 }

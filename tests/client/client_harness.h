@@ -107,6 +107,40 @@ struct Pending {
   bool ready();
 };
 
+// A ResponseSink that records what it got, for tests that stream. Its
+// callbacks run on the client's shard; the test reads under `mu` (or
+// through wait()).
+struct RecordingSink : client::ResponseSink {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint16_t status = 0;
+  client::Framing framing = client::Framing::kNone;
+  std::string body;
+  int chunks = 0;
+  bool ended = false;
+  bool failed = false;
+  client::ClientError error = client::ClientError::kNone;
+  bool upgraded = false;
+  std::string upgrade_rest;
+  bool pause_each = false;  // on_body returns false every time
+  client::ExchangeHandle handle;
+  // Streamed upload: written from on_body_writable, `piece` bytes a write.
+  std::string upload;
+  size_t upload_pos = 0;
+  size_t piece = 64 * 1024;
+  int writable_calls = 0;
+  int refused_writes = 0;
+
+  void on_head(const client::ResponseHeadView& head) override;
+  bool on_body(std::string_view chunk) override;
+  void on_end() override;
+  void on_error(client::ClientError e, std::string_view detail) override;
+  void on_body_writable() override;
+  void on_upgrade(engine::Connection& conn, std::string_view rest) override;
+  bool wait(const std::function<bool(RecordingSink&)>& pred, int timeout_ms = 10'000);
+  bool done() { return ended || failed || upgraded; }
+};
+
 class ClientHost {
  public:
   explicit ClientHost(bool manual_clock = false, client::HttpClient::Options options = {});
@@ -120,6 +154,8 @@ class ClientHost {
   }
   client::Upstream* upstream(const client::UpstreamOptions& options);
   std::shared_ptr<Pending> start(client::Upstream* up, client::ClientRequest req);
+  // Starts a streamed exchange into `sink` (sink.handle is set).
+  void stream(client::Upstream* up, client::ClientRequest req, RecordingSink& sink);
   client::ClientResult fetch(client::Upstream* up, client::ClientRequest req,
                              int timeout_ms = 10'000);
   void advance(uint64_t ms) { server_->advance(ms); }
