@@ -90,6 +90,7 @@ struct UpstreamConnection {
   Exchange* ex = nullptr;
   ConnState state = ConnState::kResolving;
   bool reused = false;        // has completed a response before
+  bool peer_closed = false;   // EOF seen: never back to the pool
   int connect_error = 0;      // errno of the last failed connect
   std::vector<engine::SocketAddress> addresses;
   size_t next_address = 0;
