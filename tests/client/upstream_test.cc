@@ -1,0 +1,206 @@
+// Reaching an upstream: TLS with verification against a CA file, a forward
+// proxy (absolute-form targets), name resolution through the injected
+// resolver with fallback to the next address, pool keys.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "tests/client/client_harness.h"
+#include "tests/support/certs.h"
+
+namespace ringshard::test {
+namespace {
+
+using client::ClientError;
+
+struct TlsBackend {
+  std::string dir = make_temp_dir("ringshard-client-tls-");
+  TestCertificate cert = make_certificate(dir, "backend", "localhost", {"localhost"});
+  std::unique_ptr<TestServer> server;
+  TlsBackend() {
+    TestServerOptions o;
+    o.shards = 1;
+    o.tls = true;
+    o.tweak = [this](server::Options& so) {
+      so.tls_certs = {cert.cert};
+      so.tls_keys = {cert.key};
+    };
+    o.routes = [](http::Router& r) {
+      r.add(http::Method::kGet, "/secure", [](http::ServerRequest&, http::Response& res) {
+        res.send(200, "text/plain", "over tls");
+      });
+    };
+    server = std::make_unique<TestServer>(o);
+  }
+  ~TlsBackend() {
+    server.reset();
+    remove_tree(dir);
+  }
+};
+
+TEST(ClientUpstream, TlsWithVerificationAgainstCaFile) {
+  TlsBackend backend;
+  ClientHost host;
+  auto uo = local_upstream(backend.server->tls_port());
+  uo.tls.enabled = true;
+  uo.tls.verify_peer = true;
+  uo.tls.ca_file = backend.cert.cert;
+  uo.tls.server_name = "localhost";
+  client::Upstream* up = host.upstream(uo);
+  for (int i = 0; i < 3; ++i) {
+    const client::ClientResult r = host.fetch(up, get("/secure"));
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.body, "over tls");
+  }
+  EXPECT_EQ(up->metrics().connects.get(), 1u);
+  EXPECT_EQ(up->metrics().reuses.get(), 2u);
+}
+
+TEST(ClientUpstream, TlsNameMismatchFailsVerification) {
+  TlsBackend backend;
+  ClientHost host;
+  auto uo = local_upstream(backend.server->tls_port());
+  uo.tls.enabled = true;
+  uo.tls.verify_peer = true;
+  uo.tls.ca_file = backend.cert.cert;
+  uo.tls.server_name = "not-the-name.example";
+  uo.retry.max_retries = 0;
+  client::Upstream* up = host.upstream(uo);
+  EXPECT_EQ(host.fetch(up, get("/secure")).error, ClientError::kTlsFailed);
+  EXPECT_EQ(up->metrics().error_count(ClientError::kTlsFailed), 1u);
+}
+
+TEST(ClientUpstream, UntrustedCertificateFailsVerification) {
+  TlsBackend backend;
+  ClientHost host;
+  const std::string other_dir = make_temp_dir("ringshard-client-ca-");
+  const TestCertificate other = make_certificate(other_dir, "other", "localhost", {"localhost"});
+  auto uo = local_upstream(backend.server->tls_port());
+  uo.tls.enabled = true;
+  uo.tls.ca_file = other.cert;
+  uo.tls.server_name = "localhost";
+  client::Upstream* up = host.upstream(uo);
+  EXPECT_EQ(host.fetch(up, get("/secure")).error, ClientError::kTlsFailed);
+  remove_tree(other_dir);
+}
+
+TEST(ClientUpstream, ForwardProxyGetsAbsoluteFormTargets) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  RawServer proxy([&](RawConn& c) {
+    while (true) {
+      const std::string req = c.read_request();
+      if (req.empty()) return;
+      {
+        std::lock_guard lock(mu);
+        lines.push_back(req.substr(0, req.find("\r\n\r\n")));
+      }
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nproxied");
+    }
+  });
+  ClientHost host;
+  client::UpstreamOptions uo;
+  uo.host = "origin.example";  // never resolved: the proxy is connected to
+  uo.port = 8080;
+  uo.proxy = client::UpstreamProxy{"127.0.0.1", proxy.port()};
+  client::Upstream* up = host.upstream(uo);
+  EXPECT_EQ(host.fetch(up, get("/path?q=1")).body, "proxied");
+  EXPECT_EQ(host.fetch(up, get("/two")).body, "proxied");
+  std::lock_guard lock(mu);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "GET http://origin.example:8080/path?q=1 HTTP/1.1\r\nHost: origin.example:8080");
+  EXPECT_EQ(lines[1], "GET http://origin.example:8080/two HTTP/1.1\r\nHost: origin.example:8080");
+  EXPECT_EQ(proxy.accepted(), 1);
+}
+
+TEST(ClientUpstream, TlsThroughForwardProxyIsRefusedForNow) {
+  ClientHost host;
+  client::UpstreamOptions uo;
+  uo.host = "origin.example";
+  uo.port = 443;
+  uo.tls.enabled = true;
+  uo.proxy = client::UpstreamProxy{"127.0.0.1", 3128};
+  const bool refused = host.on_client([&](client::HttpClient& c) {
+    std::string error;
+    return c.upstream(uo, error) == nullptr && !error.empty();
+  });
+  EXPECT_TRUE(refused);
+}
+
+TEST(ClientUpstream, ResolvedAddressesAreTriedInOrder) {
+  RefusingPort refusing;
+  TestServerOptions o;
+  o.shards = 1;
+  o.routes = [](http::Router& r) {
+    r.add(http::Method::kGet, "/", [](http::ServerRequest&, http::Response& res) {
+      res.send(200, "text/plain", "second address");
+    });
+  };
+  TestServer backend(o);
+  std::atomic<int> lookups{0};
+  client::HttpClient::Options co;
+  const uint16_t dead_port = refusing.port(), live_port = backend.port();
+  // A fake resolver: the first address refuses, the second answers (the
+  // port in the answer is the resolver's, as with SRV-less DNS it is the
+  // asked one; here each address carries its own to tell them apart).
+  co.resolve = [&lookups, dead_port, live_port](std::string_view host, uint16_t,
+                                                 client::Resolver::Callback done) {
+    lookups.fetch_add(1);
+    client::Resolution r;
+    if (host != "api.internal") {
+      r.error = client::ResolveError::kNotFound;
+      r.error_text = "no such host";
+    } else {
+      r.addresses.push_back(*engine::resolve_literal("127.0.0.1", dead_port));
+      r.addresses.push_back(*engine::resolve_literal("127.0.0.1", live_port));
+    }
+    done(std::move(r));
+  };
+  ClientHost host(false, co);
+  client::UpstreamOptions uo;
+  uo.host = "api.internal";
+  uo.port = 80;
+  client::Upstream* up = host.upstream(uo);
+  const client::ClientResult r = host.fetch(up, get("/"));
+  ASSERT_TRUE(r.ok()) << r.detail;
+  EXPECT_EQ(r.body, "second address");
+  EXPECT_EQ(up->metrics().connect_attempts.get(), 2u);
+  EXPECT_EQ(lookups.load(), 1);
+
+  client::UpstreamOptions missing;
+  missing.host = "missing.internal";
+  client::Upstream* up2 = host.upstream(missing);
+  EXPECT_EQ(host.fetch(up2, get("/")).error, ClientError::kResolveFailed);
+}
+
+TEST(ClientUpstream, NamesNeedAResolver) {
+  ClientHost host;
+  client::UpstreamOptions uo;
+  uo.host = "api.internal";
+  client::Upstream* up = host.upstream(uo);
+  EXPECT_EQ(host.fetch(up, get("/")).error, ClientError::kResolveFailed);
+}
+
+TEST(ClientUpstream, PoolsAreKeyedByEverythingThatPicksAConnection) {
+  client::UpstreamOptions a;
+  a.host = "h";
+  a.port = 1;
+  client::UpstreamOptions b = a;
+  b.pool.max_connections = 3;  // limits do not pick a connection
+  EXPECT_EQ(client::upstream_key(a), client::upstream_key(b));
+  client::UpstreamOptions c = a;
+  c.tls.enabled = true;
+  EXPECT_NE(client::upstream_key(a), client::upstream_key(c));
+  client::UpstreamOptions d = c;
+  d.tls.server_name = "other";
+  EXPECT_NE(client::upstream_key(c), client::upstream_key(d));
+  client::UpstreamOptions e = c;
+  e.tls.pins = {"pin"};
+  EXPECT_NE(client::upstream_key(c), client::upstream_key(e));
+  client::UpstreamOptions f = a;
+  f.proxy = client::UpstreamProxy{"p", 3128};
+  EXPECT_NE(client::upstream_key(a), client::upstream_key(f));
+}
+
+}  // namespace
+}  // namespace ringshard::test
