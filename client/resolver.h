@@ -4,35 +4,44 @@
 // Two parts:
 //   - Resolver: one per process. Owns a thread running c-ares
 //     (ares_getaddrinfo: A and AAAA, /etc/hosts first, then the servers of
-//     /etc/resolv.conf or the configured ones). lookup() may be called from
-//     any thread; the answer is handed to the asking shard with
-//     Shard::post_task and delivered on that shard's thread.
+//     /etc/resolv.conf or the configured ones) in an event loop of its own
+//     (poll over c-ares's sockets plus an eventfd that wakes it for new
+//     lookups, cancellations and shutdown). lookup() may be called from any
+//     thread; the answer is handed to the asking shard with Shard::post_task
+//     and delivered on that shard's thread.
 //   - ShardResolver: one per shard. A TTL cache in front of the Resolver:
-//     a fresh entry answers at once, a stale one starts a new lookup (so a
-//     backend behind DNS can move); concurrent lookups of one name share
-//     one query; failures are cached for a short negative TTL. IP literals
-//     and "localhost" are answered without a query.
+//     a fresh entry answers at once; a stale one starts a new lookup and
+//     its callers wait for it (so a backend behind DNS can move); concurrent
+//     lookups of one host:port share one query; failures are cached for the
+//     negative TTL. IP literals and "localhost" (127.0.0.1, then ::1) are
+//     answered without a query.
+//     Serve-stale (RFC 8767, section 5): when the refresh of an entry that
+//     had addresses times out or fails (kTimeout, kFailure; not kNotFound,
+//     which is an answer), the stale addresses are served again, for the
+//     negative TTL, after which the next resolve tries the servers again.
+//     Stale data is served for at most kMaxStaleMs past its expiry.
 //
 // Address order: the order to try connecting in. Both families interleaved
 // (RFC 8305 section 4), starting with the family of the first address
-// c-ares returned; a caller that cannot reach the first tries the next.
+// c-ares returned (it asks for A and AAAA at once, without RFC 6724
+// sorting: ARES_AI_NOSORT, so the first answer to arrive leads); a caller
+// that cannot reach the first tries the next.
 //
-//   client::Resolver::Options ro;                      // system configuration
-//   auto resolver = client::Resolver::create(ro, error);
-//   client::ShardResolver cache(shard, *resolver);      // on the shard thread
-//   cache.resolve("api.internal", 443, [](const client::Resolution& r) {
-//     if (!r.ok()) { ... r.error_text ... } else { connect to r.addresses[0] }
-//   });
+// Times: TTLs come from the records (ares_addrinfo_node::ai_ttl, the lowest
+// of the answer), clamped to [min_ttl_ms, max_ttl_ms]. ShardResolver
+// measures them with the shard's clock (Shard::now_ms(), so a ManualClock
+// drives expiry in tests); c-ares's own per-try timeout is real time.
 //
-// Thread: Resolver is thread-safe. ShardResolver and its callbacks run on
-// its shard's thread only; the Resolver must outlive every ShardResolver.
-// Allocation: per lookup (control plane: once per TTL per name, not per
-// request).
+// Options::servers replaces the system's name servers and its search list
+// (a name is then always looked up as given); without it c-ares reads
+// /etc/resolv.conf (servers, search, ndots) once, at create().
+//
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +75,19 @@ struct Resolution {
 
 enum class AddressFamily : uint8_t { kAny, kIpv4, kIpv6 };
 
+// The answer for a host that needs no query: an IP literal ("10.0.0.1",
+// "::1", "[::1]") or "localhost" in any case (127.0.0.1 then ::1), limited
+// to `family`; nullopt for a name to look up (and for "" and "*", which
+// are no destination). A literal of the other family is kNotFound.
+// Pure; allocates the answer.
+std::optional<Resolution> resolve_without_query(std::string_view host, uint16_t port,
+                                                AddressFamily family);
+
+// Reorders `addresses` so the families alternate (RFC 8305 section 4),
+// starting with the family of the first one; within a family the order is
+// kept. Pure; allocates a scratch copy.
+void interleave_families(std::vector<engine::SocketAddress>& addresses);
+
 class Resolver {
  public:
   struct Options {
@@ -88,19 +110,33 @@ class Resolver {
   static std::unique_ptr<Resolver> create(const Options& options, std::string& error);
   virtual ~Resolver() = default;
 
-  // Any thread. `done` runs on `shard`'s thread (through post_task), exactly
-  // once: with the answer, or with kShutdown if the shard or the resolver
-  // stops first (then possibly on the destroying thread, with the shard
-  // gone: it must only release what it holds).
-  virtual void lookup(engine::Shard& shard, std::string_view host, uint16_t port,
-                      Callback done) = 0;
+  // Any thread. `done` runs on `shard`'s thread (through post_task), at
+  // most once: with the answer, or with kShutdown when the Resolver is
+  // destroyed first. It never runs when the lookup is cancelled or when the
+  // shard's loop has exited before the answer: it is then destroyed
+  // without being called, on whatever thread cancels it (the shard's at its
+  // exit, the Resolver's thread, or cancel()'s caller), so what it captures
+  // must be safe to destroy there (it must not call the Resolver from its
+  // destructor). An IP literal or "localhost" is answered without a query,
+  // still through post_task.
+  // Returns the lookup's id for cancel() (never 0).
+  virtual uint64_t lookup(engine::Shard& shard, std::string_view host, uint16_t port,
+                          Callback done) = 0;
+  // Any thread. Forgets lookup `id` if its answer has not been handed to
+  // its shard yet: its `done` is destroyed (on the calling thread, before
+  // cancel() returns) and the Resolver never touches its shard for it
+  // again. An answer already posted still runs on the shard. An unknown or
+  // finished id is ignored.
+  virtual void cancel(uint64_t id) = 0;
   virtual const Options& options() const = 0;
 };
 
 class ShardResolver {
  public:
   ShardResolver(engine::Shard& shard, Resolver& resolver);
-  ~ShardResolver();  // pending callbacks get kShutdown
+  // Pending callbacks get kShutdown (before it returns, on the shard's
+  // thread) and the lookups in flight are cancelled in the Resolver.
+  ~ShardResolver();
   ShardResolver(const ShardResolver&) = delete;
   ShardResolver& operator=(const ShardResolver&) = delete;
 
@@ -113,11 +149,17 @@ class ShardResolver {
     uint64_t hits = 0;       // answered from the cache or a literal
     uint64_t queries = 0;    // lookups sent to the Resolver
     uint64_t failures = 0;   // answers with an error
+    uint64_t stale_served = 0;  // refresh failed: the stale addresses served
   };
+  // How long past its expiry an answer may be served stale.
+  static constexpr uint64_t kMaxStaleMs = 24 * 3600 * 1000;
   const Stats& stats() const { return stats_; }
 
  private:
   struct Entry;
+  Entry* find(std::string_view host, uint16_t port);
+  void start_query(Entry& e);
+  void answered(Entry& e, Resolution&& r);
   engine::Shard& shard_;
   Resolver& resolver_;
   std::vector<std::unique_ptr<Entry>> entries_;  // small: names per shard

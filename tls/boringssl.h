@@ -10,10 +10,16 @@
 
 #include <string>
 
+#include "tls/digest.h"
+
 namespace ringshard::tls {
 
 // SSL_CTX info callback: records alerts sent and received on the Session.
 void session_info_callback(const SSL* ssl, int type, int value);
+
+// The SHA-256 of `cert`'s DER SubjectPublicKeyInfo (the key a pin names,
+// tls/pinning.h). False when it has none.
+bool spki_sha256(X509* cert, Sha256& digest);
 
 // The first error on BoringSSL's queue, in words; clears the queue.
 std::string take_ssl_error();

@@ -2,10 +2,14 @@
 
 #include <sys/uio.h>
 
+#include <openssl/x509.h>
+
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "tls/boringssl.h"
+#include "tls/pinning.h"
 
 namespace ringshard::tls {
 
@@ -15,6 +19,8 @@ class TlsConnection final : public WireSink {
 
   static bool established(void* ctx);
   static bool plaintext(void* ctx, std::span<const char> bytes);
+  // SSL_CTX_set_cert_verify_callback of a pinned client context.
+  static int verify_pinned(X509_STORE_CTX* store, void* arg);
 
   TlsTransport* owner = nullptr;
   engine::Connection* conn = nullptr;
@@ -22,6 +28,7 @@ class TlsConnection final : public WireSink {
   Session session;
   bool app_open = false;  // the handler's on_open ran
   bool failure_reported = false;  // client: on_connect_failed ran
+  std::string failure_reason;     // client: why the handshake failed
 };
 
 namespace {
@@ -68,6 +75,34 @@ bool TlsConnection::plaintext(void* ctx, std::span<const char> bytes) {
   return conn.is_open();
 }
 
+// The chain and name first (as BoringSSL would without this callback) when
+// the context verifies, then the leaf's key against the pins. Runs inside
+// SSL_do_handshake on the shard's thread, before the client's Finished.
+int TlsConnection::verify_pinned(X509_STORE_CTX* store, void* arg) {
+  const auto* cc = static_cast<const ClientContext*>(arg);
+  if (cc->options().verify_peer && X509_verify_cert(store) != 1) return 0;
+  Sha256 key;
+  if (!spki_sha256(X509_STORE_CTX_get0_cert(store), key)) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
+    return 0;
+  }
+  for (const Sha256& pin : cc->pins()) {
+    if (std::memcmp(pin.data(), key.data(), key.size()) == 0) return 1;
+  }
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  auto* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* s = ssl != nullptr ? static_cast<Session*>(SSL_get_app_data(ssl)) : nullptr;
+  if (s != nullptr && s->app() != nullptr) {
+    auto* tc = static_cast<TlsConnection*>(s->app());
+    tc->owner->metrics_.pin_mismatches.add();
+    tc->failure_reason = "certificate pin mismatch: the server's key is " + pin_text(key) +
+                         ", which matches none of the " + std::to_string(cc->pins().size()) +
+                         " configured pins";
+  }
+  return 0;
+}
+
 // --- client context ---------------------------------------------------------
 
 ClientContext::~ClientContext() {
@@ -78,6 +113,15 @@ std::shared_ptr<const ClientContext> ClientContext::create(const ClientOptions& 
                                                            std::string& error) {
   std::shared_ptr<ClientContext> cc(new ClientContext());
   cc->options_ = options;
+  for (size_t i = 0; i < options.pins.size(); ++i) {
+    Sha256 digest;
+    std::string why;
+    if (!parse_pin(options.pins[i], digest, why)) {
+      error = "TLS client: pin " + std::to_string(i + 1) + ": " + why;
+      return nullptr;
+    }
+    cc->pins_.push_back(digest);
+  }
   SSL_CTX* ctx = SSL_CTX_new(TLS_method());
   if (ctx == nullptr) {
     error = "TLS: out of memory";
@@ -97,6 +141,12 @@ std::shared_ptr<const ClientContext> ClientContext::create(const ClientOptions& 
     ok = options.ca_file.empty()
              ? SSL_CTX_set_default_verify_paths(ctx)
              : SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr);
+  }
+  if (ok && !cc->pins_.empty()) {
+    // SSL_VERIFY_PEER even without verify_peer: under SSL_VERIFY_NONE a
+    // failed verification (our pin check included) would not be fatal.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_cert_verify_callback(ctx, &TlsConnection::verify_pinned, cc.get());
   }
   if (!ok) {
     error = "TLS client: " + take_ssl_error();
@@ -138,6 +188,29 @@ const Session* TlsTransport::session(const engine::Connection& conn) {
   return tc != nullptr ? &tc->session : nullptr;
 }
 
+std::string_view TlsTransport::failure_reason(const engine::Connection& conn) {
+  const TlsConnection* tc = conn.transport() != nullptr ? state_of(conn) : nullptr;
+  return tc != nullptr ? std::string_view(tc->failure_reason) : std::string_view();
+}
+
+void TlsTransport::note_handshake_failure(TlsConnection& tc) {
+  if (!tc.failure_reason.empty()) return;  // the pin check said it already
+  SSL* ssl = tc.session.ssl();
+  const long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
+  if (client_ != nullptr && verify != X509_V_OK &&
+      (client_->options().verify_peer || !client_->pins().empty())) {
+    tc.failure_reason = std::string("certificate verify failed: ") +
+                        X509_verify_cert_error_string(verify);
+    return;
+  }
+  tc.failure_reason = std::string("handshake failed: ") +
+                      (tc.session.failure() != nullptr ? tc.session.failure() : "error");
+  if (tc.session.alert_received() != 0) {
+    tc.failure_reason += std::string(" (the peer sent the alert \"") +
+                         SSL_alert_desc_string_long(tc.session.alert_received()) + "\")";
+  }
+}
+
 void TlsTransport::store_session(SSL_SESSION* session) {
   if (last_session_ != nullptr) SSL_SESSION_free(last_session_);
   last_session_ = session;
@@ -160,6 +233,7 @@ void TlsTransport::release(TlsConnection* tc) {
   tc->conn = nullptr;
   tc->app_open = false;
   tc->failure_reported = false;
+  tc->failure_reason.clear();
   free_.push_back(tc);
 }
 
@@ -202,6 +276,7 @@ void TlsTransport::on_open(engine::Connection& conn) {
     tc->session.set_now_ms(shard_.now_ms());
     if (!tc->session.begin_handshake()) {
       metrics_.handshake_failures.add();
+      note_handshake_failure(*tc);
       fail_open(conn, tc, EPROTO);
       conn.close();
     }
@@ -219,6 +294,7 @@ void TlsTransport::on_receive(engine::Connection& conn, std::span<const char> da
     case Session::Status::kFailed:
       if (!was_open && !tc->app_open) {
         metrics_.handshake_failures.add();
+        note_handshake_failure(*tc);
         fail_open(conn, tc, EPROTO);
       } else {
         metrics_.record_errors.add();
@@ -276,6 +352,7 @@ void TlsTransport::on_peer_closed(engine::Connection& conn) {
   TlsConnection* tc = state_of(conn);
   if (tc == nullptr || !tc->app_open) {
     metrics_.handshake_eof.add();
+    if (tc != nullptr) tc->failure_reason = "the peer closed the connection during the handshake";
     fail_open(conn, tc, ECONNRESET);
     conn.close();
     return;
@@ -288,6 +365,7 @@ void TlsTransport::on_timeout(engine::Connection& conn) {
   TlsConnection* tc = state_of(conn);
   if (tc == nullptr || !tc->app_open) {
     metrics_.handshake_timeouts.add();
+    if (tc != nullptr) tc->failure_reason = "handshake timeout";
     fail_open(conn, tc, ETIMEDOUT);
     conn.close();
     return;
@@ -311,7 +389,10 @@ void TlsTransport::on_close(engine::Connection& conn) {
   // on_open or on_connect_failed (a handshake cut short by a reset or a
   // close counts as a failed connect).
   if (client_ != nullptr) {
-    if (tc != nullptr && !tc->app_open) fail_open(conn, tc, ECONNABORTED);
+    if (tc != nullptr && !tc->app_open) {
+      if (tc->failure_reason.empty()) tc->failure_reason = "closed during the handshake";
+      fail_open(conn, tc, ECONNABORTED);
+    }
     if (conn.handler() != nullptr) conn.handler()->on_close(conn);
   } else if (tc != nullptr && tc->app_open && conn.handler() != nullptr) {
     conn.handler()->on_close(conn);

@@ -24,12 +24,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/connection.h"
 #include "engine/metrics.h"
 #include "engine/shard.h"
 #include "engine/transport.h"
+#include "tls/digest.h"
 #include "tls/server_context.h"
 #include "tls/session.h"
 
@@ -49,6 +51,7 @@ struct TlsMetrics {
   engine::Counter truncated;           // TCP EOF without close_notify
   engine::Counter sni_unmatched;       // an SNI name no certificate has
   engine::Counter seal_failures;       // plaintext that could not be sealed: closed
+  engine::Counter pin_mismatches;      // client: the server's key matched no pin (also a handshake failure)
 };
 
 // What a client connection needs (tls/client.h makes one).
@@ -59,6 +62,12 @@ struct ClientOptions {
   bool resume = false;         // offer the shard's last session ticket
   bool allow_tls12 = false;
   std::vector<std::string> alpn = {"http/1.1"};
+  // Public-key pins, "sha256/BASE64" (tls/pinning.h): when not empty, the
+  // handshake fails unless the leaf certificate's key matches one of them
+  // (checked after the chain and name when verify_peer; on its own
+  // otherwise). A malformed pin makes ClientContext::create fail. Resumed
+  // sessions were pinned when first made (tickets are kept per context).
+  std::vector<std::string> pins;
 };
 
 class ClientContext {
@@ -68,11 +77,14 @@ class ClientContext {
                                                      std::string& error);
   ssl_ctx_st* ctx() const { return ctx_; }
   const ClientOptions& options() const { return options_; }
+  // options().pins, parsed.
+  const std::vector<Sha256>& pins() const { return pins_; }
 
  private:
   ClientContext() = default;
   ssl_ctx_st* ctx_ = nullptr;
   ClientOptions options_;
+  std::vector<Sha256> pins_;
 };
 
 class TlsConnection;
@@ -95,6 +107,12 @@ class TlsTransport final : public engine::Transport {
 
   // For a connection on this transport: did it resume, what was negotiated.
   static const Session* session(const engine::Connection& conn);
+  // Client role, from on_connect_failed until on_close: why the handshake
+  // failed, in words ("certificate pin mismatch: ...", "certificate verify
+  // failed: <X.509 reason>", BoringSSL's reason, "peer closed during the
+  // handshake", "handshake timeout"); empty when it has not failed. The
+  // view is valid until the connection's on_close returns.
+  static std::string_view failure_reason(const engine::Connection& conn);
 
   // Tests only (shard thread): the next seal on this shard fails as if
   // BoringSSL had refused the write.
@@ -116,6 +134,8 @@ class TlsTransport final : public engine::Transport {
   TlsConnection* acquire();
   void release(TlsConnection* tc);
   void fail_open(engine::Connection& conn, TlsConnection* tc, int error);
+  // Fills tc.failure_reason for a failed handshake unless already set.
+  void note_handshake_failure(TlsConnection& tc);
 
   engine::Shard& shard_;
   std::shared_ptr<const ServerContext> server_;
