@@ -6,7 +6,7 @@
 //     (ares_getaddrinfo: A and AAAA, /etc/hosts first, then the servers of
 //     /etc/resolv.conf or the configured ones) in an event loop of its own
 //     (poll over c-ares's sockets plus an eventfd that wakes it for new
-//     lookups, cancellations and shutdown). lookup() may be called from any
+//     lookups and for shutdown). lookup() may be called from any
 //     thread; the answer is handed to the asking shard with Shard::post_task
 //     and delivered on that shard's thread.
 //   - ShardResolver: one per shard. A TTL cache in front of the Resolver:
@@ -36,6 +36,22 @@
 // (a name is then always looked up as given); without it c-ares reads
 // /etc/resolv.conf (servers, search, ndots) once, at create().
 //
+//   client::Resolver::Options ro;                      // system configuration
+//   auto resolver = client::Resolver::create(ro, error);
+//   client::ShardResolver cache(shard, *resolver);      // on the shard thread
+//   cache.resolve("api.internal", 443, [](client::Resolution&& r) {
+//     if (!r.ok()) { ... r.error_text ... } else { connect to r.addresses[0] }
+//   });
+//
+// Thread: Resolver is thread-safe. ShardResolver and its callbacks run on
+// its shard's thread only; the Resolver must outlive every ShardResolver,
+// and a shard (its Engine) must outlive every lookup made for it unless
+// that lookup is cancelled first (ShardResolver cancels its own when it is
+// destroyed, so a ShardResolver destroyed on its shard before the Engine
+// goes is enough).
+// Allocation: per lookup (control plane: once per TTL per name, not per
+// request); a cache hit copies the cached Resolution (callers resolve when
+// they open a connection, not per request).
 #pragma once
 
 #include <cstdint>
@@ -68,7 +84,8 @@ struct Resolution {
   std::vector<engine::SocketAddress> addresses;
   // How long the answer may be used: the lowest TTL of its records,
   // clamped to the options' [min_ttl_ms, max_ttl_ms]; the negative TTL on
-  // an error. 0 for a literal (never expires).
+  // an error, and on stale addresses served again (RFC 8767). 0 for a
+  // literal (never expires).
   uint64_t ttl_ms = 0;
   bool ok() const { return error == ResolveError::kNone; }
 };
@@ -106,7 +123,8 @@ class Resolver {
   using Callback = std::function<void(Resolution&&)>;
 
   // Null with `error` set when c-ares cannot start (no usable resolver
-  // configuration, a malformed server address).
+  // configuration), a server is not an IP literal with an optional port
+  // (53), timeout_ms or tries is 0, or min_ttl_ms is above max_ttl_ms.
   static std::unique_ptr<Resolver> create(const Options& options, std::string& error);
   virtual ~Resolver() = default;
 
@@ -154,6 +172,7 @@ class ShardResolver {
   // How long past its expiry an answer may be served stale.
   static constexpr uint64_t kMaxStaleMs = 24 * 3600 * 1000;
   const Stats& stats() const { return stats_; }
+  size_t cached_names() const { return entries_.size(); }  // host:port entries
 
  private:
   struct Entry;
@@ -162,7 +181,9 @@ class ShardResolver {
   void answered(Entry& e, Resolution&& r);
   engine::Shard& shard_;
   Resolver& resolver_;
-  std::vector<std::unique_ptr<Entry>> entries_;  // small: names per shard
+  // Small: the names a shard talks to. Past 512 entries, adding one
+  // first drops the expired entries nobody waits on.
+  std::vector<std::unique_ptr<Entry>> entries_;
   Stats stats_;
   std::shared_ptr<bool> alive_;  // lets late answers see the cache is gone
 };

@@ -194,11 +194,12 @@ std::string_view TlsTransport::failure_reason(const engine::Connection& conn) {
 }
 
 void TlsTransport::note_handshake_failure(TlsConnection& tc) {
-  if (!tc.failure_reason.empty()) return;  // the pin check said it already
+  // Client role only: a server's failed handshakes are counted, not
+  // explained (no string built per garbage ClientHello).
+  if (client_ == nullptr || !tc.failure_reason.empty()) return;  // the pin check may have said it
   SSL* ssl = tc.session.ssl();
   const long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
-  if (client_ != nullptr && verify != X509_V_OK &&
-      (client_->options().verify_peer || !client_->pins().empty())) {
+  if (verify != X509_V_OK && (client_->options().verify_peer || !client_->pins().empty())) {
     tc.failure_reason = std::string("certificate verify failed: ") +
                         X509_verify_cert_error_string(verify);
     return;
@@ -352,7 +353,9 @@ void TlsTransport::on_peer_closed(engine::Connection& conn) {
   TlsConnection* tc = state_of(conn);
   if (tc == nullptr || !tc->app_open) {
     metrics_.handshake_eof.add();
-    if (tc != nullptr) tc->failure_reason = "the peer closed the connection during the handshake";
+    if (tc != nullptr && client_ != nullptr) {
+      tc->failure_reason = "the peer closed the connection during the handshake";
+    }
     fail_open(conn, tc, ECONNRESET);
     conn.close();
     return;
@@ -365,7 +368,7 @@ void TlsTransport::on_timeout(engine::Connection& conn) {
   TlsConnection* tc = state_of(conn);
   if (tc == nullptr || !tc->app_open) {
     metrics_.handshake_timeouts.add();
-    if (tc != nullptr) tc->failure_reason = "handshake timeout";
+    if (tc != nullptr && client_ != nullptr) tc->failure_reason = "handshake timeout";
     fail_open(conn, tc, ETIMEDOUT);
     conn.close();
     return;

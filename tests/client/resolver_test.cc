@@ -405,6 +405,30 @@ TEST_F(ResolverTest, ConcurrentResolvesOfOneNameShareOneQuery) {
   EXPECT_EQ(dns_.queries("shared.test", DnsResponder::kTypeA), 2u);
 }
 
+TEST_F(ResolverTest, PastItsSizeTheCacheDropsExpiredEntries) {
+  Resolver::Options o = options();
+  o.negative_ttl_ms = 1'000;
+  start(o);
+  // 512 names (NXDOMAIN, cached negatively), asked 32 at a time.
+  for (int batch = 0; batch < 16; ++batch) {
+    Answers answers;
+    on_shard([&](engine::Shard&) {
+      for (int i = 0; i < 32; ++i) {
+        cache_->resolve("n" + std::to_string(batch * 32 + i) + ".test", 80, answers.callback());
+      }
+    });
+    ASSERT_TRUE(answers.wait(32));
+  }
+  size_t before = 0;
+  on_shard([&](engine::Shard&) { before = cache_->cached_names(); });
+  EXPECT_EQ(before, 512u);
+  advance(1'000);
+  resolve("fresh.test", 80);
+  size_t after = 0;
+  on_shard([&](engine::Shard&) { after = cache_->cached_names(); });
+  EXPECT_EQ(after, 1u) << "the expired entries went, the new one stayed";
+}
+
 TEST_F(ResolverTest, DestroyingTheCacheAnswersItsWaitersWithShutdown) {
   dns_.set_silent(true);
   start(options());  // 5 s per try: the lookups stay pending
