@@ -136,6 +136,22 @@ void HttpClient::send_request(Exchange& ex) {
   c.clear_timeout();
   if (c.reading_paused()) c.resume_reading();
 
+  if (!req.raw_head.empty()) {
+    // The caller wrote the head (a proxy's forwarded request), framing
+    // included; it must agree with body_mode and stream_length.
+    ex.chunked_body = req.body_mode == BodyMode::kStreamed && !req.stream_length;
+    c.write(req.raw_head);
+    if (req.body_mode == BodyMode::kBuffered) c.write(req.body);
+    if (req.body_mode != BodyMode::kStreamed) {
+      ex.request_sent = true;
+      c.set_timeout(up.options_.timeouts.first_byte_ms);
+    } else if (ex.end_requested) {
+      end_body(ex);
+    } else {
+      c.request_writable();
+    }
+    return;
+  }
   std::string& h = head_;
   h.clear();
   h += req.method;

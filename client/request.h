@@ -40,6 +40,13 @@ struct ClientRequest {
   std::string body;                       // kBuffered
   std::optional<uint64_t> stream_length;  // kStreamed: Content-Length if
                                           // known, else chunked
+  // When set, sent as the whole request head (request line to the blank
+  // line) instead of one built from method, target and headers, which then
+  // only describe it (retry rules, a HEAD response's framing). Its framing
+  // fields must match body_mode / stream_length. For the reverse proxy,
+  // which writes the forwarded head in one pass (proxy/forward_headers.h);
+  // not with a forward proxy (the target is origin-form).
+  std::string raw_head;
 };
 
 // How the response body is framed on the wire (the sink sees decoded bytes).

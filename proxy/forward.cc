@@ -159,16 +159,29 @@ void Forward::on_body_writable() {
 void Forward::on_head(const client::ResponseHeadView& head) {
   record_outcome(false, head.status >= 500);
   if (head.status >= 500) group_->backends[backend_].responses_5xx.add();
+  std::vector<http::HeaderField>& fields = ps_.field_scratch();
+  std::string& via = ps_.via_scratch();
+  const ResponseFilter kept =
+      filter_response_headers(head.headers, head.status == 101 && websocket_, 1,
+                              ps_.proxy().options().via, via, fields);
   if (head.status == 101) {
-    // on_upgrade() follows: keep the head for the client.
-    upgrade_head_.clear();
-    build_upgrade_head(head, ps_.proxy().options().via, upgrade_head_);
+    // on_upgrade() follows: keep the whole head for the client.
+    upgrade_head_.assign("HTTP/1.1 101 Switching Protocols\r\n");
+    for (size_t i = 0; i < kept.count; ++i) {
+      upgrade_head_.append(fields[i].name).append(": ").append(fields[i].value).append("\r\n");
+    }
+    upgrade_head_.append("\r\n");
     return;
   }
   head_sent_ = true;
-  HeaderScratch& scratch = ps_.header_scratch();
-  const http::HeaderList headers =
-      response_headers_for_client(head, ps_.proxy().options().via, scratch);
+  auto& list = ps_.header_scratch();
+  list.clear();
+  for (size_t i = 0; i < kept.count; ++i) {
+    // The server writes its own Date and Server.
+    if (http::iequals(fields[i].name, "date") || http::iequals(fields[i].name, "server")) continue;
+    list.emplace_back(fields[i].name, fields[i].value);
+  }
+  const http::HeaderList headers(list.data(), list.size());
   std::optional<uint64_t> length;
   if (head.framing == client::Framing::kContentLength) length = head.content_length;
   if (head.framing == client::Framing::kNone && head.content_length != 0) {

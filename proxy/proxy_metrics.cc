@@ -125,7 +125,7 @@ void ReverseProxy::write_metrics(obs::PrometheusWriter& w) const {
     }
   }
 
-  const uint64_t now = shards > 0 && shard(0) != nullptr ? shard(0)->now_ms() : 0;
+  const uint64_t now = options_.clock != nullptr ? options_.clock->now_ms() : 0;
   w.family("ringshard_upstream_backend_up", MetricType::kGauge,
            "1 while a backend takes requests: up by the active checks and not ejected.");
   for (size_t g = 0; g < options_.upstreams.size(); ++g) {

@@ -1,6 +1,11 @@
 #include "proxy/proxy_shard.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <span>
 #include <utility>
 
 #include "proxy/forward.h"
@@ -186,12 +191,81 @@ size_t ProxyShard::pick(GroupShard& g, uint64_t key_hash, size_t exclude, bool& 
   return i;
 }
 
+namespace {
+
+// The client's address as text ("192.0.2.1", "2001:db8::1"), into `buf`.
+std::string_view peer_text(const http::ServerRequest& req, char (&buf)[INET6_ADDRSTRLEN]) {
+  socklen_t len = 0;
+  const sockaddr* sa = req.peer(len);
+  if (sa == nullptr) return {};
+  const void* addr = nullptr;
+  if (sa->sa_family == AF_INET) addr = &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr;
+  if (sa->sa_family == AF_INET6) addr = &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+  if (addr == nullptr || inet_ntop(sa->sa_family, addr, buf, sizeof(buf)) == nullptr) return {};
+  return buf;
+}
+
+// The value of cookie `name` in the request's Cookie fields, or empty.
+std::string_view cookie_value(const http::Request& req, std::string_view name) {
+  for (size_t i = 0; i < req.header_count; ++i) {
+    if (!http::iequals(req.headers[i].name, "cookie")) continue;
+    std::string_view rest = req.headers[i].value;
+    while (!rest.empty()) {
+      const size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+    }
+  }
+  return {};
+}
+
+// What consistent hashing hashes for this request: the configured header
+// or cookie, else (or when absent) the client's address.
+uint64_t key_hash_of(const HashKey& key, const http::ServerRequest& req) {
+  std::string_view value;
+  if (key.source == HashKey::Source::kHeader) value = req.header(key.name);
+  if (key.source == HashKey::Source::kCookie) value = cookie_value(req.head(), key.name);
+  if (value.empty()) {
+    socklen_t len = 0;
+    const sockaddr* sa = req.peer(len);
+    if (sa != nullptr && sa->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+      value = {reinterpret_cast<const char*>(&in->sin_addr), sizeof(in->sin_addr)};
+    } else if (sa != nullptr && sa->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+      value = {reinterpret_cast<const char*>(&in6->sin6_addr), sizeof(in6->sin6_addr)};
+    }
+  }
+  return hash64(value);
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (http::iequals(item, token)) return true;
+  }
+  return false;
+}
+
+bool is_websocket_upgrade(const http::Request& req) {
+  return req.method == http::Method::kGet && req.upgrade &&
+         has_token(req.header("upgrade"), "websocket");
+}
+
+}  // namespace
+
 void ProxyShard::handle(size_t route_index, http::ServerRequest& req, http::Response& res) {
   const ProxyRoute& route = proxy_.options_.routes[route_index];
   GroupShard& g = *groups_[proxy_.route_group_[route_index]];
-  const uint64_t key_hash = g.config->balance == BalancePolicy::kMaglev
-                                ? hash_key_of(g.config->hash_key, req)
-                                : 0;
+  const uint64_t key_hash =
+      g.config->balance == BalancePolicy::kMaglev ? key_hash_of(g.config->hash_key, req) : 0;
   bool breaker_full = false;
   const size_t backend = pick(g, key_hash, kNone, breaker_full);
   if (backend == kNone) {
@@ -200,10 +274,39 @@ void ProxyShard::handle(size_t route_index, http::ServerRequest& req, http::Resp
                                      : "no healthy upstream server");
     return;
   }
-  const bool websocket = route.websocket && is_websocket_upgrade(req.head());
+  const http::Request& head = req.head();
+  const bool websocket = route.websocket && is_websocket_upgrade(head);
+  http::RequestBodyReader body = req.body_reader();
+  char peer_buf[INET6_ADDRSTRLEN];
+  ForwardRequest fr;
+  fr.method = head.method_text;
+  fr.path = head.path;
+  fr.query = head.query;
+  fr.version_minor = head.version_minor;
+  fr.headers = std::span<const http::Header>(head.headers.data(), head.header_count);
+  fr.host = head.host;
+  fr.client_address = peer_text(req, peer_buf);
+  fr.tls = req.tls();
+  fr.backend_host = g.config->backends[backend].address;
+  fr.websocket = websocket;
+  if (const http::RequestContext* ctx = res.context()) fr.request_id = ctx->request_id_view();
+  fr.via_name = proxy_.options_.via;
+  if (body.valid() && body.has_body()) {
+    if (const auto length = body.length()) {
+      fr.body = ForwardRequest::Body::kLength;
+      fr.content_length = *length;
+    } else {
+      fr.body = ForwardRequest::Body::kChunked;
+    }
+  }
   client::ClientRequest upstream;
-  build_upstream_request(req, res, route, *g.config, g.config->backends[backend],
-                         proxy_.options_.via, websocket, upstream);
+  upstream.method.assign(head.method_text);
+  upstream.target.assign(head.path);
+  const ForwardResult built = build_upstream_request(fr, route, upstream.raw_head);
+  if (!built.ok) {
+    res.send_error(400, "the request cannot be forwarded as it is");
+    return;
+  }
   Forward* f = acquire_forward();
   f->start(g, route, backend, key_hash, req, res, std::move(upstream), websocket);
 }

@@ -21,6 +21,7 @@
 #include "engine/metrics.h"
 #include "engine/shard.h"
 #include "engine/timer_wheel.h"
+#include "http/response_head.h"
 #include "http/server.h"
 #include "proxy/balancer.h"
 #include "proxy/config.h"
@@ -93,6 +94,14 @@ class ProxyShard {
   // Arms the group's check timer for its next due probe (shard 0).
   void schedule_checks(GroupShard& g);
 
+  // Scratch for the response fields a Forward passes to the client (one
+  // response head at a time is being written on a shard).
+  std::vector<http::HeaderField>& field_scratch() { return fields_; }
+  std::vector<std::pair<std::string_view, std::string_view>>& header_scratch() {
+    return headers_;
+  }
+  std::string& via_scratch() { return via_; }
+
   // Forward's life: the free list.
   Forward* acquire_forward();
   void release_forward(Forward* f);
@@ -116,6 +125,9 @@ class ProxyShard {
   std::vector<Forward*> free_;
   std::vector<std::unique_ptr<Forward>> all_;
   bool draining_ = false;
+  std::vector<http::HeaderField> fields_ = std::vector<http::HeaderField>(http::kMaxHeadersCeiling);
+  std::vector<std::pair<std::string_view, std::string_view>> headers_;
+  std::string via_;
 };
 
 }  // namespace ringshard::proxy

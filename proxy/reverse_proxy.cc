@@ -17,7 +17,8 @@ ReverseProxy::~ReverseProxy() = default;
 std::unique_ptr<ReverseProxy> ReverseProxy::create(ReverseProxyOptions options,
                                                    std::string& error) {
   if (auto e = validate_proxy_config(options.upstreams, options.routes)) {
-    error = "proxy: " + e->text();
+    error = std::string(e->is_route ? "route " : "upstream ") + std::to_string(e->index + 1) +
+            ": " + e->error.text();
     return nullptr;
   }
   std::unique_ptr<ReverseProxy> rp(new ReverseProxy(std::move(options)));
@@ -51,8 +52,10 @@ void ReverseProxy::register_routes(http::Router& router) {
   // none of them takes fall through to the server's own routes.
   std::map<std::string, bool> seen;
   for (const ProxyRoute& r : options_.routes) {
-    std::string prefix = r.prefix;
-    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    // The router matches prefixes at segment boundaries, the route table
+    // byte by byte ("/api" takes "/apix"): the router's prefix is the
+    // route's up to its last '/', and the table decides the rest.
+    std::string prefix = r.prefix.substr(0, r.prefix.rfind('/'));
     if (!seen.emplace(prefix, true).second) continue;
     http::RouteOptions ro;
     ro.stream_body = true;
@@ -60,14 +63,14 @@ void ReverseProxy::register_routes(http::Router& router) {
     const RouteTable* table = table_.get();
     router.add_prefix(
         prefix,
-        [table, prefix](const http::Request& req) {
-          return table->match(req.host, req.method_text, req.path) != kNoRoute;
+        [table](const http::Request& req) {
+          return table->match(req.host, req.method_text, req.path) != nullptr;
         },
         [this](http::ServerRequest& req, http::Response& res) {
-          const size_t route = table_->match(req.head().host, req.head().method_text,
-                                             req.head().path);
+          const size_t route = table_->match_index(req.head().host, req.head().method_text,
+                                                   req.head().path);
           ProxyShard* ps = shards_[req.shard().index()].load(std::memory_order_relaxed);
-          if (route == kNoRoute || ps == nullptr) {
+          if (route == RouteTable::kNoRoute || ps == nullptr) {
             res.send_error(404, "no route for this path");
             return;
           }

@@ -38,12 +38,14 @@
 // starts; shard_* on each shard's thread; write_metrics from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "client/resolver.h"
+#include "engine/clock.h"
 #include "engine/shard.h"
 #include "http/router.h"
 #include "obs/log.h"
@@ -53,12 +55,15 @@
 namespace ringshard::proxy {
 
 class ProxyShard;
+class RouteTable;
 class UpstreamHealth;
 
 struct ReverseProxyOptions {
   std::vector<UpstreamGroup> upstreams;
   std::vector<ProxyRoute> routes;
   unsigned shards = 1;
+  // The engine's clock (the health state's time base); any thread reads it.
+  const engine::Clock* clock = nullptr;
   // Name resolution for backend host names (IP literals and "localhost"
   // need none). Null: made by create() with the system configuration.
   client::Resolver* resolver = nullptr;
@@ -96,7 +101,7 @@ class ReverseProxy {
   size_t group_count() const { return options_.upstreams.size(); }
   const UpstreamHealth& health(size_t group) const { return *health_[group]; }
   // Shard i's state (tests: through the shard's mailbox only).
-  ProxyShard* shard(unsigned i) const { return i < shards_.size() ? shards_[i] : nullptr; }
+  ProxyShard* shard(unsigned i) const;
 
  private:
   friend class ProxyShard;
@@ -106,7 +111,10 @@ class ReverseProxy {
   std::unique_ptr<client::Resolver> owned_resolver_;
   client::Resolver* resolver_ = nullptr;
   std::vector<std::unique_ptr<UpstreamHealth>> health_;
-  std::vector<ProxyShard*> shards_;  // each written by its own shard only
+  std::vector<size_t> route_group_;  // per route: its group's index
+  std::unique_ptr<RouteTable> table_;
+  // Each written by its own shard (start, exit), read by scrapes.
+  std::unique_ptr<std::atomic<ProxyShard*>[]> shards_;
 };
 
 }  // namespace ringshard::proxy

@@ -359,6 +359,7 @@ engine::StartError ServerApp::start() {
     po.upstreams = options_.upstreams;
     po.routes = options_.proxy_routes;
     po.shards = engine_->config().shards;
+    po.clock = &engine_->clock();
     po.log = log_;
     std::string error;
     proxy_ = proxy::ReverseProxy::create(std::move(po), error);

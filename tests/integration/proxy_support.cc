@@ -1,0 +1,59 @@
+#include "tests/integration/proxy_support.h"
+
+#include <cstdlib>
+
+#include "obs/prometheus.h"
+
+namespace ringshard::test {
+
+proxy::UpstreamGroup upstream_group(const std::string& name, const std::vector<uint16_t>& ports) {
+  proxy::UpstreamGroup g;
+  g.name = name;
+  for (uint16_t p : ports) {
+    proxy::Backend b;
+    b.address = "127.0.0.1:" + std::to_string(p);
+    g.backends.push_back(b);
+  }
+  return g;
+}
+
+std::unique_ptr<TestServer> start_proxy(ProxyServerOptions options) {
+  if (options.routes.empty() && !options.upstreams.empty()) {
+    proxy::ProxyRoute r;
+    r.prefix = "/";
+    r.upstream = options.upstreams.front().name;
+    options.routes.push_back(r);
+  }
+  TestServerOptions so;
+  so.shards = options.shards;
+  so.manual_clock = options.manual_clock;
+  auto upstreams = options.upstreams;
+  auto routes = options.routes;
+  auto tweak = options.tweak;
+  so.tweak = [upstreams, routes, tweak](server::Options& o) {
+    o.upstreams = upstreams;
+    o.proxy_routes = routes;
+    if (tweak) tweak(o);
+  };
+  return std::make_unique<TestServer>(std::move(so));
+}
+
+std::string proxy_metrics(TestServer& proxy) {
+  std::string text;
+  obs::PrometheusWriter w(text);
+  if (const auto* rp = proxy.app().reverse_proxy()) rp->write_metrics(w);
+  return text;
+}
+
+uint64_t metric(const std::string& text, const std::string& name, const std::string& labels) {
+  const std::string series = name + "{" + labels + "} ";
+  const size_t at = text.find("\n" + series);
+  if (at == std::string::npos) return 0;
+  return std::strtoull(text.c_str() + at + 1 + series.size(), nullptr, 10);
+}
+
+std::string backend_labels(const std::string& group, uint16_t port) {
+  return "upstream=\"" + group + "\",backend=\"127.0.0.1:" + std::to_string(port) + "\"";
+}
+
+}  // namespace ringshard::test
