@@ -56,6 +56,24 @@ TEST(ClientUpstream, TlsWithVerificationAgainstCaFile) {
   EXPECT_EQ(up->metrics().reuses.get(), 2u);
 }
 
+TEST(ClientUpstream, DestroyingTheClientWithPooledTlsConnections) {
+  TlsBackend backend;
+  auto host = std::make_unique<ClientHost>();
+  auto uo = local_upstream(backend.server->tls_port());
+  uo.tls.enabled = true;
+  uo.tls.verify_peer = false;
+  client::Upstream* up = host->upstream(uo);
+  std::vector<std::shared_ptr<Pending>> pending;
+  for (int i = 0; i < 4; ++i) pending.push_back(host->start(up, get("/secure")));
+  for (auto& p : pending) ASSERT_TRUE(p->wait().ok());
+  EXPECT_GE(up->metrics().idle.get(), 1u);
+  // The TLS transport must outlive the connections it still closes.
+  host.reset();
+  EXPECT_TRUE(TestServer::wait_until([&] {
+    return backend.server->engine_sum([](auto& m) { return m.open.get(); }) == 0;
+  }));
+}
+
 TEST(ClientUpstream, TlsNameMismatchFailsVerification) {
   TlsBackend backend;
   ClientHost host;
