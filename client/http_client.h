@@ -109,8 +109,8 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // The pool for these options (existing one with the same upstream_key).
-  // Null with `error` set on a bad configuration: TLS context creation,
-  // TLS through a forward proxy (CONNECT is not supported yet), no host.
+  // Null with `error` set on a bad configuration: TLS context creation
+  // failed, no host.
   Upstream* upstream(const UpstreamOptions& options, std::string& error);
 
   // Starts an exchange. The sink gets its callbacks later (or on_error
@@ -142,6 +142,10 @@ class HttpClient {
   void resolved(UpstreamConnection& uc, Resolution&& r);
   void connect_next(UpstreamConnection& uc);
   void connection_ready(UpstreamConnection& uc);
+  // tunnel.cc: CONNECT through a forward proxy, then TLS inside.
+  void open_tunnel(UpstreamConnection& uc);
+  void on_tunnel_data(UpstreamConnection& uc, std::string_view data);
+  void tunnel_failed(UpstreamConnection& uc, ClientError kind, std::string detail);
   void release(UpstreamConnection& uc);     // back to the pool (keep-alive)
   void drop(UpstreamConnection& uc);        // detach and close
   void forget(UpstreamConnection& uc);      // free (deferred while in use)
