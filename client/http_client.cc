@@ -130,7 +130,7 @@ class HttpClient::Handler final : public engine::ConnectionHandler {
   }
   void on_writable(engine::Connection& conn) override {
     UpstreamConnection* uc = state(conn);
-    if (uc == nullptr || uc->ex == nullptr) return;
+    if (uc == nullptr || uc->ex == nullptr || uc->ex->request_sent) return;
     uc->ex->sink->on_body_writable();
   }
   void on_peer_closed(engine::Connection& conn) override {

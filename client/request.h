@@ -39,7 +39,8 @@ struct ClientRequest {
   BodyMode body_mode = BodyMode::kNone;
   std::string body;                       // kBuffered
   std::optional<uint64_t> stream_length;  // kStreamed: Content-Length if
-                                          // known, else chunked
+                                          // known (write exactly that many
+                                          // bytes), else chunked
 };
 
 // How the response body is framed on the wire (the sink sees decoded bytes).
