@@ -107,7 +107,13 @@ class HttpClient::Handler final : public engine::ConnectionHandler {
   }
 
   void on_open(engine::Connection& conn) override {
-    if (UpstreamConnection* uc = state(conn)) client_.connection_ready(*uc);
+    UpstreamConnection* uc = state(conn);
+    if (uc == nullptr) return;
+    if (!uc->up->connect_request_.empty() && !uc->tunnel_open) {
+      client_.open_tunnel(*uc);  // TCP to the proxy is up: CONNECT first
+    } else {
+      client_.connection_ready(*uc);
+    }
   }
   void on_connect_failed(engine::Connection& conn, int error) override {
     if (UpstreamConnection* uc = state(conn)) uc->connect_error = error;
@@ -116,18 +122,25 @@ class HttpClient::Handler final : public engine::ConnectionHandler {
     UpstreamConnection* uc = state(conn);
     if (uc == nullptr) {
       conn.close();
-      return;
+    } else if (uc->state == ConnState::kTunnel) {
+      client_.on_tunnel_data(*uc, std::string_view(data.data(), data.size()));
+    } else {
+      client_.on_response_data(*uc, std::string_view(data.data(), data.size()));
     }
-    client_.on_response_data(*uc, std::string_view(data.data(), data.size()));
   }
   void on_writable(engine::Connection& conn) override {
     UpstreamConnection* uc = state(conn);
-    if (uc == nullptr || uc->ex == nullptr) return;
+    if (uc == nullptr || uc->ex == nullptr || uc->ex->request_sent) return;
     uc->ex->sink->on_body_writable();
   }
   void on_peer_closed(engine::Connection& conn) override {
     if (UpstreamConnection* uc = state(conn)) {
-      client_.response_eof(*uc);
+      if (uc->state == ConnState::kTunnel) {
+        client_.tunnel_failed(*uc, ClientError::kConnectFailed,
+                              "the proxy closed before answering CONNECT");
+      } else {
+        client_.response_eof(*uc);
+      }
     } else {
       conn.close();
     }
@@ -138,6 +151,9 @@ class HttpClient::Handler final : public engine::ConnectionHandler {
       conn.close();
     } else if (uc->state == ConnState::kIdle) {
       client_.idle_timed_out(*uc);
+    } else if (uc->state == ConnState::kTunnel) {
+      client_.tunnel_failed(*uc, ClientError::kConnectTimeout,
+                            "the proxy did not answer CONNECT in time");
     } else if (uc->ex != nullptr) {
       Exchange& ex = *uc->ex;
       const bool first = !ex.got_byte;
@@ -210,10 +226,6 @@ Upstream* HttpClient::upstream(const UpstreamOptions& options, std::string& erro
   }
   if (options.host.empty()) {
     error = "upstream without a host";
-    return nullptr;
-  }
-  if (options.tls.enabled && options.proxy) {
-    error = "TLS upstreams through a forward proxy need CONNECT, which is not supported yet";
     return nullptr;
   }
   auto up = std::make_unique<Upstream>(*this, options, std::move(key),

@@ -21,19 +21,25 @@
 // response with http::ResponseParser (strict; a malformed response is
 // kBadResponse and never reaches the sink), skips 1xx, hands over the
 // connection on 101, decodes Content-Length, chunked and close-delimited
-// bodies. Timeouts: connect, first byte, idle body, total. A request that
+// bodies. Timeouts: connect, first byte, idle body, total. Through a
+// forward proxy: absolute-form targets for plain upstreams, a CONNECT
+// tunnel with TLS inside for TLS ones. A request that
 // fails on a reused connection before any response byte is replayed once
 // on a new connection when it is idempotent (or has an Idempotency-Key)
 // and buffered; other retries follow the upstream's RetryOptions (backoff
-// with full jitter on the shard's timer wheel, retry budget). Idle pooled
+// with full jitter on the shard's timer wheel, retry budget; a retry the
+// budget refuses ends the exchange with that attempt's own error and
+// counts in budget_exhausted). Idle pooled
 // connections keep a read armed: a peer close or stray bytes drop them at
 // once.
 //
 // Ownership: the client owns its upstreams (pointers stay valid for its
 // life), their connections and the exchanges; a ResponseSink is the
 // caller's and must outlive its exchange (until its final callback or
-// cancel()). Destroying the client closes every connection without further
-// callbacks (call it on the shard thread).
+// cancel()); an ExchangeHandle must not be used after the client is gone.
+// Destroying the client closes every connection without further
+// callbacks and cancels the exchanges (on the shard thread). A connection
+// handed over after a 101 is the caller's and outlives the client.
 //
 // Thread: one client per shard, used only on that shard's thread;
 // metrics (client_metrics.h) may be read from any thread.
@@ -92,6 +98,10 @@ class ExchangeHandle {
 
 class HttpClient {
  public:
+  // Streamed bodies: the sink's on_body_writable() says when write() may
+  // take more; the first byte timeout starts at end(), so a slow upload
+  // is bounded by the total timeout only.
+
   // Name resolution: ShardResolver::resolve's shape. The shard's resolver
   // is wired as [&cache](auto h, auto p, auto done) { cache.resolve(h, p,
   // std::move(done)); }. Without one, only IP literals and "localhost".
@@ -109,8 +119,8 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // The pool for these options (existing one with the same upstream_key).
-  // Null with `error` set on a bad configuration: TLS context creation,
-  // TLS through a forward proxy (CONNECT is not supported yet), no host.
+  // Null with `error` set on a bad configuration: TLS context creation
+  // failed, no host.
   Upstream* upstream(const UpstreamOptions& options, std::string& error);
 
   // Starts an exchange. The sink gets its callbacks later (or on_error
@@ -142,6 +152,10 @@ class HttpClient {
   void resolved(UpstreamConnection& uc, Resolution&& r);
   void connect_next(UpstreamConnection& uc);
   void connection_ready(UpstreamConnection& uc);
+  // tunnel.cc: CONNECT through a forward proxy, then TLS inside.
+  void open_tunnel(UpstreamConnection& uc);
+  void on_tunnel_data(UpstreamConnection& uc, std::string_view data);
+  void tunnel_failed(UpstreamConnection& uc, ClientError kind, std::string detail);
   void release(UpstreamConnection& uc);     // back to the pool (keep-alive)
   void drop(UpstreamConnection& uc);        // detach and close
   void forget(UpstreamConnection& uc);      // free (deferred while in use)
@@ -190,5 +204,13 @@ class HttpClient {
   std::string head_;  // scratch: the request head being written
   std::shared_ptr<bool> alive_;  // lets late resolver answers see we are gone
 };
+
+// The shard's ShardResolver as the client's resolver (it must outlive the
+// client).
+inline HttpClient::ResolveFn resolve_with(ShardResolver& resolver) {
+  return [&resolver](std::string_view host, uint16_t port, Resolver::Callback done) {
+    resolver.resolve(host, port, std::move(done));
+  };
+}
 
 }  // namespace ringshard::client

@@ -42,6 +42,12 @@ Upstream::Upstream(HttpClient& client, const UpstreamOptions& options, std::stri
   const uint16_t default_port = options.tls.enabled ? 443 : 80;
   if (options.port != default_port) authority_ += ":" + std::to_string(options.port);
   if (options.proxy && !options.tls.enabled) target_prefix_ = "http://" + authority_;
+  if (options.proxy && options.tls.enabled) {
+    // The authority with its port, always (RFC 9110 section 9.3.6).
+    std::string hp = v6 ? "[" + options.host + "]" : options.host;
+    hp += ":" + std::to_string(options.port);
+    connect_request_ = "CONNECT " + hp + " HTTP/1.1\r\nHost: " + hp + "\r\n\r\n";
+  }
   sni_ = options.tls.server_name;
   if (sni_.empty() && !is_ip_literal(options.host)) sni_ = options.host;
 }
@@ -132,9 +138,11 @@ void HttpClient::connect_next(UpstreamConnection& uc) {
     up.metrics_.connect_attempts.add();
     uc.state = ConnState::kConnecting;
     uc.connect_error = 0;
-    engine::Connection* c =
-        shard_.connect(a.address(), a.length, handler_.get(), &uc, up.tls_transport_.get(),
-                       up.options_.timeouts.connect_ms);
+    // Through a CONNECT tunnel TLS starts later, inside it (tunnel.cc).
+    engine::Transport* transport =
+        up.connect_request_.empty() ? up.tls_transport_.get() : nullptr;
+    engine::Connection* c = shard_.connect(a.address(), a.length, handler_.get(), &uc,
+                                           transport, up.options_.timeouts.connect_ms);
     if (c != nullptr) {
       uc.conn = c;
       return;
@@ -226,8 +234,14 @@ void HttpClient::connection_closed(UpstreamConnection& uc) {
   uc.conn = nullptr;
   switch (uc.state) {
     case ConnState::kConnecting:
+    case ConnState::kTunnel:
       if (uc.next_address < uc.addresses.size()) {
         connect_next(uc);  // the next address of the answer
+        return;
+      }
+      if (uc.fail_kind != ClientError::kNone) {
+        const std::string detail = std::move(uc.fail_detail);
+        connection_failed(uc, uc.fail_kind, detail);
         return;
       }
       connection_failed(uc, connect_error_kind(up, uc.connect_error != 0 ? uc.connect_error

@@ -56,6 +56,8 @@ class Upstream {
   std::string key_;
   std::string authority_;      // Host header value
   std::string target_prefix_;  // "http://authority" through a forward proxy
+  std::string connect_request_;  // "CONNECT host:port ..." for a TLS upstream
+                                 // behind a forward proxy; else empty
   std::string sni_;
   UpstreamMetrics metrics_;
   std::shared_ptr<const tls::ClientContext> tls_context_;
@@ -79,6 +81,7 @@ enum class ReadPhase : uint8_t { kHead, kLength, kChunked, kUntilClose, kDone };
 enum class ConnState : uint8_t {
   kResolving,   // waiting for the resolver
   kConnecting,  // TCP connect (and TLS handshake) in flight
+  kTunnel,      // CONNECT sent to the forward proxy, waiting for its 2xx
   kBusy,        // carrying an exchange (or opened for one that left)
   kIdle,        // in the pool, read armed, idle timer running
   kClosing,     // close() called; on_close frees it
@@ -91,6 +94,10 @@ struct UpstreamConnection {
   ConnState state = ConnState::kResolving;
   bool reused = false;        // has completed a response before
   bool peer_closed = false;   // EOF seen: never back to the pool
+  bool tunnel_open = false;   // the proxy's 2xx came; TLS runs inside
+  // Why the connect failed when it was not an errno (a proxy's refusal).
+  ClientError fail_kind = ClientError::kNone;
+  std::string fail_detail;
   int connect_error = 0;      // errno of the last failed connect
   std::vector<engine::SocketAddress> addresses;
   size_t next_address = 0;

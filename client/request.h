@@ -39,7 +39,8 @@ struct ClientRequest {
   BodyMode body_mode = BodyMode::kNone;
   std::string body;                       // kBuffered
   std::optional<uint64_t> stream_length;  // kStreamed: Content-Length if
-                                          // known, else chunked
+                                          // known (write exactly that many
+                                          // bytes), else chunked
   // When set, sent as the whole request head (request line to the blank
   // line) instead of one built from method, target and headers, which then
   // only describe it (retry rules, a HEAD response's framing). Its framing

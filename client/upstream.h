@@ -20,9 +20,9 @@
 namespace ringshard::client {
 
 // A forward HTTP proxy: plain upstreams are reached through it with
-// absolute-form request targets (RFC 9112 section 3.2.2). TLS upstreams
-// would need a CONNECT tunnel (not supported yet: HttpClient::upstream
-// refuses the combination).
+// absolute-form request targets (RFC 9112 section 3.2.2); TLS upstreams
+// through a CONNECT tunnel (RFC 9110 section 9.3.6), TLS starting after the
+// proxy's 2xx.
 struct UpstreamProxy {
   std::string host;  // IP literal, "localhost" or a name for the resolver
   uint16_t port = 3128;

@@ -70,6 +70,18 @@ void Connection::commit_wire(size_t used) {
 
 void Connection::request_writable() { want_writable_ = true; }
 
+bool Connection::start_transport(Transport* transport) {
+  // The send queue is chosen by transport_ (sendq()): switching it while
+  // bytes sit in out_ or a send reads from it would lose or reorder them.
+  if (transport == nullptr || transport_ != nullptr || state_ != State::kOpen ||
+      send_in_flight_ || !out_.empty()) {
+    return false;
+  }
+  transport_ = transport;
+  transport->on_open(*this);
+  return true;
+}
+
 void Connection::pause_reading() {
   if (read_paused_) return;
   read_paused_ = true;

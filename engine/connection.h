@@ -121,6 +121,17 @@ class Connection {
   char* reserve_wire(size_t want, size_t& got);
   void commit_wire(size_t used);
 
+  // Starts `transport` on an open connection that has none yet: TLS inside
+  // an HTTP CONNECT tunnel, after the proxy's 200. From now on received
+  // bytes go through the transport and what the handler writes is sealed
+  // by it. transport->on_open() runs now and, once its handshake is done,
+  // calls the handler's on_open() a second time (a failed handshake is
+  // on_connect_failed, then a close, as for a connect). False, with nothing
+  // changed, unless the connection is open, has no transport, and has no
+  // plaintext queued or in flight (it would go out unsealed or be sealed
+  // twice): call it from on_data, once what was written has been sent.
+  bool start_transport(Transport* transport);
+
   // Input flow control, for protocol-level backpressure (e.g. a handler
   // that is waiting on an async response stops reading pipelined requests).
   void pause_reading();

@@ -30,6 +30,9 @@ class RawConn {
  public:
   explicit RawConn(int fd, int index) : fd_(fd), index_(index) {}
   int index() const { return index_; }  // 0 for the first accepted
+  int fd() const { return fd_; }
+  // Bytes read past the last request (a tunnel's first bytes).
+  std::string take_buffered() { return std::move(buffered_); }
   // One request: head, plus a Content-Length body. Empty at EOF.
   std::string read_request();
   // Reads whatever comes until `n` bytes in total or EOF.

@@ -201,5 +201,31 @@ TEST(ClientPool, IdleConnectionsAreReusedLastInFirstOut) {
   EXPECT_EQ(up->metrics().connects.get(), opened);  // no new connection
 }
 
+TEST(ClientPool, IdleConnectionsBeyondMaxIdleAreClosed) {
+  TestServer backend(backend_options());
+  ClientHost host;
+  auto uo = local_upstream(backend.port());
+  uo.pool.max_idle = 1;
+  client::Upstream* up = host.upstream(uo);
+  std::vector<std::shared_ptr<Pending>> pending;
+  for (int i = 0; i < 4; ++i) pending.push_back(host.start(up, get("/hello")));
+  for (auto& p : pending) EXPECT_TRUE(p->wait().ok());
+  ASSERT_TRUE(TestServer::wait_until([&] { return up->metrics().open.get() == 1; }));
+  EXPECT_EQ(up->metrics().idle.get(), 1u);
+}
+
+TEST(ClientPool, ConnectionCloseResponsesAreNotPooled) {
+  RawServer backend([](RawConn& c) {
+    c.read_request();
+    c.send("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+    c.wait_eof();  // the client closes: it must not keep the connection
+  });
+  ClientHost host;
+  client::Upstream* up = host.upstream(local_upstream(backend.port()));
+  EXPECT_EQ(host.fetch(up, get("/")).body, "ok");
+  ASSERT_TRUE(TestServer::wait_until([&] { return up->metrics().open.get() == 0; }));
+  EXPECT_EQ(up->metrics().idle.get(), 0u);
+}
+
 }  // namespace
 }  // namespace ringshard::test

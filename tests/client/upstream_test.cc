@@ -3,6 +3,10 @@
 // resolver with fallback to the next address, pool keys.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 
 #include "tests/client/client_harness.h"
@@ -54,6 +58,24 @@ TEST(ClientUpstream, TlsWithVerificationAgainstCaFile) {
   }
   EXPECT_EQ(up->metrics().connects.get(), 1u);
   EXPECT_EQ(up->metrics().reuses.get(), 2u);
+}
+
+TEST(ClientUpstream, DestroyingTheClientWithPooledTlsConnections) {
+  TlsBackend backend;
+  auto host = std::make_unique<ClientHost>();
+  auto uo = local_upstream(backend.server->tls_port());
+  uo.tls.enabled = true;
+  uo.tls.verify_peer = false;
+  client::Upstream* up = host->upstream(uo);
+  std::vector<std::shared_ptr<Pending>> pending;
+  for (int i = 0; i < 4; ++i) pending.push_back(host->start(up, get("/secure")));
+  for (auto& p : pending) ASSERT_TRUE(p->wait().ok());
+  EXPECT_GE(up->metrics().idle.get(), 1u);
+  // The TLS transport must outlive the connections it still closes.
+  host.reset();
+  EXPECT_TRUE(TestServer::wait_until([&] {
+    return backend.server->engine_sum([](auto& m) { return m.open.get(); }) == 0;
+  }));
 }
 
 TEST(ClientUpstream, TlsNameMismatchFailsVerification) {
@@ -113,18 +135,129 @@ TEST(ClientUpstream, ForwardProxyGetsAbsoluteFormTargets) {
   EXPECT_EQ(proxy.accepted(), 1);
 }
 
-TEST(ClientUpstream, TlsThroughForwardProxyIsRefusedForNow) {
+// A forward proxy that answers CONNECT with 200 and relays bytes both
+// ways to 127.0.0.1:<port> (the port named in the CONNECT line), or
+// refuses with `refuse_status`.
+struct ConnectProxy {
+  std::mutex mu;
+  std::vector<std::string> heads;
+  int refuse_status = 0;
+  RawServer server{[this](RawConn& c) {
+    const std::string req = c.read_request();
+    if (req.empty()) return;
+    {
+      std::lock_guard lock(mu);
+      heads.push_back(req.substr(0, req.find("\r\n\r\n")));
+    }
+    if (refuse_status != 0) {
+      c.send("HTTP/1.1 " + std::to_string(refuse_status) + " Refused\r\nContent-Length: 0\r\n\r\n");
+      c.wait_eof();
+      return;
+    }
+    const size_t colon = req.find(':', 8);
+    const auto port = static_cast<uint16_t>(std::stoi(req.substr(colon + 1)));
+    const int up = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const auto addr = engine::resolve_literal("127.0.0.1", port);
+    if (::connect(up, addr->address(), addr->length) != 0) {
+      ::close(up);
+      c.send("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    c.send("HTTP/1.1 200 Connection Established\r\n\r\n");
+    relay(c.fd(), up);
+    ::close(up);
+  }};
+
+  static void relay(int a, int b) {
+    pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    char buf[16384];
+    while (::poll(fds, 2, -1) > 0) {
+      for (int i = 0; i < 2; ++i) {
+        if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+        const ssize_t n = ::recv(fds[i].fd, buf, sizeof(buf), 0);
+        if (n <= 0) {
+          ::shutdown(fds[1 - i].fd, SHUT_WR);
+          return;
+        }
+        if (::send(fds[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return;
+      }
+    }
+  }
+};
+
+client::UpstreamOptions tls_via_proxy(TlsBackend& backend, ConnectProxy& proxy) {
+  client::UpstreamOptions uo;
+  uo.host = "127.0.0.1";
+  uo.port = backend.server->tls_port();
+  uo.tls.enabled = true;
+  uo.tls.verify_peer = true;
+  uo.tls.ca_file = backend.cert.cert;
+  uo.tls.server_name = "localhost";
+  uo.proxy = client::UpstreamProxy{"127.0.0.1", proxy.server.port()};
+  uo.retry.max_retries = 0;
+  return uo;
+}
+
+TEST(ClientUpstream, TlsThroughAConnectTunnel) {
+  TlsBackend backend;
+  ConnectProxy proxy;
   ClientHost host;
+  client::Upstream* up = host.upstream(tls_via_proxy(backend, proxy));
+  for (int i = 0; i < 3; ++i) {
+    const client::ClientResult r = host.fetch(up, get("/secure"));
+    ASSERT_TRUE(r.ok()) << client::client_error_name(r.error) << " " << r.detail;
+    EXPECT_EQ(r.body, "over tls");
+  }
+  EXPECT_EQ(up->metrics().connects.get(), 1u);
+  EXPECT_EQ(proxy.server.accepted(), 1);
+  std::lock_guard lock(proxy.mu);
+  ASSERT_EQ(proxy.heads.size(), 1u);
+  const std::string hp = "127.0.0.1:" + std::to_string(backend.server->tls_port());
+  EXPECT_EQ(proxy.heads[0], "CONNECT " + hp + " HTTP/1.1\r\nHost: " + hp);
+}
+
+TEST(ClientUpstream, ProxyRefusingConnectIsAConnectFailure) {
+  TlsBackend backend;
+  ConnectProxy proxy;
+  proxy.refuse_status = 407;
+  ClientHost host;
+  client::Upstream* up = host.upstream(tls_via_proxy(backend, proxy));
+  const client::ClientResult r = host.fetch(up, get("/secure"));
+  EXPECT_EQ(r.error, ClientError::kConnectFailed);
+  EXPECT_NE(r.detail.find("407"), std::string::npos) << r.detail;
+  ASSERT_TRUE(TestServer::wait_until([&] { return up->metrics().open.get() == 0; }));
+}
+
+TEST(ClientUpstream, TlsFailureInsideTheTunnelIsTlsFailed) {
+  TlsBackend backend;
+  ConnectProxy proxy;
+  ClientHost host;
+  auto uo = tls_via_proxy(backend, proxy);
+  uo.tls.server_name = "wrong.example";
+  client::Upstream* up = host.upstream(uo);
+  EXPECT_EQ(host.fetch(up, get("/secure")).error, ClientError::kTlsFailed);
+}
+
+TEST(ClientUpstream, SilentProxyTimesOutTheConnect) {
+  std::atomic<bool> got{false};
+  RawServer proxy([&](RawConn& c) {
+    c.read_request();
+    got = true;
+    c.wait_eof();
+  });
+  ClientHost host(/*manual_clock=*/true);
   client::UpstreamOptions uo;
   uo.host = "origin.example";
   uo.port = 443;
   uo.tls.enabled = true;
-  uo.proxy = client::UpstreamProxy{"127.0.0.1", 3128};
-  const bool refused = host.on_client([&](client::HttpClient& c) {
-    std::string error;
-    return c.upstream(uo, error) == nullptr && !error.empty();
-  });
-  EXPECT_TRUE(refused);
+  uo.proxy = client::UpstreamProxy{"127.0.0.1", proxy.port()};
+  uo.retry.max_retries = 0;
+  uo.timeouts.connect_ms = 1'000;
+  client::Upstream* up = host.upstream(uo);
+  auto p = host.start(up, get("/"));
+  ASSERT_TRUE(TestServer::wait_until([&] { return got.load(); }));
+  host.advance(1'001);
+  EXPECT_EQ(p->wait().error, ClientError::kConnectTimeout);
 }
 
 TEST(ClientUpstream, ResolvedAddressesAreTriedInOrder) {
