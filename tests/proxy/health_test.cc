@@ -94,7 +94,7 @@ TEST(Outlier, AtMostMaxEjectionPercent) {
   EXPECT_EQ(h.on_result(2, Outcome::kConnectFailure, 1000), Verdict::kEjected);
 }
 
-TEST(Outlier, StillFailingAfterReadmissionIsEjectedAgainAtOnce) {
+TEST(Outlier, FailuresWhileEjectedDoNotCountAndReadmissionStartsFresh) {
   UpstreamHealth h(group(4));
   h.on_result(0, Outcome::k5xx, 0);
   h.on_result(0, Outcome::k5xx, 0);
