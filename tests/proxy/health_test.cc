@@ -213,6 +213,19 @@ TEST(HealthCheck, OffWithoutAPath) {
   EXPECT_EQ(c.next_due_ms(), UINT64_MAX);
 }
 
+TEST(HealthCheck, ProbeRequest) {
+  HealthConfig c;
+  c.path = "/healthz";
+  std::string out;
+  build_health_probe(c, "10.0.0.1:8080", out);
+  EXPECT_EQ(out,
+            "GET /healthz HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n"
+            "User-Agent: ringshard-health-check\r\nConnection: close\r\n\r\n");
+  c.host = "api.internal";
+  build_health_probe(c, "10.0.0.1:8080", out);
+  EXPECT_NE(out.find("\r\nHost: api.internal\r\n"), std::string::npos);
+}
+
 // The scenario, on the pure parts: two shards' balancers over one
 // shared health; backend 1 dies mid-run. Requests to it fail only until
 // the connect failures eject it (those in flight on it); then nothing goes
