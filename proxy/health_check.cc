@@ -50,4 +50,14 @@ void HealthChecker::report(size_t i, uint16_t status, uint64_t now_ms) {
   }
 }
 
+void build_health_probe(const HealthConfig& config, std::string_view backend_address,
+                        std::string& out) {
+  out.clear();
+  out.append("GET ");
+  out.append(config.path.empty() ? std::string_view("/") : std::string_view(config.path));
+  out.append(" HTTP/1.1\r\nHost: ");
+  out.append(config.host.empty() ? backend_address : std::string_view(config.host));
+  out.append("\r\nUser-Agent: ringshard-health-check\r\nConnection: close\r\n\r\n");
+}
+
 }  // namespace ringshard::proxy

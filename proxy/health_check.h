@@ -29,6 +29,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "proxy/config.h"
 #include "proxy/hash.h"
@@ -91,5 +93,12 @@ class HealthChecker {
   Rng rng_;
   uint64_t probes_ = 0;
 };
+
+// The probe's request head: "GET path HTTP/1.1", Host (config.host, else
+// `backend_address`), "User-Agent: ringshard-health-check" and
+// "Connection: close" (a probe must not hold a pooled connection), into
+// `out` (cleared first).
+void build_health_probe(const HealthConfig& config, std::string_view backend_address,
+                        std::string& out);
 
 }  // namespace ringshard::proxy

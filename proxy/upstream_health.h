@@ -34,7 +34,9 @@
 //   bool ok = health.available(i, now_ms); // on any shard, per request
 //   health.on_result(i, proxy::Outcome::kConnectFailure, now_ms);
 //
-// Time is a caller-supplied monotonic clock in milliseconds (tests drive it).
+// Time is a caller-supplied monotonic clock in milliseconds (tests drive
+// it). Ejection times are compared across shards, so every shard must pass
+// the same process-wide clock (CLOCK_MONOTONIC in ms), not a per-shard one.
 // Allocation: at construction only.
 #pragma once
 

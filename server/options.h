@@ -29,8 +29,10 @@
 //   lists      flags: "a,b,c" (spaces around entries dropped; "" is empty);
 //              TOML: an array of strings.
 //   arrays of tables ([[auth.token]], [[auth.api_key]], [[auth.rule]],
-//              [[rate_limit]]): in TOML blocks or inline arrays; each flag
-//              gives one element in a compact form (see the fields below).
+//              [[rate_limit]], [[upstream]], [[route]]): in TOML blocks or
+//              inline arrays; each flag gives one element in a compact form
+//              (see the fields below). An element's nested tables
+//              ([upstream.pool]) may also be written as dotted keys.
 //
 // Control plane only: may allocate and may throw internally, but the public
 // functions return results, never throw. No global state: every function is

@@ -10,7 +10,10 @@
 //    is passed on (only the proxy's own Connection/Upgrade of a forwarded
 //    WebSocket upgrade);
 //  - the response filter writes no hop-by-hop field (but the Upgrade of a
-//    101), no CR/LF/NUL, never more than its output holds, and ends with Via.
+//    101), no CR/LF/NUL, never more than its output holds, and ends with Via;
+//  - a cookie found for the hash key (proxy/request_key.h) lies inside a
+//    Cookie field's value and holds no ';'; a missing key falls back to the
+//    client address.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +23,7 @@
 
 #include "http/request.h"
 #include "proxy/forward_headers.h"
+#include "proxy/request_key.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
@@ -173,5 +177,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!filtered.truncated) {
     FUZZ_CHECK(filtered.count >= 1 && fields[filtered.count - 1].name == "Via");
   }
+
+  // The Host record doubles as a cookie name.
+  std::string_view cookie = proxy::find_cookie(headers, req.host);
+  if (cookie.data() != nullptr && !cookie.empty()) {
+    FUZZ_CHECK(cookie.find(';') == std::string_view::npos);
+    bool inside = false;
+    for (const Header& h : headers) {
+      const char* begin = h.value.data();
+      if (iequals(h.name, "cookie") && cookie.data() >= begin &&
+          cookie.data() + cookie.size() <= begin + h.value.size()) {
+        inside = true;
+      }
+    }
+    FUZZ_CHECK(inside);
+  }
+  proxy::HashKey key{proxy::HashKey::Source::kCookie, std::string(req.host)};
+  std::string_view hashed = proxy::request_key(key, headers, req.client_address);
+  FUZZ_CHECK(hashed == req.client_address || hashed == cookie);
   return 0;
 }

@@ -94,7 +94,7 @@ TEST(Outlier, AtMostMaxEjectionPercent) {
   EXPECT_EQ(h.on_result(2, Outcome::kConnectFailure, 1000), Verdict::kEjected);
 }
 
-TEST(Outlier, StillFailingAfterReadmissionIsEjectedAgainAtOnce) {
+TEST(Outlier, FailuresWhileEjectedDoNotCountAndReadmissionStartsFresh) {
   UpstreamHealth h(group(4));
   h.on_result(0, Outcome::k5xx, 0);
   h.on_result(0, Outcome::k5xx, 0);
@@ -211,6 +211,19 @@ TEST(HealthCheck, OffWithoutAPath) {
   c.poll(1'000'000, [&](size_t) { ++probes; });
   EXPECT_EQ(probes, 0);
   EXPECT_EQ(c.next_due_ms(), UINT64_MAX);
+}
+
+TEST(HealthCheck, ProbeRequest) {
+  HealthConfig c;
+  c.path = "/healthz";
+  std::string out;
+  build_health_probe(c, "10.0.0.1:8080", out);
+  EXPECT_EQ(out,
+            "GET /healthz HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n"
+            "User-Agent: ringshard-health-check\r\nConnection: close\r\n\r\n");
+  c.host = "api.internal";
+  build_health_probe(c, "10.0.0.1:8080", out);
+  EXPECT_NE(out.find("\r\nHost: api.internal\r\n"), std::string::npos);
 }
 
 // The scenario, on the pure parts: two shards' balancers over one
