@@ -216,6 +216,11 @@ std::optional<ProxyConfigError> validate_proxy_config(std::span<const UpstreamGr
 
 // "sha256/" + 44 base64 characters decoding to 32 bytes.
 bool is_valid_pin(std::string_view pin);
+// The base64 SHA-256 of a valid pin, without "sha256/" (what the HTTP
+// client's UpstreamTls::pins holds).
+inline std::string_view pin_digest_base64(std::string_view pin) {
+  return pin.starts_with("sha256/") ? pin.substr(7) : pin;
+}
 // [A-Za-z0-9_-]{1,64}.
 bool is_valid_upstream_name(std::string_view name);
 

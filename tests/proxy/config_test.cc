@@ -86,6 +86,8 @@ TEST(ProxyConfig, Pins) {
   EXPECT_FALSE(is_valid_pin("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"));
   EXPECT_FALSE(is_valid_pin("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF!="));
   EXPECT_FALSE(is_valid_pin("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV="));  // stray bits
+  EXPECT_EQ(pin_digest_base64("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
 }
 
 TEST(ProxyConfig, ValidUpstreamAndDefaults) {

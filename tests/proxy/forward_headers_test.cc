@@ -240,6 +240,22 @@ TEST(ForwardRequest, QueryIsKept) {
   EXPECT_EQ(f.build().rfind("GET /api/users?page=2&q=x HTTP/1.1\r\n", 0), 0u);
 }
 
+TEST(ForwardRequest, AReusedBufferIsNotReallocated) {
+  Fixture f;
+  f.headers = {{"Accept", "*/*"}, {"X-Forwarded-For", "203.0.113.1"}, {"Via", "1.1 a"}};
+  f.request.headers = f.headers;
+  f.route.trust_forwarded = true;
+  std::string out;
+  ASSERT_TRUE(build_upstream_request(f.request, f.route, out).ok);
+  const char* data = out.data();
+  const size_t capacity = out.capacity();
+  for (int k = 0; k < 100; ++k) {
+    ASSERT_TRUE(build_upstream_request(f.request, f.route, out).ok);
+    EXPECT_EQ(out.data(), data);
+    EXPECT_EQ(out.capacity(), capacity);
+  }
+}
+
 std::string rewritten(const ProxyRoute& r, std::string_view path) {
   std::string out;
   rewrite_path(r, path, out);
