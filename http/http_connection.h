@@ -22,9 +22,54 @@
 #include "http/middleware.h"
 #include "http/parser.h"
 #include "http/server.h"
+#include "engine/timer_wheel.h"
 #include "ratelimit/connection_caps.h"
 
 namespace ringshard::http {
+
+// The state of a request that streams its body (RouteOptions::stream_body)
+// or its response through a ResponseWriter: the application's callbacks and
+// where the body stands. Made on the first such request of a connection and
+// kept with the connection's state block (plain requests never touch it).
+struct StreamIo {
+  // Body reader (RequestBodyReader).
+  std::function<bool(std::string_view)> on_data;
+  std::function<void()> on_end;
+  std::function<void(BodyError)> on_error;
+  std::string pending;          // chunked: decoded data behind a pause (rare)
+  uint64_t left = 0;            // Content-Length: body bytes still to come
+  uint64_t declared = 0;        // the Content-Length
+  uint64_t received = 0;        // body bytes read so far (decoded for chunked)
+  engine::TimerEntry body_timer;   // body_timeout_ms while the body is read
+  uint64_t body_armed_ms = ~uint64_t{0};  // shard time the timer was last armed
+  engine::Connection* conn = nullptr;     // for the timer, while active
+  HttpServer* server = nullptr;
+  bool stream_route = false;    // the request's route streams its body
+  bool has_length = false;
+  bool chunked_in = false;
+  bool wanted = false;          // on_data set: the consumer reads
+  bool paused = false;          // the consumer is full
+  bool discard = false;         // the response ended first: drop the rest
+  bool end_told = false;        // on_end called (or no longer due)
+  bool expect_continue = false;
+  bool peer_eof = false;        // the client half-closed during the body
+  bool response_done = false;   // the response of this request has ended
+  // Response writer (ResponseWriter).
+  std::function<void()> on_writable;
+  uint64_t stall_armed_ms = ~uint64_t{0};
+  uint32_t stall_ms = 0;        // 0: ServerConfig::stream_stall_ms
+  bool writer = false;          // kStreaming through a ResponseWriter
+  bool no_body = false;         // HEAD, 1xx/204/304: writes are dropped
+  bool want_writable = false;   // a write returned false
+
+  void clear_callbacks() {
+    on_data = nullptr;
+    on_end = nullptr;
+    on_error = nullptr;
+    on_writable = nullptr;
+    std::string().swap(pending);
+  }
+};
 
 // Per-connection protocol state. Kept small (an idle connection holds this
 // block and nothing else); reused through the server's free list.
@@ -60,6 +105,7 @@ class HttpConnection {
     continue_sent = close_after = in_producer = in_process = more_behind = false;
     upgrade_handler = nullptr;
     upgrade_context = nullptr;
+    io_active = body_open = false;
     peer_len = 0;
     remote_len = 0;
   }
@@ -88,6 +134,9 @@ class HttpConnection {
   bool in_process = false;      // process() is on the stack: no re-entry
   bool more_behind = false;     // bytes of a further request are buffered
                                 // behind the one being answered
+  bool io_active = false;       // the request being served uses `io`
+  bool body_open = false;       // io: its body is still arriving
+  uint8_t pinned = 0;           // application callbacks running: never delete
   engine::ConnectionHandler* upgrade_handler = nullptr;  // kUpgraded: the new owner
   void* upgrade_context = nullptr;
   // The request being answered, for metrics and the access log.
@@ -110,6 +159,7 @@ class HttpConnection {
   socklen_t peer_len = 0;       // 0: not read yet
   ratelimit::ConnKey cap_key;   // counted against the connection caps
   std::unique_ptr<BodyFilter> filter;  // streaming through a middleware's filter
+  std::unique_ptr<StreamIo> io;        // see StreamIo; null until first needed
   char remote_text[56];         // the peer as text, for the access log
   uint8_t remote_len = 0;       // 0: not formatted yet
 };

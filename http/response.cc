@@ -86,6 +86,13 @@ void Response::send(uint16_t status, std::string_view content_type, std::string_
   if (done_ || deferred_ || refused_invalid_header()) return;
   done_ = true;
   HttpConnection& hc = *hc_;
+  // A streamed body the handler never read and that is not worth reading
+  // to its end (request_body.cc): the connection closes after this answer.
+  if (hc.io_active && hc.body_open && !hc.io->wanted && !hc.io->discard &&
+      (!hc.io->has_length || hc.io->left > kBodyDiscardLimit ||
+       (hc.io->expect_continue && !hc.continue_sent))) {
+    hc.keep_alive = false;
+  }
   const bool has_body = status_has_body(status);
   ResponseInfo info;
   info.status = status;

@@ -34,6 +34,11 @@ class Middleware;
 
 struct RouteOptions {
   uint64_t max_body = 0;  // 0: the server's default body limit
+  // The handler runs as soon as the head is parsed and reads the body as it
+  // arrives through ServerRequest::body_reader() (http/server.h) instead of
+  // getting it whole in ServerRequest::body(). max_body still applies,
+  // counted while streaming (chunked bodies too).
+  bool stream_body = false;
   // Run for this route only, after the global ones (http/middleware.h).
   std::vector<const Middleware*> middleware;
 };

@@ -96,6 +96,7 @@ void HttpServer::on_open(engine::Connection& conn) {
 
 void HttpServer::on_close(engine::Connection& conn) {
   HttpConnection* hc = state(conn);
+  if (hc != nullptr && hc->io_active) close_streamed(*hc);
   if (hc != nullptr && hc->phase == HttpConnection::Phase::kWaiting) {
     metrics_.deferred_aborts.add();
     hc->phase = HttpConnection::Phase::kDone;  // the handle is invalid from here
@@ -120,7 +121,16 @@ void HttpServer::release_state(HttpConnection* hc) {
   hc->route_mw = nullptr;
   hc->held_headers.clear();
   std::string().swap(hc->chunk_body);
-  if (free_states_.size() < 1024) {
+  if (hc->io != nullptr) {
+    shard_.timers().disarm(hc->io->body_timer);
+    hc->io->clear_callbacks();
+    hc->io->conn = nullptr;
+  }
+  hc->io_active = hc->body_open = false;
+  // A pinned block is under a callback that closed its connection: the
+  // code around the callback still reads it (to see that), so it is never
+  // deleted here.
+  if (free_states_.size() < 1024 || hc->pinned != 0) {
     free_states_.push_back(hc);
   } else {
     delete hc;
@@ -130,12 +140,13 @@ void HttpServer::release_state(HttpConnection* hc) {
 void HttpServer::finish_response(engine::Connection& conn, HttpConnection& hc) {
   hc.producer = nullptr;
   hc.chunked_out = hc.length_out = false;
+  if (hc.io_active) end_streamed_request(conn, hc);
   if (!hc.keep_alive || hc.close_after) {
     hc.phase = HttpConnection::Phase::kDone;
     // Nothing unread and the peer was told we close: no need to linger.
-    // Bytes pipelined behind it (or a drain, when more may be on the
-    // wire) still get the careful close.
-    conn.close_after_flush(/*linger=*/!hc.carry.empty() || shard_.draining());
+    // Bytes pipelined behind it, a body left unread (or a drain, when more
+    // may be on the wire) still get the careful close.
+    conn.close_after_flush(/*linger=*/!hc.carry.empty() || hc.body_open || shard_.draining());
     return;
   }
   hc.phase = HttpConnection::Phase::kIdle;
@@ -187,7 +198,8 @@ void HttpServer::arm_idle_or_header(engine::Connection& conn, HttpConnection& hc
       hc.timer = T::kBody;
       break;
     case P::kStreaming:
-      conn.set_timeout(config_->stream_stall_ms);
+      conn.set_timeout(hc.io_active && hc.io->stall_ms != 0 ? hc.io->stall_ms
+                                                            : config_->stream_stall_ms);
       hc.timer = T::kStream;
       break;
     case P::kWaiting:
@@ -218,7 +230,14 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
                                     std::string_view in) {
   using P = HttpConnection::Phase;
   size_t pos = 0;
-  while (pos < in.size()) {
+  for (;;) {
+    if (hc.io_active) {
+      // A streamed body comes first: the next request starts behind it.
+      pos += pump_body(conn, hc, in.substr(pos));
+      if (!conn.is_open() || hc.phase == P::kDone) return in.size();
+      if (hc.body_open || hc.io_active) break;
+    }
+    if (pos >= in.size()) break;
     if (hc.phase == P::kWaiting || hc.phase == P::kStreaming || hc.phase == P::kDone) break;
     if (conn.over_send_limit()) {
       // Pipelined requests wait until the client reads what we sent.
@@ -248,6 +267,27 @@ size_t HttpServer::process_requests(engine::Connection& conn, HttpConnection& hc
       max_body = match.options->max_body;
     }
     hc.body_limit = max_body;  // what on_data lets the carry buffer hold
+
+    if (match.options != nullptr && match.options->stream_body) {
+      // The handler runs now and takes the body as it comes (pump_body).
+      if (request_.body_kind == BodyKind::kContentLength && request_.content_length > max_body) {
+        refuse(conn, hc, 413, "request body larger than the limit");
+        return in.size();
+      }
+      begin_streamed_body(hc, conn, request_, max_body);
+      hc.parser.reset();
+      hc.body_need = 0;
+      hc.chunk_scan = 0;
+      hc.continue_sent = false;
+      hc.phase = P::kIdle;
+      hc.more_behind = false;
+      hc.bytes_in = head_len;
+      dispatch(conn, hc, request_, {}, match, params_);
+      if (hc.phase == P::kUpgraded) return pos + head_len;
+      pos += head_len;
+      if (!conn.is_open()) return in.size();
+      continue;
+    }
 
     std::string_view body;
     size_t total = head_len;
@@ -443,8 +483,10 @@ void HttpServer::on_data(engine::Connection& conn, std::span<const char> data) {
   if (!conn.is_open()) return;
   // Stop reading while an earlier response is pending: pipelined input
   // waits in the kernel instead of in our memory.
-  if (!hc.carry.empty() && (hc.phase == HttpConnection::Phase::kWaiting ||
-                            hc.phase == HttpConnection::Phase::kStreaming)) {
+  if (hc.io_active) {
+    sync_reading(conn, hc);
+  } else if (!hc.carry.empty() && (hc.phase == HttpConnection::Phase::kWaiting ||
+                                   hc.phase == HttpConnection::Phase::kStreaming)) {
     conn.pause_reading();
   }
   arm_idle_or_header(conn, hc);
@@ -454,7 +496,7 @@ void HttpServer::resume(engine::Connection& conn, HttpConnection& hc) {
   // Answered from inside a handler (defer() then send() at once): the
   // process() loop on the stack picks up the next request itself.
   if (hc.in_process) return;
-  if (!hc.carry.empty()) {
+  if (!hc.carry.empty() || hc.io_active) {
     const size_t used = process(conn, hc, hc.carry.view());
     if (hc.phase == HttpConnection::Phase::kUpgraded) {
       complete_upgrade(conn, hc, hc.carry.view().substr(used));
@@ -464,8 +506,10 @@ void HttpServer::resume(engine::Connection& conn, HttpConnection& hc) {
     if (hc.phase != HttpConnection::Phase::kDone) hc.carry.consume(shard_.buffers(), used);
   }
   if (!conn.is_open()) return;
-  if (hc.phase != HttpConnection::Phase::kWaiting &&
-      hc.phase != HttpConnection::Phase::kStreaming) {
+  if (hc.io_active) {
+    sync_reading(conn, hc);
+  } else if (hc.phase != HttpConnection::Phase::kWaiting &&
+             hc.phase != HttpConnection::Phase::kStreaming) {
     conn.resume_reading();
   }
   arm_idle_or_header(conn, hc);
@@ -502,7 +546,12 @@ void HttpServer::complete_upgrade(engine::Connection& conn, HttpConnection& hc,
 void HttpServer::on_writable(engine::Connection& conn) {
   HttpConnection& hc = *state(conn);
   if (hc.phase == HttpConnection::Phase::kStreaming) {
-    run_producer(conn, hc);
+    if (hc.io_active && hc.io->writer) {
+      writer_writable(conn, hc);
+      if (!conn.is_open()) return;
+    } else {
+      run_producer(conn, hc);
+    }
     if (hc.phase == HttpConnection::Phase::kStreaming) {
       arm_idle_or_header(conn, hc);
       return;
@@ -514,6 +563,15 @@ void HttpServer::on_writable(engine::Connection& conn) {
 void HttpServer::on_peer_closed(engine::Connection& conn) {
   HttpConnection& hc = *state(conn);
   using P = HttpConnection::Phase;
+  if (hc.io_active && hc.body_open) {
+    // The body may be whole in the input buffer already (a client that
+    // half-closes after sending): pump_body fails it only when it runs
+    // out of bytes.
+    hc.io->peer_eof = true;
+    hc.close_after = true;
+    if (!hc.in_process) resume(conn, hc);
+    return;
+  }
   if (hc.phase == P::kWaiting || hc.phase == P::kStreaming ||
       (!hc.carry.empty() && hc.phase == P::kIdle)) {
     // A client may half-close after its last request: answer, then close.
@@ -563,6 +621,12 @@ void HttpServer::on_timeout(engine::Connection& conn) {
       }
       break;
     case T::kStream:
+      if (hc.io_active && hc.io->writer && hc.phase == HttpConnection::Phase::kStreaming) {
+        writer_stalled(conn, hc);
+        break;
+      }
+      conn.close();
+      break;
     case T::kNone:
       conn.close();
       break;

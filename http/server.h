@@ -7,10 +7,20 @@
 // and writes responses in request order (pipelining).
 //
 // Handlers answer now (Response::send), later (Response::defer, then
-// AsyncResponse::send from the same shard), or as a stream with
-// backpressure (Response::stream). A ServerRequest and every view it hands
-// out are valid only during the handler call: copy what a deferred answer
-// needs. A handler that throws becomes a 500; the server keeps serving.
+// AsyncResponse::send from the same shard), as a stream with backpressure
+// pulled by the server (Response::stream), or pushed by the application
+// whenever its data comes (Response::start / AsyncResponse::start, a
+// ResponseWriter). A route with RouteOptions::stream_body takes its request
+// body as it arrives (ServerRequest::body_reader, a RequestBodyReader)
+// instead of whole. A ServerRequest and every view it hands out are valid
+// only during the handler call: copy what a deferred answer needs. A
+// handler that throws becomes a 500; the server keeps serving.
+//
+// A reverse proxy is the user of the last two: request body in through a
+// RequestBodyReader, response out through a ResponseWriter, each side's
+// backpressure (on_data returning false / write returning false) lifted by
+// the other side's resume() / on_writable, so memory per connection stays
+// bounded whatever the sizes.
 //
 // Per connection the driver holds a small state block; input bytes are
 // copied only when a request spans reads (into a pooled 16 KiB chunk, grown
@@ -28,7 +38,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/connection.h"
@@ -85,6 +98,8 @@ struct ServerConfig {
 
 class HttpConnection;
 class HttpServer;
+class RequestBodyReader;
+struct StreamIo;
 
 class ServerRequest {
  public:
@@ -93,7 +108,12 @@ class ServerRequest {
   std::string_view path() const { return head_->path; }
   std::string_view query() const { return head_->query; }
   std::string_view header(std::string_view name) const { return head_->header(name); }
+  // The whole body; empty on a RouteOptions::stream_body route, whose body
+  // is read through body_reader().
   std::string_view body() const { return body_; }
+  // A handle to the body of a RouteOptions::stream_body route (see
+  // RequestBodyReader); an invalid handle on any other route.
+  RequestBodyReader body_reader() const;
   // A {name} segment of the route pattern; empty view if there is none.
   std::string_view param(std::string_view name) const;
   engine::Shard& shard() const { return *shard_; }
@@ -131,6 +151,7 @@ class BodyStream {
 
  private:
   friend class HttpServer;
+  friend class ResponseWriter;
   // Frames and queues bytes already through the body filter (if any).
   bool write_raw(std::string_view data);
   HttpServer* server_ = nullptr;
@@ -140,6 +161,114 @@ class BodyStream {
 };
 
 using Producer = std::function<void(BodyStream&)>;
+
+// Why a streamed request body ended before its end.
+enum class BodyError : uint8_t {
+  kClosed,     // the client went away (reset, or EOF before the body's end)
+  kTimeout,    // no body byte for ServerConfig::body_timeout_ms while reading
+  kMalformed,  // bad chunked encoding
+  kTooLarge,   // a chunked body over the route's limit
+};
+
+// The body of a request on a RouteOptions::stream_body route, as it
+// arrives. From ServerRequest::body_reader() in the handler; a copyable
+// handle (connection slot, generation and request sequence, like
+// AsyncResponse): a stale one (the request is over, the connection closed)
+// is harmless, every call on it does nothing and valid() is false.
+//
+//   r.add(Method::kPost, "/upload", [](ServerRequest& req, Response& res) {
+//     AsyncResponse answer = res.defer();
+//     RequestBodyReader body = req.body_reader();
+//     auto sum = std::make_shared<uint64_t>(0);
+//     body.on_data([sum](std::string_view chunk) { *sum += checksum(chunk); return true; });
+//     body.on_end([answer, sum]() mutable { answer.send(200, "text/plain", std::to_string(*sum)); });
+//     body.on_error([](BodyError) { /* the server answers or closes */ });
+//   }, {.stream_body = true});
+//
+// Flow: the handler runs once the head is parsed (after middleware). No
+// body byte is read until on_data() is first set ("reading is wanted");
+// then, if the client sent "Expect: 100-continue" and no response head has
+// gone out, "100 Continue" is written. Content-Length and chunked bodies
+// alike reach on_data as the data only (chunked is decoded), as views of
+// the receive buffer valid during the call: nothing is copied unless the
+// consumer paused with bytes still unread (those wait in the connection's
+// input buffer, a few receive buffers at most, since reading stops).
+// on_data returning false means "full": the server stops reading the
+// connection until resume(). pause() does the same from outside on_data.
+// on_end runs once after the last byte; on_error once instead of it.
+//
+// Callbacks never run inside the route handler: those set there run after
+// it returns. Set later (from a deferred callback, another connection's
+// event), on_data/on_end and resume() deliver what is already buffered
+// from inside the call. Callbacks run on the shard; they may call any
+// method of this handle, of the request's AsyncResponse or
+// ResponseWriter; they must not throw (a throw closes the connection).
+//
+// Limits: the route's max_body (else ServerConfig::max_body_bytes) holds
+// while streaming: a Content-Length over it is refused with 413 before the
+// handler runs; a chunked body that grows over it ends in
+// on_error(kTooLarge). Body timeout: body_timeout_ms without a byte while
+// reading is wanted (not while the consumer is paused) ends in
+// on_error(kTimeout). After on_error, if the application has not answered
+// (still deferred) and does not answer from inside on_error, the server
+// answers (413 too large, 400 malformed, 408 timeout) with Connection:
+// close and tells the deferred answer's on_abort (kClosed); once a
+// response head is out, the connection closes (a writer's on_abort hears
+// it). kClosed: the connection closes. The connection never stays open
+// after a body error.
+//
+// The response may come before the body's end (a 403 at once, an upstream
+// that answered early). Once the response has ended, the reader is over
+// (no more callbacks). The rest of the body is then read and dropped when
+// it is a Content-Length body with at most kBodyDiscardLimit bytes left
+// (and the client was not left waiting for a 100 Continue): the
+// connection stays usable. Otherwise the connection closes after the
+// response (reading and dropping while it lingers, so the client sees the
+// response and not a reset); a whole answer (send, send_error) given
+// before reading was wanted then says "Connection: close" too. A pushed
+// or streamed response cut short by a body error is flushed as far as it
+// got, then the connection closes (the client sees a short body).
+//
+// Pipelining: bytes behind the body belong to the next request, which is
+// parsed only once the body is done and the response has ended.
+//
+// Allocates: the connection's StreamIo block on its first streamed
+// request, and whatever the callbacks' captures need. Shard thread only.
+inline constexpr uint64_t kBodyDiscardLimit = 256 * 1024;
+
+class RequestBodyReader {
+ public:
+  // The request is live and its body not over (neither ended nor failed
+  // nor given up).
+  bool valid() const;
+  // False when the request has no body (no Content-Length and not
+  // chunked, or Content-Length: 0): on_end runs without on_data.
+  bool has_body() const;
+  // The declared Content-Length; nullopt for chunked (or no body).
+  std::optional<uint64_t> length() const;
+  bool chunked() const;
+  // Body bytes handed on so far (decoded for chunked).
+  uint64_t received() const;
+  // Bytes the server holds in its input buffer for this connection (body
+  // bytes behind a pause, a partial chunk line, a pipelined request).
+  size_t buffered() const;
+
+  // Return false to stop reading until resume(). Setting it starts reading.
+  void on_data(std::function<bool(std::string_view chunk)> fn);
+  void on_end(std::function<void()> fn);
+  void on_error(std::function<void(BodyError)> fn);
+  void pause();
+  void resume();
+
+ private:
+  friend class ServerRequest;
+  friend class HttpServer;
+  HttpConnection* find(engine::Connection** conn) const;
+  HttpServer* server_ = nullptr;
+  uint32_t slot_ = 0;
+  uint32_t generation_ = 0;
+  uint64_t sequence_ = 0;
+};
 
 // Why a deferred request ended without the application's answer.
 enum class AbortReason : uint8_t {
@@ -157,6 +286,68 @@ struct DeferOptions {
   std::function<void(AbortReason)> on_abort;
 };
 
+// Header fields for a response the caller builds (a proxy passing the
+// upstream's through): views, read during the call only.
+using HeaderList = std::span<const std::pair<std::string_view, std::string_view>>;
+
+// A response pushed by the application whenever its data comes: from
+// Response::start (in the handler) or AsyncResponse::start (after
+// defer()). A copyable handle (connection slot, generation, request
+// sequence): once the response has ended or the connection has gone, every
+// call does nothing (write returns false) and valid() is false.
+//
+//   ResponseWriter w = res.start(200, headers, std::nullopt);  // chunked
+//   w.on_abort([up](AbortReason) { up->cancel(); });
+//   // whenever data comes:
+//   if (!w.write(data)) up->pause();      // queue full: wait
+//   w.on_writable([up] { up->resume(); });
+//   // at the end:
+//   w.end();
+//
+// Framing: Content-Length when `length` is given (end() before that many
+// bytes closes the connection: the client must not take a short body for a
+// whole one; bytes past it are dropped), chunked otherwise, close-delimited
+// for an HTTP/1.0 client. HEAD, 1xx, 204 and 304: the head only; write()
+// takes and drops data until end(). Middleware on_response hooks, route
+// metrics and the access log see it as a streamed response (a compression
+// filter, when one applies, then forces chunked).
+//
+// Backpressure: write() queues a copy and returns false once the
+// connection's send queue is over its limit; on_writable runs once (per
+// false write) when the queue has drained to half. Writing on after a false
+// is allowed (it queues) but the memory is the caller's doing.
+//
+// Deadline: the response is aborted when it makes no progress (no write,
+// no drain) for its stall timeout (set_stall_timeout, default
+// ServerConfig::stream_stall_ms): on_abort(kTimeout), then the connection
+// closes. The client going away: on_abort(kClosed). on_abort runs at most
+// once, on the shard, and not after end() or abort(); the handle is
+// invalid from its first instruction.
+class ResponseWriter {
+ public:
+  bool write(std::string_view data);
+  void end();
+  // Ends the response unfinished (an upstream failed mid-body): the
+  // connection closes, the only signal left once the head is out.
+  // on_abort is not called.
+  void abort();
+  void on_writable(std::function<void()> fn);
+  void on_abort(std::function<void(AbortReason)> fn);
+  // 0: ServerConfig::stream_stall_ms. Restarts the deadline.
+  void set_stall_timeout(uint32_t ms);
+  bool valid() const;
+  // Bytes queued on the connection, not yet sent (0 when invalid).
+  size_t queued() const;
+
+ private:
+  friend class Response;
+  HttpConnection* find(engine::Connection** conn) const;
+  HttpServer* server_ = nullptr;
+  uint32_t slot_ = 0;
+  uint32_t generation_ = 0;
+  uint64_t sequence_ = 0;
+};
+
 // A handle to answer a deferred request later, on the same shard. Copyable;
 // the first send() wins. If the connection has gone away in the meantime,
 // send() returns false and does nothing.
@@ -168,6 +359,9 @@ class AsyncResponse {
   // added before defer() already on it: `write` adds headers and sends
   // (send, send_error). False, without calling `write`, as send().
   bool answer(const std::function<void(Response&)>& write);
+  // Answers with a pushed response (Response::start). An invalid writer,
+  // as send() returns false, when the handle is no longer valid.
+  ResponseWriter start(uint16_t status, HeaderList headers, std::optional<uint64_t> length);
   bool valid() const;
 
  private:
@@ -207,6 +401,14 @@ class Response {
   // time the connection can take more, until it calls BodyStream::end().
   void stream(uint16_t status, std::string_view content_type,
               std::optional<uint64_t> length, Producer producer);
+  // Starts a response that the application pushes (ResponseWriter):
+  // `headers` go out as given (validated as header(); with those added
+  // before, after them), except the ones the server owns, which are
+  // dropped: Content-Length, Transfer-Encoding, Connection, Keep-Alive,
+  // Date, Server. A Content-Type among them is the response's. An invalid
+  // header: a 500 instead, and an invalid writer. Invalid writer too when
+  // already answered or deferred (use AsyncResponse::start then).
+  ResponseWriter start(uint16_t status, HeaderList headers, std::optional<uint64_t> length);
   // Answer later through the returned handle. Further pipelined requests
   // on this connection wait until it is answered. The request has a
   // deadline (options.timeout_ms, else the server's deferred_timeout_ms):
@@ -278,6 +480,8 @@ struct HttpMetrics {
   engine::Counter deferred_timeouts; // deferred requests answered 504 by the server
   engine::Counter deferred_aborts;   // deferred requests whose connection closed first
   engine::Counter invalid_headers;   // responses refused for a bad header from the app
+  engine::Counter body_stream_errors;  // streamed request bodies ended by an error
+  engine::Counter writer_aborts;     // pushed responses cut short (client gone, stall)
   engine::Counter connections_refused;  // closed at open: over a connection cap
   engine::Counter bytes_in;          // request bytes (heads and bodies) dispatched
   engine::Counter bytes_out;         // response bytes written (heads and bodies)
@@ -313,6 +517,8 @@ class HttpServer final : public engine::ConnectionHandler {
   friend class Response;
   friend class AsyncResponse;
   friend class BodyStream;
+  friend class RequestBodyReader;
+  friend class ResponseWriter;
 
   // Parses and runs as many complete requests of `in` as possible; returns
   // how many bytes it used.
@@ -335,6 +541,28 @@ class HttpServer final : public engine::ConnectionHandler {
   // The deadline of a deferred request passed: 504, abort notice.
   void deferred_timed_out(engine::Connection& conn, HttpConnection& hc);
   void arm_drain_grace(engine::Connection& conn, HttpConnection& hc);
+  // Streamed request bodies (request_body.cc).
+  // The connection's StreamIo, made on first use.
+  StreamIo& stream_io(HttpConnection& hc, engine::Connection& conn);
+  void begin_streamed_body(HttpConnection& hc, engine::Connection& conn, const Request& req,
+                           uint64_t max_body);
+  // Hands body bytes of `in` to the consumer (or drops them); returns how
+  // many it used. Runs on_end once the body is whole.
+  size_t pump_body(engine::Connection& conn, HttpConnection& hc, std::string_view in);
+  // False when the connection closed meanwhile: touch nothing of `hc`.
+  bool deliver_body(engine::Connection& conn, HttpConnection& hc, std::string_view chunk);
+  void body_wanted(engine::Connection& conn, HttpConnection& hc);
+  void body_failed(engine::Connection& conn, HttpConnection& hc, BodyError error);
+  void sync_reading(engine::Connection& conn, HttpConnection& hc);
+  void arm_body_timer(HttpConnection& hc);
+  // The response of a streamed request ended (from finish_response).
+  void end_streamed_request(engine::Connection& conn, HttpConnection& hc);
+  // The connection is closing under a streamed request: the notices.
+  void close_streamed(HttpConnection& hc);
+  static void body_timer_fired(engine::TimerEntry& e);
+  // Pushed responses (response_writer.cc).
+  void writer_writable(engine::Connection& conn, HttpConnection& hc);
+  void writer_stalled(engine::Connection& conn, HttpConnection& hc);
   void count_status(uint16_t status);
   // Runs the middleware's on_response hooks, records metrics and the
   // access log line for a response about to be written.
