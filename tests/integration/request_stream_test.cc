@@ -27,6 +27,7 @@ struct Probe {
   std::atomic<int> ends{0};
   std::atomic<uint64_t> max_buffered{0};
   std::atomic<uint64_t> pauses{0};
+  std::atomic<int> stale_ok{0};
 };
 
 // FNV-1a over the body, byte by byte: order and content both count.
@@ -77,6 +78,11 @@ void add_sum_route(http::Router& r, std::shared_ptr<Probe> probe, unsigned pause
       probe->ends++;
       answer.send(200, "text/plain",
                   std::to_string(digest->n) + " " + std::to_string(digest->h) + flags);
+      // The request is over: the handle is stale, and harmless.
+      body.pause();
+      body.resume();
+      body.on_data([](std::string_view) { return true; });
+      if (!body.valid() && body.received() == 0 && !body.has_body()) probe->stale_ok++;
     });
     body.on_error([probe](http::BodyError e) {
       probe->last_error = static_cast<int>(e);
@@ -115,6 +121,16 @@ void add_duplex_route(http::Router& r, std::shared_ptr<Probe> probe) {
   }, o);
 }
 
+// POST /whole: a route without stream_body has no reader, and its body
+// whole, as before.
+void add_whole_route(http::Router& r) {
+  r.add(http::Method::kPost, "/whole", [](http::ServerRequest& req, http::Response& res) {
+    res.send(200, "text/plain",
+             std::string(req.body_reader().valid() ? "reader " : "no-reader ") +
+                 std::string(req.body()));
+  });
+}
+
 TestServerOptions opts(std::shared_ptr<Probe> probe, unsigned pause_every = 0,
                        uint64_t max_body = 0) {
   TestServerOptions o;
@@ -124,6 +140,7 @@ TestServerOptions opts(std::shared_ptr<Probe> probe, unsigned pause_every = 0,
     add_sum_route(r, probe, pause_every, max_body);
     add_early_route(r);
     add_duplex_route(r, probe);
+    add_whole_route(r);
   };
   return o;
 }
@@ -193,6 +210,21 @@ TEST(RequestStream, SixtyFourMiBUploadIsStreamedWithPausesAndBoundedBuffering) {
   EXPECT_EQ(p->body, "Hello, World!");
 }
 
+TEST(RequestStream, OverTlsToo) {
+  auto probe = std::make_shared<Probe>();
+  TestServerOptions o = opts(probe, /*pause_every=*/5, /*max_body=*/8u << 20);
+  o.tls = true;
+  TestServer server(o);
+  TestConnection c(server.tls_port(), 30'000);
+  ASSERT_TRUE(c.start_tls()) << c.error();
+  const std::string body = pattern(4u << 20);
+  ASSERT_TRUE(c.send(post("/sum", body)));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->body, expected(body) + " 1 0");
+  EXPECT_GT(probe->pauses.load(), 10u);
+}
+
 TEST(RequestStream, ChunkedUploadIsDecodedAndStreamed) {
   auto probe = std::make_shared<Probe>();
   TestServer server(opts(probe, /*pause_every=*/3));
@@ -222,6 +254,26 @@ TEST(RequestStream, NoBodyEndsAtOnce) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, expected("") + " 0 0");
   EXPECT_EQ(probe->ends.load(), 1);
+  EXPECT_EQ(probe->stale_ok.load(), 1);
+}
+
+TEST(RequestStream, OtherRoutesGetTheirBodyWholeAndNoReader) {
+  auto probe = std::make_shared<Probe>();
+  TestServer server(opts(probe));
+  TestConnection c(server.port());
+  // A streamed chunked body first: the plain chunked one behind it on the
+  // same connection starts with a fresh decoder.
+  ASSERT_TRUE(c.send(chunked_post("/sum", "xy", 1) + post("/whole", "abc") +
+                     chunked_post("/whole", "defgh", 2)));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->body, expected("xy") + " 1 1");
+  r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->body, "no-reader abc");
+  r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->body, "no-reader defgh");
 }
 
 TEST(RequestStream, ExpectContinueIsAnsweredWhenReadingStarts) {
