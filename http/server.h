@@ -190,12 +190,14 @@ enum class BodyError : uint8_t {
 // then, if the client sent "Expect: 100-continue" and no response head has
 // gone out, "100 Continue" is written. Content-Length and chunked bodies
 // alike reach on_data as the data only (chunked is decoded), as views of
-// the receive buffer valid during the call: nothing is copied unless the
+// the receive buffer valid during the call, at most one receive buffer
+// (EngineConfig::recv_buffer_size) per call: nothing is copied unless the
 // consumer paused with bytes still unread (those wait in the connection's
 // input buffer, a few receive buffers at most, since reading stops).
 // on_data returning false means "full": the server stops reading the
 // connection until resume(). pause() does the same from outside on_data.
-// on_end runs once after the last byte; on_error once instead of it.
+// on_end runs once after the last byte (also when on_data said "full" on
+// that byte: the body is whole); on_error once instead of it.
 //
 // Callbacks never run inside the route handler: those set there run after
 // it returns. Set later (from a deferred callback, another connection's
@@ -244,7 +246,7 @@ class RequestBodyReader {
   // False when the request has no body (no Content-Length and not
   // chunked, or Content-Length: 0): on_end runs without on_data.
   bool has_body() const;
-  // The declared Content-Length; nullopt for chunked (or no body).
+  // The declared Content-Length; nullopt for chunked or when none was sent.
   std::optional<uint64_t> length() const;
   bool chunked() const;
   // Body bytes handed on so far (decoded for chunked).
