@@ -1,7 +1,9 @@
 // http/http_connection.h: the HTTP driver's per-connection state, shared by
 // the files of the driver (server.cc: parsing and the connection's life;
 // server_output.cc: response heads, hooks, metrics and the access log;
-// response.cc: Response, BodyStream, AsyncResponse). Internal to http/.
+// response.cc: Response, BodyStream, AsyncResponse; request_body.cc:
+// streamed request bodies; response_writer.cc: pushed responses).
+// Internal to http/.
 //
 // Thread: the owning shard.
 #pragma once

@@ -158,6 +158,9 @@ void ResponseWriter::end() {
   engine::Connection* conn = nullptr;
   HttpConnection* hc = find(&conn);
   if (hc == nullptr) return;
+  // Ended by the application, even when cut short (fewer bytes than the
+  // length: BodyStream closes the connection): no abort notice.
+  hc->on_abort = nullptr;
   BodyStream stream;
   stream.server_ = server_;
   stream.hc_ = hc;

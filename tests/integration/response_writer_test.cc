@@ -108,6 +108,13 @@ void add_routes(http::Router& r, const std::shared_ptr<Probe>& probe) {
     w.set_stall_timeout(5'000);
     w.write("abc");
   });
+  // Ends 7 bytes short of its length: the connection closes, no notice.
+  r.add(http::Method::kGet, "/short", [probe](http::ServerRequest&, http::Response& res) {
+    http::ResponseWriter w = res.start(200, {}, 10);
+    w.on_abort([probe](http::AbortReason) { probe->aborts++; });
+    w.write("abc");
+    w.end();
+  });
   // Deferred, then started from a task in a later loop turn.
   r.add(http::Method::kGet, "/later", [probe](http::ServerRequest& req, http::Response& res) {
     res.header("X-Held", "h");
@@ -287,6 +294,18 @@ TEST(ResponseWriter, AStalledResponseIsAbortedAtItsDeadline) {
   EXPECT_EQ(probe->last_abort.load(), static_cast<int>(http::AbortReason::kTimeout));
   EXPECT_TRUE(c.wait_closed());
   EXPECT_EQ(probe->aborts.load(), 1);  // once, not again at the close
+}
+
+TEST(ResponseWriter, EndingShortOfTheLengthClosesTheConnection) {
+  auto probe = std::make_shared<Probe>();
+  TestServer server(opts(probe));
+  TestConnection c(server.port());
+  ASSERT_TRUE(c.send("GET /short HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_FALSE(c.read_response());  // a short body, then the close
+  EXPECT_TRUE(c.wait_closed());
+  ASSERT_TRUE(TestServer::wait_until(
+      [&] { return server.engine_sum([](auto& m) { return m.open.get(); }) == 0; }));
+  EXPECT_EQ(probe->aborts.load(), 0);
 }
 
 TEST(ResponseWriter, ADeferredAnswerStartsLaterAndStaleHandlesAreHarmless) {
