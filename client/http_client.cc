@@ -116,7 +116,10 @@ class HttpClient::Handler final : public engine::ConnectionHandler {
     }
   }
   void on_connect_failed(engine::Connection& conn, int error) override {
-    if (UpstreamConnection* uc = state(conn)) uc->connect_error = error;
+    if (UpstreamConnection* uc = state(conn)) {
+      uc->connect_error = error;
+      uc->tls_failure.assign(tls::TlsTransport::failure_reason(conn));
+    }
   }
   void on_data(engine::Connection& conn, std::span<const char> data) override {
     UpstreamConnection* uc = state(conn);
@@ -236,6 +239,7 @@ Upstream* HttpClient::upstream(const UpstreamOptions& options, std::string& erro
     to.ca_file = options.tls.ca_file;
     to.server_name = up->sni_;
     to.allow_tls12 = options.tls.allow_tls12;
+    to.pins = options.tls.pins;
     up->tls_context_ = tls::ClientContext::create(to, error);
     if (!up->tls_context_) return nullptr;
     up->tls_transport_ = std::make_unique<tls::TlsTransport>(

@@ -247,8 +247,10 @@ void HttpClient::connection_closed(UpstreamConnection& uc) {
       connection_failed(uc, connect_error_kind(up, uc.connect_error != 0 ? uc.connect_error
                                                                          : ECONNRESET),
                         std::string("connect to ") + up.options_.host + ": " +
-                            std::strerror(uc.connect_error != 0 ? uc.connect_error
-                                                                : ECONNRESET));
+                            (!uc.tls_failure.empty()
+                                 ? uc.tls_failure
+                                 : std::strerror(uc.connect_error != 0 ? uc.connect_error
+                                                                       : ECONNRESET)));
       return;
     case ConnState::kIdle:
       up.metrics_.idle_closed.add();

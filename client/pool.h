@@ -99,6 +99,7 @@ struct UpstreamConnection {
   ClientError fail_kind = ClientError::kNone;
   std::string fail_detail;
   int connect_error = 0;      // errno of the last failed connect
+  std::string tls_failure;    // the TLS layer's reason for it (verification, pin)
   std::vector<engine::SocketAddress> addresses;
   size_t next_address = 0;
   // Response reading.

@@ -300,6 +300,30 @@ bool AsyncResponse::send_error(uint16_t status, std::string_view message) {
   return answer([&](Response& res) { res.send_error(status, message); });
 }
 
+bool AsyncResponse::upgrade(std::string_view head, engine::ConnectionHandler& handler,
+                            void* context) {
+  if (!valid()) return false;
+  engine::Connection& conn = *server_->shard().find_connection(slot_, generation_);
+  auto& hc = *static_cast<HttpConnection*>(conn.context());
+  HttpServer* server = server_;
+  server_ = nullptr;  // the first answer wins
+  hc.held_headers.clear();
+  hc.on_abort = nullptr;
+  if (hc.timer == HttpConnection::Timer::kDeferred) {
+    conn.clear_timeout();
+    hc.timer = HttpConnection::Timer::kNone;
+  }
+  Response res;
+  res.bind(server, &hc, &conn);
+  res.ctx_ = hc.ctx;
+  if (!res.upgrade(head, handler, context)) return false;
+  // From inside the route handler, process() hands over once it returns;
+  // later, nothing is on the stack: hand over now, with the bytes that
+  // arrived behind the request.
+  if (!hc.in_process) server->complete_upgrade(conn, hc, hc.carry.view());
+  return true;
+}
+
 bool AsyncResponse::answer(const std::function<void(Response&)>& write) {
   if (!valid()) return false;
   engine::Connection& conn = *server_->shard().find_connection(slot_, generation_);

@@ -364,6 +364,13 @@ class AsyncResponse {
   // Answers with a pushed response (Response::start). An invalid writer,
   // as send() returns false, when the handle is no longer valid.
   ResponseWriter start(uint16_t status, HeaderList headers, std::optional<uint64_t> length);
+  // Hands the connection to another protocol, as Response::upgrade, once
+  // the answer is known (a reverse proxy relaying a WebSocket upgrade gets
+  // the backend's 101 later): writes `head`, and the connection belongs to
+  // `handler` with `context` at once (on_open, then on_data with any bytes
+  // that arrived behind the request). False, with nothing done and
+  // `context` still the caller's, as send().
+  bool upgrade(std::string_view head, engine::ConnectionHandler& handler, void* context);
   bool valid() const;
 
  private:

@@ -135,6 +135,24 @@ void ReverseProxy::write_metrics(obs::PrometheusWriter& w) const {
                health_[g]->available(b, now) ? 1 : 0);
     }
   }
+  w.family("ringshard_upstream_backend_healthy", MetricType::kGauge,
+           "1 while the active health checks find a backend up (1 without checks).");
+  for (size_t g = 0; g < options_.upstreams.size(); ++g) {
+    const UpstreamGroup& group = options_.upstreams[g];
+    for (size_t b = 0; b < group.backends.size(); ++b) {
+      w.sample({{"upstream", group.name}, {"backend", group.backends[b].address}},
+               health_[g]->healthy(b) ? 1 : 0);
+    }
+  }
+  w.family("ringshard_upstream_backend_ejected", MetricType::kGauge,
+           "1 while outlier detection keeps a backend out.");
+  for (size_t g = 0; g < options_.upstreams.size(); ++g) {
+    const UpstreamGroup& group = options_.upstreams[g];
+    for (size_t b = 0; b < group.backends.size(); ++b) {
+      w.sample({{"upstream", group.name}, {"backend", group.backends[b].address}},
+               health_[g]->ejected(b, now) ? 1 : 0);
+    }
+  }
   w.family("ringshard_upstream_ejections_total", MetricType::kCounter,
            "Times outlier detection ejected a backend.");
   for (size_t g = 0; g < options_.upstreams.size(); ++g) {

@@ -126,7 +126,7 @@ ProxyShard::ProxyShard(ReverseProxy& proxy, engine::Shard& shard)
     g->index = gi;
     g->health = proxy.health_[gi].get();
     g->balancer = make_balancer(cfg, shard.index() + 1);
-    g->backends.resize(cfg.backends.size());
+    g->backends = std::vector<BackendShard>(cfg.backends.size());  // not movable: built in place
     for (size_t bi = 0; bi < cfg.backends.size(); ++bi) {
       BackendShard& b = g->backends[bi];
       b.breaker = std::make_unique<CircuitBreaker>(cfg.breaker);

@@ -2,6 +2,7 @@
 // request, consistent hashing across shards) and what happens when a
 // backend dies and comes back (passive ejection, active checks).
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <map>
 #include <memory>
@@ -79,6 +80,17 @@ TEST(ProxyBalance, LeastRequestPrefersTheBackendWithFewerRequestsInFlight) {
   }
   EXPECT_LE(stuck.requests(), 1u);
   EXPECT_GE(fast_answers, 19u);
+  // The clients leave (reset): the proxy drops the stuck exchange (the
+  // request's abort notice) instead of holding the shard's drain.
+  for (auto& c : conns) {
+    const linger reset{1, 0};
+    setsockopt(c->fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  }
+  conns.clear();
+  ASSERT_TRUE(TestServer::wait_until([&] {
+    return metric(proxy_metrics(*proxy), "ringshard_proxy_client_aborts_total",
+                  "upstream=\"app\"") == stuck.requests();
+  }));
 }
 
 TEST(ProxyBalance, ConsistentHashingKeepsAKeyOnOneBackendAcrossShards) {
@@ -118,9 +130,9 @@ TEST(ProxyBalance, AKilledBackendIsEjectedWithoutFailedRequestsAndComesBackWhenC
   group.outlier.consecutive_connect_failures = 1;
   group.outlier.base_ejection_ms = 60'000;  // only the active checks bring it back
   group.health.path = "/";
-  group.health.interval_ms = 50;
+  group.health.interval_ms = 200;
   group.health.jitter_ms = 10;
-  group.health.timeout_ms = 1'000;
+  group.health.timeout_ms = 200;
   group.health.unhealthy_threshold = 1;
   group.health.healthy_threshold = 1;
   auto proxy = start_proxy({.upstreams = {group}, .shards = 2});
@@ -137,8 +149,12 @@ TEST(ProxyBalance, AKilledBackendIsEjectedWithoutFailedRequestsAndComesBackWhenC
   seen.clear();
   for (int i = 0; i < 50; ++i) ++seen[fetch(c)];
   EXPECT_EQ(seen["B"], 50) << "A=" << seen["A"] << " other=" << (50 - seen["A"] - seen["B"]);
+  // Passive detection took it out at its first refused connect; the
+  // active checks mark it down too.
+  EXPECT_EQ(metric(proxy_metrics(*proxy), "ringshard_upstream_backend_ejected", a_labels), 1u);
+  EXPECT_GE(metric(proxy_metrics(*proxy), "ringshard_upstream_ejections_total", a_labels), 1u);
   ASSERT_TRUE(TestServer::wait_until([&] {
-    return metric(proxy_metrics(*proxy), "ringshard_upstream_backend_up", a_labels) == 0;
+    return metric(proxy_metrics(*proxy), "ringshard_upstream_backend_healthy", a_labels) == 0;
   }));
 
   // Back on the same port: the active checks find it and it takes
