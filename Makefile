@@ -44,7 +44,9 @@ test-asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS) -E '$(ASAN_EXCLUDE)'
 
 # ThreadSanitizer over the tests where threads meet: engine and mailbox,
-# WebSocket topics across shards, integration (which also starts the
+# WebSocket topics across shards, the HTTP client (its resolver thread
+# answers the shards through their task queues), integration (which also
+# starts the
 # instrumented binary as a child: its shards are checked too), TLS across
 # shards and the multi-threaded load generator. Only those binaries and
 # the ringshard binary they start are built. Left out:
@@ -59,8 +61,8 @@ test-asan: deps
 # No suppressions: every report so far was in our code. One in third-party
 # code (BoringSSL, zlib) would go in a suppressions file saying why.
 TSAN_TARGETS = engine_tests ws_tests integration_tests tls_tests bench_tests deployments_tests \
-  ringshard deployments
-TSAN_LABELS = ^(engine|ws|integration|tls|bench|deployments)$$
+  client_tests ringshard deployments
+TSAN_LABELS = ^(engine|ws|integration|tls|bench|deployments|client)$$
 TSAN_EXCLUDE = ^integration\.(testssl|ws_python|ws_conformance|ws_browser|plugin_install|deployments_durability|deployments_openapi|deployments_console)$$
 TSAN_GTEST_FILTER = -Process.SixtyFourIdleShardsStayUnder64MiB
 test-tsan: deps

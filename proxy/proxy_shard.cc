@@ -11,6 +11,7 @@
 #include "proxy/forward.h"
 #include "proxy/forward_headers.h"
 #include "proxy/hash.h"
+#include "proxy/request_key.h"
 #include "proxy/reverse_proxy.h"
 
 namespace ringshard::proxy {
@@ -205,43 +206,6 @@ std::string_view peer_text(const http::ServerRequest& req, char (&buf)[INET6_ADD
   return buf;
 }
 
-// The value of cookie `name` in the request's Cookie fields, or empty.
-std::string_view cookie_value(const http::Request& req, std::string_view name) {
-  for (size_t i = 0; i < req.header_count; ++i) {
-    if (!http::iequals(req.headers[i].name, "cookie")) continue;
-    std::string_view rest = req.headers[i].value;
-    while (!rest.empty()) {
-      const size_t semi = rest.find(';');
-      std::string_view pair = rest.substr(0, semi);
-      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      const size_t eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
-    }
-  }
-  return {};
-}
-
-// What consistent hashing hashes for this request: the configured header
-// or cookie, else (or when absent) the client's address.
-uint64_t key_hash_of(const HashKey& key, const http::ServerRequest& req) {
-  std::string_view value;
-  if (key.source == HashKey::Source::kHeader) value = req.header(key.name);
-  if (key.source == HashKey::Source::kCookie) value = cookie_value(req.head(), key.name);
-  if (value.empty()) {
-    socklen_t len = 0;
-    const sockaddr* sa = req.peer(len);
-    if (sa != nullptr && sa->sa_family == AF_INET) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-      value = {reinterpret_cast<const char*>(&in->sin_addr), sizeof(in->sin_addr)};
-    } else if (sa != nullptr && sa->sa_family == AF_INET6) {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-      value = {reinterpret_cast<const char*>(&in6->sin6_addr), sizeof(in6->sin6_addr)};
-    }
-  }
-  return hash64(value);
-}
-
 bool has_token(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     const size_t comma = list.find(',');
@@ -264,8 +228,13 @@ bool is_websocket_upgrade(const http::Request& req) {
 void ProxyShard::handle(size_t route_index, http::ServerRequest& req, http::Response& res) {
   const ProxyRoute& route = proxy_.options_.routes[route_index];
   GroupShard& g = *groups_[proxy_.route_group_[route_index]];
-  const uint64_t key_hash =
-      g.config->balance == BalancePolicy::kMaglev ? key_hash_of(g.config->hash_key, req) : 0;
+  char peer_buf[INET6_ADDRSTRLEN];
+  const std::string_view peer = peer_text(req, peer_buf);
+  const http::Request& head = req.head();
+  const std::span<const http::Header> fields(head.headers.data(), head.header_count);
+  const uint64_t key_hash = g.config->balance == BalancePolicy::kMaglev
+                                ? request_key_hash(g.config->hash_key, fields, peer)
+                                : 0;
   bool breaker_full = false;
   const size_t backend = pick(g, key_hash, kNone, breaker_full);
   if (backend == kNone) {
@@ -274,18 +243,16 @@ void ProxyShard::handle(size_t route_index, http::ServerRequest& req, http::Resp
                                      : "no healthy upstream server");
     return;
   }
-  const http::Request& head = req.head();
   const bool websocket = route.websocket && is_websocket_upgrade(head);
   http::RequestBodyReader body = req.body_reader();
-  char peer_buf[INET6_ADDRSTRLEN];
   ForwardRequest fr;
   fr.method = head.method_text;
   fr.path = head.path;
   fr.query = head.query;
   fr.version_minor = head.version_minor;
-  fr.headers = std::span<const http::Header>(head.headers.data(), head.header_count);
+  fr.headers = fields;
   fr.host = head.host;
-  fr.client_address = peer_text(req, peer_buf);
+  fr.client_address = peer;
   fr.tls = req.tls();
   fr.backend_host = g.config->backends[backend].address;
   fr.websocket = websocket;

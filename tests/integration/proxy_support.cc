@@ -42,6 +42,7 @@ std::string proxy_metrics(TestServer& proxy) {
   std::string text;
   obs::PrometheusWriter w(text);
   if (const auto* rp = proxy.app().reverse_proxy()) rp->write_metrics(w);
+  EXPECT_TRUE(w.ok()) << w.error();  // names, types and labels as Prometheus wants them
   return text;
 }
 
