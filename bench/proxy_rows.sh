@@ -80,7 +80,7 @@ proxy_prepare() {
       else
         local out
         proxy_rs_flags 127.0.0.1:1 1
-        if ! out=$("$rs_bin" --listen 127.0.0.1:1 "${proxy_rs_args[@]}" --check-config 2>&1); then
+        if ! out=$("$rs_bin" --listen 127.0.0.1:2 "${proxy_rs_args[@]}" --check-config 2>&1); then
           echo "compare.sh: $rs_bin refuses the proxy rows' flags (${proxy_rs_args[*]}):" >&2
           tail -3 <<<"$out" >&2
           echo "compare.sh: fix the settings at the top of bench/proxy_rows.sh, or pass --no-proxy" >&2
