@@ -164,6 +164,12 @@ std::string render_metrics(const ServerApp& app) {
   summed(w, app, "ringshard_http_handler_exceptions_total", MetricType::kCounter,
          "route handlers that threw (answered 500)",
          [&](unsigned i) { return http(i) ? http(i)->handler_exceptions.get() : 0; });
+  summed(w, app, "ringshard_http_body_stream_errors_total", MetricType::kCounter,
+         "streamed request bodies that ended in an error (client gone, timeout, malformed, too large)",
+         [&](unsigned i) { return http(i) ? http(i)->body_stream_errors.get() : 0; });
+  summed(w, app, "ringshard_http_pushed_response_aborts_total", MetricType::kCounter,
+         "pushed (streamed) responses aborted: the client left, the stall deadline, or the application",
+         [&](unsigned i) { return http(i) ? http(i)->writer_aborts.get() : 0; });
 
   if (app.tls_enabled()) {
     auto tlsm = [&](unsigned i) -> const tls::TlsMetrics* {
