@@ -8,18 +8,13 @@
 #include "client/http_client.h"
 #include "client/pool.h"
 #include "http/chars.h"
+#include "http/request.h"
 
 namespace ringshard::client {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
+using http::iequals;
 
 bool token_text(std::string_view s) {
   if (s.empty()) return false;

@@ -10,17 +10,6 @@ namespace ringshard::client {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // Takes over the connections of a destroyed client: no callbacks reach the
 // client any more, and the TLS transports live until their last connection
 // has closed (the engine calls the transport's on_close after close()).
@@ -57,14 +46,14 @@ bool idempotent_method(std::string_view m) {
 
 std::string_view ResponseHeadView::header(std::string_view name) const {
   for (const http::Header& h : headers) {
-    if (iequals(h.name, name)) return h.value;
+    if (http::iequals(h.name, name)) return h.value;
   }
   return {};
 }
 
 std::string_view ClientResult::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
-    if (iequals(n, name)) return v;
+    if (http::iequals(n, name)) return v;
   }
   return {};
 }

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "http/request.h"
+
 namespace ringshard::client {
 
 namespace {
@@ -14,13 +16,7 @@ constexpr size_t kMaxHost = 253;
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using http::iequals;
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
