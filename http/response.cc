@@ -128,24 +128,29 @@ void Response::send_error(uint16_t status, std::string_view message) {
   send(status, "application/json", error_body(status, message, id));
 }
 
-void Response::stream(uint16_t status, std::string_view content_type,
-                      std::optional<uint64_t> length, Producer producer) {
-  if (done_ || deferred_ || refused_invalid_header()) return;
+void Response::begin_streamed(uint16_t status, std::string_view content_type,
+                              std::optional<uint64_t>& length) {
   done_ = true;
   HttpConnection& hc = *hc_;
   hc.filter.reset();
-  if (ctx_ != nullptr) {
-    ResponseInfo info;
-    info.status = status;
-    info.content_type = content_type;
-    info.streamed = true;
-    info.head_only = hc.head_only;
-    server_->run_response_hooks(*this, info);
-    if (info.filter != nullptr && !hc.head_only) {
-      hc.filter = std::move(info.filter);
-      length.reset();  // the filtered body's size is not known ahead
-    }
+  if (ctx_ == nullptr) return;
+  ResponseInfo info;
+  info.status = status;
+  info.content_type = content_type;
+  info.streamed = true;
+  info.head_only = hc.head_only;
+  server_->run_response_hooks(*this, info);
+  if (info.filter != nullptr && !hc.head_only) {
+    hc.filter = std::move(info.filter);
+    length.reset();  // the filtered body's size is not known ahead
   }
+}
+
+void Response::stream(uint16_t status, std::string_view content_type,
+                      std::optional<uint64_t> length, Producer producer) {
+  if (done_ || deferred_ || refused_invalid_header()) return;
+  begin_streamed(status, content_type, length);
+  HttpConnection& hc = *hc_;
   const bool chunked = !length && !hc.http10;
   if (!length && hc.http10) hc.keep_alive = false;  // close-delimited body
   server_->write_head(*conn_, hc, status, content_type, length ? &*length : nullptr, chunked,

@@ -42,21 +42,8 @@ ResponseWriter Response::start(uint16_t status, HeaderList headers,
     header(name, value);
   }
   if (refused_invalid_header()) return w;
-  done_ = true;
+  begin_streamed(status, content_type, length);
   HttpConnection& hc = *hc_;
-  hc.filter.reset();
-  if (ctx_ != nullptr) {
-    ResponseInfo info;
-    info.status = status;
-    info.content_type = content_type;
-    info.streamed = true;
-    info.head_only = hc.head_only;
-    server_->run_response_hooks(*this, info);
-    if (info.filter != nullptr && !hc.head_only) {
-      hc.filter = std::move(info.filter);
-      length.reset();  // the filtered body's size is not known ahead
-    }
-  }
   const bool framed = status_has_body(status);
   const bool no_body = hc.head_only || !framed;
   const bool chunked = framed && !length && !hc.http10;

@@ -450,6 +450,11 @@ class Response {
   void bind(HttpServer* server, HttpConnection* hc, engine::Connection* conn);
   // A header was refused earlier: answers 500 instead and returns true.
   bool refused_invalid_header();
+  // A streamed or pushed response begins: marks it answered and runs the
+  // middleware's response hooks; a body filter they install drops the
+  // known length (`length` reset).
+  void begin_streamed(uint16_t status, std::string_view content_type,
+                      std::optional<uint64_t>& length);
   HttpServer* server_ = nullptr;
   HttpConnection* hc_ = nullptr;
   engine::Connection* conn_ = nullptr;
