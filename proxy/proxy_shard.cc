@@ -71,8 +71,7 @@ class Probe final : public client::ResponseSink {
     client::ClientRequest req;
     req.method = "GET";
     req.target = g_.config->health.path;
-    if (!g_.config->health.host.empty()) req.headers.emplace_back("Host", g_.config->health.host);
-    req.headers.emplace_back("User-Agent", "ringshard-health-check");
+    build_health_probe(g_.config->health, g_.config->backends[backend_].address, req.raw_head);
     ps_.shard().timers().arm(timer_, ps_.now_ms() + g_.config->health.timeout_ms);
     exchange_ = ps_.client().start(pool, std::move(req), *this);
   }
