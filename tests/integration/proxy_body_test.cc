@@ -7,8 +7,8 @@
 // all live in it) is sampled before, during and after: it must grow far
 // less than the body, which proves neither side buffers the transfer.
 // Variants: a slow client (small reads, small SO_RCVBUF), a slow backend
-// (pausing its body reader, producing one block per loop turn), and a
-// chunked upload.
+// (pausing its body reader, producing one block per loop turn), a chunked
+// upload, and a client leaving mid-transfer (the upstream side is dropped).
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -46,6 +46,7 @@ struct Probe {
   std::atomic<uint64_t> reader_pauses{0};   // upload: on_data said "full"
   std::atomic<uint64_t> writer_waits{0};    // download: write() said "full"
   std::atomic<int> body_errors{0};
+  std::atomic<uint64_t> received{0};        // upload bytes read
 };
 
 uint64_t query_number(std::string_view q) {
@@ -71,6 +72,7 @@ void add_sum_route(http::Router& r, const std::string& path, std::shared_ptr<Pro
     engine::Shard* shard = &req.shard();
     body.on_data([=](std::string_view chunk) {
       digest->add(chunk);
+      probe->received += chunk.size();
       if (slow && ++*chunks % 2 == 0) {
         probe->reader_pauses++;
         shard->execute([body](engine::Shard&) mutable { body.resume(); });
@@ -324,6 +326,47 @@ TEST(ProxyBody, SixtyFourMiBDownloadFromASlowBackend) {
   Rss rss;
   EXPECT_EQ(download(c, "/download-slow?" + std::to_string(kBig), kBig, 64 * 1024, rss), kBig);
   rss.expect_bounded();
+}
+
+TEST(ProxyBody, AClientLeavingMidUploadEndsTheBackendsBody) {
+  Rig rig;
+  {
+    TestConnection c(rig.proxy->port());
+    ASSERT_TRUE(c.send("POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                       std::to_string(kBig) + "\r\n\r\n"));
+    ASSERT_TRUE(c.send(std::string(1u << 20, 'a')));
+    ASSERT_TRUE(TestServer::wait_until([&] { return rig.probe->received.load() > 0; }));
+  }  // gone with 63 MiB unsent
+  // The proxy drops the upstream exchange: the backend's body ends in an
+  // error instead of waiting for the rest.
+  ASSERT_TRUE(TestServer::wait_until([&] { return rig.probe->body_errors.load() == 1; }));
+  EXPECT_TRUE(TestServer::wait_until([&] {
+    return metric(proxy_metrics(*rig.proxy), "ringshard_proxy_client_aborts_total",
+                  "upstream=\"app\"") == 1;
+  }));
+  ASSERT_TRUE(TestServer::wait_until(
+      [&] { return rig.backend->engine_sum([](auto& m) { return m.open.get(); }) == 0; }));
+}
+
+TEST(ProxyBody, AClientLeavingMidDownloadCancelsTheUpstream) {
+  Rig rig;
+  {
+    TestConnection c(rig.proxy->port());
+    ASSERT_TRUE(c.send("GET /download?" + std::to_string(kBig) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string got;
+    while (got.size() < (1u << 20)) ASSERT_TRUE(c.read_some(got)) << c.error();
+  }  // gone with 63 MiB unread
+  ASSERT_TRUE(TestServer::wait_until([&] {
+    return metric(proxy_metrics(*rig.proxy), "ringshard_proxy_client_aborts_total",
+                  "upstream=\"app\"") == 1;
+  })) << proxy_metrics(*rig.proxy);
+  // The upstream connection, mid-body, is closed rather than pooled.
+  ASSERT_TRUE(TestServer::wait_until(
+      [&] { return rig.backend->engine_sum([](auto& m) { return m.open.get(); }) == 0; }));
+  // And the proxy goes on serving.
+  TestConnection next(rig.proxy->port());
+  Rss rss;
+  EXPECT_EQ(download(next, "/download?100000", 100'000, 4096, rss), 100'000u);
 }
 
 }  // namespace

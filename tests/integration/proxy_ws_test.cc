@@ -38,7 +38,8 @@ uint64_t backend_open(TestServer& backend) {
 }
 
 // "/ws/" forwards upgrades; "/plain/" reaches the same endpoint without.
-std::unique_ptr<TestServer> start_ws_proxy(uint16_t backend_port, const CapturedLog& log) {
+std::unique_ptr<TestServer> start_ws_proxy(uint16_t backend_port, const CapturedLog& log,
+                                           bool manual_clock = false) {
   proxy::ProxyRoute ws_route;
   ws_route.prefix = "/ws/";
   ws_route.upstream = "app";
@@ -49,6 +50,7 @@ std::unique_ptr<TestServer> start_ws_proxy(uint16_t backend_port, const Captured
   plain.replace_prefix = "/ws/";
   return start_proxy({.upstreams = {upstream_group("app", {backend_port})},
                       .routes = {ws_route, plain},
+                      .manual_clock = manual_clock,
                       .log = log.logger()});
 }
 
@@ -134,6 +136,31 @@ TEST(ProxyWs, BackendInitiatedCloseReachesTheClient) {
   EXPECT_EQ(m->close_code, 1000);
   ASSERT_TRUE(c.close(1000));
   // The backend closes its TCP connection; the proxy closes the client's.
+  EXPECT_TRUE(c.wait_closed());
+  EXPECT_TRUE(TestServer::wait_until([&] { return backend_open(backend) == 0; }));
+}
+
+TEST(ProxyWs, AnIdleTunnelIsClosedOnBothSidesAtTheProxysTimeout) {
+  TestServerOptions bo;
+  bo.shards = 1;
+  bo.tweak = [](server::Options& o) { o.ws_ping_interval_ms = 0; };
+  TestServer backend(bo);
+  CapturedLog log;
+  auto proxy = start_ws_proxy(backend.port(), log, /*manual_clock=*/true);
+  const uint32_t idle_ms = proxy->app().reverse_proxy()->options().tunnel_idle_timeout_ms;
+  WsTestClient c(proxy->port(), "/ws/echo");
+  ASSERT_TRUE(c.ok()) << c.error() << "\n" << log.text();
+  // A round trip: both sides are attached and the idle deadline is armed.
+  ASSERT_TRUE(c.send_text("ping"));
+  EXPECT_EQ(c.read_data(), "ping");
+  proxy->advance(idle_ms - 1'000);
+  ASSERT_TRUE(c.send_text("still here"));  // traffic restarts the deadline
+  EXPECT_EQ(c.read_data(), "still here");
+  proxy->advance(idle_ms - 1'000);
+  ASSERT_TRUE(c.send_text("and here"));
+  EXPECT_EQ(c.read_data(), "and here");
+  proxy->advance(idle_ms + 1);
+  // A byte relay has no close frame of its own: both connections close.
   EXPECT_TRUE(c.wait_closed());
   EXPECT_TRUE(TestServer::wait_until([&] { return backend_open(backend) == 0; }));
 }
