@@ -4,7 +4,8 @@
 // 503 when full or past its wait timeout; the circuit breaker's request
 // limit answers 503 and counts it; and the retry budget keeps a failing
 // backend's retries within its rule (client/retry.h: retries in flight at
-// most max(min_retries, budget_percent of the requests in flight)).
+// most max(min_retries, budget_percent of the requests in flight)). The
+// pool's own idle timeout closes idle connections before a backend would.
 // Timers the proxy owns run on its manual clock.
 #include <gtest/gtest.h>
 
@@ -91,6 +92,40 @@ TEST(ProxyPool, ABackendClosingIdleConnectionsNeverFailsARequest) {
   // Each round on a new connection: none was reused after nginx closed it.
   EXPECT_EQ(metric(m, "ringshard_upstream_connects_total", backend_labels("app", port)), 3u);
   EXPECT_EQ(metric(m, "ringshard_upstream_retries_total", backend_labels("app", port)), 0u);
+}
+
+TEST(ProxyPool, IdleConnectionsCloseAtThePoolsIdleTimeout) {
+  RawBackend backend(RawBackend::Behavior::kOk);
+  const uint16_t port = backend.port();
+  auto group = upstream_group("app", {port});
+  group.pool.idle_timeout_ms = 3'000;  // below the backend's keep-alive: we close first
+  auto proxy = start_proxy({.upstreams = {group}, .manual_clock = true});
+  const std::string idle = ",state=\"idle\"";
+  TestConnection c(proxy->port());
+  ASSERT_TRUE(c.send(get("/")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value()) << c.error();
+  EXPECT_EQ(r->status, 200);
+  ASSERT_TRUE(TestServer::wait_until([&] {
+    return backend_metric(*proxy, "ringshard_upstream_pool_connections", port, idle) == 1;
+  }));
+  sync_proxy(*proxy);
+  proxy->advance(2'900);
+  sync_proxy(*proxy);
+  EXPECT_EQ(backend_metric(*proxy, "ringshard_upstream_pool_connections", port, idle), 1u);
+  proxy->advance(200);
+  ASSERT_TRUE(TestServer::wait_until([&] {
+    return backend_metric(*proxy, "ringshard_upstream_pool_connections", port, idle) == 0;
+  })) << proxy_metrics(*proxy);
+  // The next request opens a new connection, and nothing failed.
+  ASSERT_TRUE(c.send(get("/")));
+  r = c.read_response();
+  ASSERT_TRUE(r.has_value()) << c.error();
+  EXPECT_EQ(r->status, 200);
+  const std::string m = proxy_metrics(*proxy);
+  EXPECT_EQ(metric(m, "ringshard_upstream_connects_total", backend_labels("app", port)), 2u) << m;
+  EXPECT_EQ(metric_sum(m, "ringshard_upstream_errors_total", backend_labels("app", port)), 0u);
+  EXPECT_EQ(backend.connections(), 2u);
 }
 
 TEST(ProxyPool, TheWaitQueueUnderTheCapAnswers503WhenFullOrPastItsTimeout) {
