@@ -81,7 +81,8 @@ class ResponseSink {
   virtual void on_error(ClientError error, std::string_view detail) = 0;
   // kStreamed requests: the exchange can take (more) body bytes now.
   virtual void on_body_writable() {}
-  // A 101 answer: the connection is the caller's now (set its handler and
+  // A 101 answer: on_head() got its head (status 101, Framing::kNone)
+  // just before; the connection is the caller's now (set its handler and
   // context; the client forgets it); `rest` are bytes that followed the
   // head. The default closes it.
   virtual void on_upgrade(engine::Connection& conn, std::string_view rest);

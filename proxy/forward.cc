@@ -260,6 +260,12 @@ void Forward::on_upgrade(engine::Connection& conn, std::string_view rest) {
   if (!active_ || !websocket_ || upgrade_head_.empty()) {
     conn.close();
     if (active_) {
+      if (ps_.logging()) {
+        ps_.log_warn("proxy: upstream " + group_->config->name + " backend " +
+                     group_->config->backends[backend_].address +
+                     ": bad_response: 101 Switching Protocols " +
+                     (websocket_ ? "without its head" : "to a request that asked for no upgrade"));
+      }
       answer_error(ClientError::kBadResponse);
       finish();
     }

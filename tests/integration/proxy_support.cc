@@ -1,6 +1,11 @@
 #include "tests/integration/proxy_support.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdlib>
+
+#include <gtest/gtest.h>
 
 #include "obs/prometheus.h"
 
@@ -35,7 +40,37 @@ std::unique_ptr<TestServer> start_proxy(ProxyServerOptions options) {
     o.proxy_routes = routes;
     if (tweak) tweak(o);
   };
+  if (const obs::Logger* log = options.log) {
+    so.setup = [log](server::ServerApp& app) { app.set_logger(log); };
+  }
   return std::make_unique<TestServer>(std::move(so));
+}
+
+CapturedLog::CapturedLog(obs::LogLevel min_level) {
+  fd_ = memfd_create("ringshard-test-log", MFD_CLOEXEC);
+  EXPECT_GE(fd_, 0) << "memfd_create failed";
+  obs::LogOptions o;
+  o.fd = fd_;
+  o.min_level = min_level;
+  logger_ = std::make_unique<obs::Logger>(o);
+}
+
+CapturedLog::~CapturedLog() {
+  logger_.reset();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string CapturedLog::text() const {
+  std::string out;
+  char buf[4096];
+  off_t at = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd_, buf, sizeof(buf), at);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    at += n;
+  }
+  return out;
 }
 
 std::string proxy_metrics(TestServer& proxy) {

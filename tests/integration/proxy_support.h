@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "obs/log.h"
 #include "proxy/config.h"
 #include "tests/support/test_server.h"
 
@@ -26,6 +27,25 @@ struct ProxyServerOptions {
   unsigned shards = 1;
   bool manual_clock = false;
   std::function<void(server::Options&)> tweak;
+  const obs::Logger* log = nullptr;  // the proxy's log (CapturedLog); null: none
+};
+
+// A server log the test reads back: an obs::Logger writing to an in-memory
+// file (memfd). Outlives the server it is given to.
+class CapturedLog {
+ public:
+  explicit CapturedLog(obs::LogLevel min_level = obs::LogLevel::kInfo);
+  ~CapturedLog();
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+
+  const obs::Logger* logger() const { return logger_.get(); }
+  // Everything logged so far.
+  std::string text() const;
+
+ private:
+  int fd_ = -1;
+  std::unique_ptr<obs::Logger> logger_;
 };
 
 std::unique_ptr<TestServer> start_proxy(ProxyServerOptions options);
