@@ -144,6 +144,19 @@ TEST(ProxyTls, AWrongPinIs502TlsFailedAndTheRightOneIs200) {
   }
 }
 
+TEST(ProxyTls, TheDevelopmentCertificateAsCaFileIsTrusted) {
+  // Not a CA certificate: trusted because ca_file names it (a partial
+  // chain, as curl allows).
+  TlsBackend backend(/*dev_certificate=*/true);
+  auto group = tls_group(backend.port());
+  group.tls.ca_file = backend.cert.cert;
+  auto proxy = start_proxy({.upstreams = {group}});
+  auto r = get_plaintext(*proxy);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "Hello, World!");
+}
+
 TEST(ProxyTls, TheDevelopmentCertificateIsReachedByItsPinAlone) {
   // verify = false with a pin: the pin alone decides (what a ringshard
   // backend on its generated certificate needs).
