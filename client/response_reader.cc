@@ -151,6 +151,19 @@ bool HttpClient::on_head_complete(UpstreamConnection& uc, Exchange& ex, std::str
     return true;
   }
   if (p.status == 101) {
+    // The sink sees the 101's head first (a relay answers its own client
+    // with these fields: Sec-WebSocket-Accept, -Protocol, -Extensions),
+    // then gets the connection.
+    ResponseHeadView view;
+    view.status = p.status;
+    view.reason = p.reason;
+    view.headers = std::span<const http::Header>(p.headers.data(), p.header_count);
+    view.framing = Framing::kNone;
+    view.keep_alive = false;
+    ex.head_delivered = true;
+    const uint32_t gen = ex.generation;
+    ex.sink->on_head(view);
+    if (!alive(&ex, gen) || uc.ex != &ex) return false;
     upgrade(uc, ex, rest);
     return false;
   }
