@@ -216,6 +216,7 @@ TEST(ClientExchange, SwitchingProtocolsHandsTheConnectionOver) {
   {
     std::lock_guard lock(sink.mu);
     EXPECT_TRUE(sink.upgraded);
+    EXPECT_EQ(sink.status, 101);  // on_head saw the 101 before on_upgrade (a relay needs it)
     // The rest may arrive with the head or after it (then it is the new
     // handler's): what came with it is handed over, never lost.
     EXPECT_TRUE(std::string_view("first-frame").starts_with(sink.upgrade_rest));
