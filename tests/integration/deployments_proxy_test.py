@@ -51,7 +51,7 @@ from ws_python_support import _LISTENING, _die_with_parent, terminate  # noqa: E
 
 try:
     import websockets
-    from websockets.exceptions import ConnectionClosed
+    from websockets.exceptions import ConnectionClosed, InvalidStatusCode
 except ImportError as e:
     print(f"SKIP: python3-websockets is not installed for {sys.executable} ({e})")
     sys.exit(77)
@@ -259,9 +259,14 @@ async def stream_through_the_balancer():
     tok = TOKENS[0]
     # since=0: the history first, then live, without a gap, so the create
     # below is seen even if the node subscribes this stream after the 101.
-    ws = await websockets.connect(f"ws://127.0.0.1:{LB.port}/v1/stream?since=0",
-                                  extra_headers={"Authorization": f"Bearer {tok.secret}"},
-                                  open_timeout=slow(STEP_S), max_size=1 << 20, max_queue=None)
+    try:
+        ws = await websockets.connect(f"ws://127.0.0.1:{LB.port}/v1/stream?since=0",
+                                      extra_headers={"Authorization": f"Bearer {tok.secret}"},
+                                      open_timeout=slow(STEP_S), max_size=1 << 20,
+                                      max_queue=None)
+    except InvalidStatusCode as e:
+        raise TestFailure(f"the upgrade through the balancer was answered {e.status_code}, "
+                          f"want 101")
     try:
         c = lb_client(tok)
         try:
