@@ -66,9 +66,10 @@ struct ResponseHeadView {
 
 // Receives one exchange's outcome. Exactly one of on_end, on_error or
 // on_upgrade ends it (none after ExchangeHandle::cancel()); on_head comes
-// before any on_body. Callbacks run on the shard, from the client's I/O
-// handlers; on_error may also run inside HttpClient::start (a request that
-// cannot even be queued). A sink may start other exchanges from any
+// before any on_body, and before on_upgrade (with the 101's head).
+// Callbacks run on the shard, from the client's I/O handlers; on_error
+// may also run inside HttpClient::start (a request that cannot even be
+// queued). A sink may start other exchanges from any
 // callback, and may cancel its own.
 class ResponseSink {
  public:
