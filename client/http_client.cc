@@ -305,6 +305,12 @@ struct HttpClient::BufferedSink final : public ResponseSink {
     r.detail.assign(detail);
     done(std::move(r));
   }
+  // A buffered call cannot take a connection over: the 101 is its answer
+  // (status and headers) and the connection closes.
+  void on_upgrade(engine::Connection& conn, std::string_view) override {
+    conn.close();
+    done(std::move(result));
+  }
 };
 
 void HttpClient::request(Upstream& up, ClientRequest request,

@@ -226,6 +226,7 @@ std::vector<std::string> keep_restart_only(const Options& running, Options& next
   keep("connection caps", &Options::max_connections_total, &Options::max_connections_per_ip);
   keep("rate limit table capacity", &Options::rate_limit_table_capacity);
   keep("plugins", &Options::plugins, &Options::plugin_sections);
+  keep("upstreams and proxy routes", &Options::upstreams, &Options::proxy_routes);
   return out;
 }
 
