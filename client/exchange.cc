@@ -154,6 +154,11 @@ void HttpClient::send_request(Exchange& ex) {
   h += up.target_prefix_;
   h += req.target;
   h += " HTTP/1.1\r\n";
+  if (!up.target_prefix_.empty() && !up.options_.proxy->authorization.empty()) {
+    h += "Proxy-Authorization: ";
+    h += up.options_.proxy->authorization;
+    h += "\r\n";
+  }
   bool has_host = false;
   for (const auto& [name, value] : req.headers) {
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;

@@ -81,6 +81,7 @@ std::string upstream_key(const UpstreamOptions& o) {
     k += o.proxy->host;
     k += ':';
     k += std::to_string(o.proxy->port);
+    k += o.proxy->authorization.empty() ? "" : "|auth:" + o.proxy->authorization;
   }
   return k;
 }
@@ -211,7 +212,19 @@ HttpClient::~HttpClient() {
   graveyard->release();
 }
 
-Upstream* HttpClient::upstream(const UpstreamOptions& options, std::string& error) {
+Upstream* HttpClient::upstream(const UpstreamOptions& given, std::string& error) {
+  UpstreamOptions with_env;
+  const UpstreamOptions* chosen = &given;
+  if (!given.proxy && options_.env_proxy != nullptr) {
+    const ProxyEnv& env = *options_.env_proxy;
+    const std::optional<ProxyUrl>& url = given.tls.enabled ? env.https : env.http;
+    if (url && !bypass_proxy(env.no_proxy, given.host, given.port)) {
+      with_env = given;
+      with_env.proxy = UpstreamProxy{url->host, url->port, url->basic_authorization()};
+      chosen = &with_env;
+    }
+  }
+  const UpstreamOptions& options = *chosen;
   std::string key = upstream_key(options);
   for (auto& up : upstreams_) {
     if (up->key() == key) return up.get();

@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "client/client_metrics.h"
+#include "client/proxy_env.h"
 #include "client/request.h"
 #include "client/resolver.h"
 #include "client/upstream.h"
@@ -111,6 +112,11 @@ class HttpClient {
   struct Options {
     ResolveFn resolve;
     uint64_t jitter_seed = 0;  // 0: seeded from the clock and the shard
+    // Forward proxies from the environment (client/proxy_env.h:
+    // https_proxy, http_proxy, no_proxy): an upstream without its own
+    // UpstreamOptions::proxy goes through the one for its scheme unless
+    // no_proxy names it. Null: only per-upstream proxies.
+    std::shared_ptr<const ProxyEnv> env_proxy;
   };
 
   HttpClient(engine::Shard& shard, Options options);

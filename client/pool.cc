@@ -46,7 +46,11 @@ Upstream::Upstream(HttpClient& client, const UpstreamOptions& options, std::stri
     // The authority with its port, always (RFC 9110 section 9.3.6).
     std::string hp = v6 ? "[" + options.host + "]" : options.host;
     hp += ":" + std::to_string(options.port);
-    connect_request_ = "CONNECT " + hp + " HTTP/1.1\r\nHost: " + hp + "\r\n\r\n";
+    connect_request_ = "CONNECT " + hp + " HTTP/1.1\r\nHost: " + hp + "\r\n";
+    if (!options.proxy->authorization.empty()) {
+      connect_request_ += "Proxy-Authorization: " + options.proxy->authorization + "\r\n";
+    }
+    connect_request_ += "\r\n";
   }
   sni_ = options.tls.server_name;
   if (sni_.empty() && !is_ip_literal(options.host)) sni_ = options.host;

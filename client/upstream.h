@@ -26,6 +26,9 @@ namespace ringshard::client {
 struct UpstreamProxy {
   std::string host;  // IP literal, "localhost" or a name for the resolver
   uint16_t port = 3128;
+  // Sent as Proxy-Authorization (CONNECT, absolute-form requests) when not
+  // empty: "Basic BASE64(user:password)" (client/proxy_env.h makes it).
+  std::string authorization;
 };
 
 struct UpstreamTls {

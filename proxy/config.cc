@@ -2,6 +2,8 @@
 // values (what each one means: proxy/config.h).
 #include "proxy/config.h"
 
+#include "client/proxy_env.h"
+
 #include <algorithm>
 #include <charconv>
 
@@ -248,6 +250,12 @@ std::optional<ConfigError> validate_upstream(const UpstreamGroup& g) {
     return ConfigError{"name", quoted(g.name) + " is not a name: use 1-64 of A-Z a-z 0-9 _ -"};
   }
   if (g.backends.empty()) return ConfigError{"backends", "an upstream needs at least one backend"};
+  if (!g.forward_proxy.empty()) {
+    std::string problem;
+    if (!client::parse_proxy_url(g.forward_proxy, problem)) {
+      return ConfigError{"forward_proxy", problem};
+    }
+  }
   if (g.backends.size() > kMaxBackends) {
     return ConfigError{"backends", "more than " + std::to_string(kMaxBackends) + " backends"};
   }

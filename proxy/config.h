@@ -169,6 +169,10 @@ struct UpstreamGroup {
   HealthConfig health;
   OutlierConfig outlier;
   BreakerConfig breaker;
+  // "http://[user:password@]host:port": the backends are reached through
+  // this HTTP forward proxy (CONNECT for TLS, absolute-form otherwise;
+  // client/proxy_env.h parses it); "": directly.
+  std::string forward_proxy;
 
   friend bool operator==(const UpstreamGroup&, const UpstreamGroup&) = default;
 };

@@ -8,6 +8,7 @@
 #include <span>
 #include <utility>
 
+#include "client/proxy_env.h"
 #include "proxy/forward.h"
 #include "proxy/forward_headers.h"
 #include "proxy/hash.h"
@@ -49,6 +50,12 @@ client::UpstreamOptions upstream_options(const UpstreamGroup& g, const Backend& 
   o.retry.statuses = g.retry.retry_on;
   o.retry.budget_ratio = g.retry.budget_percent / 100.0;
   o.retry.budget_min_concurrent = g.retry.min_retries;
+  if (!g.forward_proxy.empty()) {
+    std::string error;  // validated with the configuration
+    if (auto url = client::parse_proxy_url(g.forward_proxy, error)) {
+      o.proxy = client::UpstreamProxy{url->host, url->port, url->basic_authorization()};
+    }
+  }
   return o;
 }
 

@@ -27,7 +27,7 @@ enum UpstreamField : size_t {
   kUpHealthPath, kUpHealthInterval, kUpHealthTimeout, kUpHealthExpected,
   kUpHealthUnhealthy, kUpHealthHealthy, kUpHealthJitter, kUpHealthHost,
   kUpOutlier5xx, kUpOutlierConnect, kUpOutlierBase, kUpOutlierMax, kUpOutlierPercent,
-  kUpBreakerConnections, kUpBreakerPending, kUpBreakerRequests,
+  kUpBreakerConnections, kUpBreakerPending, kUpBreakerRequests, kUpForwardProxy,
   kUpFieldCount
 };
 
@@ -73,6 +73,7 @@ constexpr Field kUpstreamFields[] = {
     {.key = "breaker.max_connections", .kind = FieldKind::kCount, .min = 0, .max = 1'000'000},
     {.key = "breaker.max_pending", .kind = FieldKind::kCount, .min = 0, .max = 1'000'000},
     {.key = "breaker.max_requests", .kind = FieldKind::kCount, .min = 0, .max = 1'000'000},
+    {.key = "forward_proxy", .kind = FieldKind::kText},
 };
 static_assert(std::size(kUpstreamFields) == kUpFieldCount);
 
@@ -159,6 +160,7 @@ std::optional<RecordError> upstream_from(const Record& r, proxy::UpstreamGroup& 
   set_if(r[kUpBreakerConnections], g.breaker.max_connections);
   set_if(r[kUpBreakerPending], g.breaker.max_pending);
   set_if(r[kUpBreakerRequests], g.breaker.max_requests);
+  if (r[kUpForwardProxy].present) g.forward_proxy = r[kUpForwardProxy].text;
   if (auto e = proxy::validate_upstream(g)) return record_error(kUpstreamFields, *e);
   return std::nullopt;
 }
@@ -236,6 +238,7 @@ Record get_upstream(const Options& o, size_t i) {
   number(kUpBreakerConnections, g.breaker.max_connections);
   number(kUpBreakerPending, g.breaker.max_pending);
   number(kUpBreakerRequests, g.breaker.max_requests);
+  text(kUpForwardProxy, g.forward_proxy);
   return r;
 }
 

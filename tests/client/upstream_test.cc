@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "client/proxy_env.h"
 #include "tests/client/client_harness.h"
 #include "tests/support/certs.h"
 
@@ -133,6 +134,59 @@ TEST(ClientUpstream, ForwardProxyGetsAbsoluteFormTargets) {
   EXPECT_EQ(lines[0], "GET http://origin.example:8080/path?q=1 HTTP/1.1\r\nHost: origin.example:8080");
   EXPECT_EQ(lines[1], "GET http://origin.example:8080/two HTTP/1.1\r\nHost: origin.example:8080");
   EXPECT_EQ(proxy.accepted(), 1);
+}
+
+// The environment's proxies (https_proxy/http_proxy/no_proxy, read by
+// client/proxy_env.h) apply to upstreams without their own: credentials
+// go as Proxy-Authorization, and a no_proxy name goes direct.
+TEST(ClientUpstream, EnvironmentProxyIsUsedWithItsCredentialsUnlessNoProxyNamesTheHost) {
+  std::mutex mu;
+  std::vector<std::string> heads;
+  RawServer proxy([&](RawConn& c) {
+    while (true) {
+      const std::string req = c.read_request();
+      if (req.empty()) return;
+      {
+        std::lock_guard lock(mu);
+        heads.push_back(req.substr(0, req.find("\r\n\r\n")));
+      }
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nproxied");
+    }
+  });
+  const std::string proxy_url = "http://user:secret@127.0.0.1:" + std::to_string(proxy.port());
+  auto env = std::make_shared<client::ProxyEnv>();
+  std::string error;
+  ASSERT_TRUE(client::read_proxy_env(
+      [&](const char* name) -> const char* {
+        if (std::string_view(name) == "http_proxy") return proxy_url.c_str();
+        if (std::string_view(name) == "no_proxy") return "127.0.0.1,.internal";
+        return nullptr;
+      },
+      *env, error))
+      << error;
+  client::HttpClient::Options options;
+  options.env_proxy = env;
+  ClientHost host(false, options);
+  client::UpstreamOptions uo;
+  uo.host = "origin.example";  // never resolved: the proxy is connected to
+  uo.port = 8080;
+  EXPECT_EQ(host.fetch(host.upstream(uo), get("/via")).body, "proxied");
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(heads.size(), 1u);
+    EXPECT_EQ(heads[0].rfind("GET http://origin.example:8080/via HTTP/1.1\r\n", 0), 0u) << heads[0];
+    // base64("user:secret")
+    EXPECT_NE(heads[0].find("Proxy-Authorization: Basic dXNlcjpzZWNyZXQ="), std::string::npos)
+        << heads[0];
+  }
+  // no_proxy names 127.0.0.1: straight to the backend, the proxy sees nothing.
+  TestServer backend;
+  client::UpstreamOptions direct = local_upstream(backend.port());
+  const client::ClientResult r = host.fetch(host.upstream(direct), get("/plaintext"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "Hello, World!");
+  std::lock_guard lock(mu);
+  EXPECT_EQ(heads.size(), 1u);
 }
 
 // A forward proxy that answers CONNECT with 200 and relays bytes both

@@ -201,7 +201,9 @@ TEST(RequestStream, SixtyFourMiBUploadIsStreamedWithPausesAndBoundedBuffering) {
   // Behind a pause only what was already on its way is held: a few
   // receive buffers, never the body.
   EXPECT_LT(probe->max_buffered.load(), 4u << 20) << probe->max_buffered.load();
-  EXPECT_LT(current_rss_bytes() - rss_before, 24u << 20);
+  if (rss_is_meaningful()) {
+    EXPECT_LT(current_rss_bytes() - rss_before, 24u << 20);
+  }
   EXPECT_EQ(probe->errors.load(), 0);
   // The connection goes on.
   ASSERT_TRUE(c.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"));

@@ -185,7 +185,9 @@ TEST(ResponseWriter, SixtyFourMiBToASlowReaderWaitsForWritable) {
   EXPECT_GT(probe->false_writes.load(), 10u);
   // The producer never queued more than one block past the limit.
   EXPECT_LE(probe->max_queued.load(), kSendQueueLimit + kBlock + 1024);
-  EXPECT_LT(rss_peak - rss_before, 16u << 20) << (rss_peak - rss_before) / 1024 << " KiB";
+  if (rss_is_meaningful()) {
+    EXPECT_LT(rss_peak - rss_before, 16u << 20) << (rss_peak - rss_before) / 1024 << " KiB";
+  }
   EXPECT_EQ(probe->aborts.load(), 0);
   ASSERT_TRUE(c.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = c.read_response();

@@ -65,8 +65,10 @@ TEST(Streaming, SixtyFourMiBToASlowReaderKeepsMemoryBounded) {
   }
   EXPECT_EQ(body, kTotal);
   // The server never buffered the body: growth stays far below 64 MiB.
-  EXPECT_LT(rss_peak - rss_before, 16u << 20)
-      << "RSS grew by " << (rss_peak - rss_before) / 1024 << " KiB";
+  if (rss_is_meaningful()) {
+    EXPECT_LT(rss_peak - rss_before, 16u << 20)
+        << "RSS grew by " << (rss_peak - rss_before) / 1024 << " KiB";
+  }
   EXPECT_GT(server.engine_sum([](auto& m) { return m.backpressure_pauses.get(); }), 0u);
   // The connection is still usable afterwards.
   ASSERT_TRUE(c.send("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"));
