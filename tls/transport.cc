@@ -397,18 +397,24 @@ void TlsTransport::on_close(engine::Connection& conn) {
   // done. An outbound connection's handler always gets on_close, after
   // on_open or on_connect_failed (a handshake cut short by a reset or a
   // close counts as a failed connect).
+  bool tell_handler = false;
   if (client_ != nullptr) {
     if (tc != nullptr && !tc->app_open) {
       if (tc->failure_reason.empty()) tc->failure_reason = "closed during the handshake";
       fail_open(conn, tc, ECONNABORTED);
     }
-    if (conn.handler() != nullptr) conn.handler()->on_close(conn);
-  } else if (tc != nullptr && tc->app_open && conn.handler() != nullptr) {
-    conn.handler()->on_close(conn);
+    tell_handler = conn.handler() != nullptr;
+  } else {
+    tell_handler = tc != nullptr && tc->app_open && conn.handler() != nullptr;
   }
-  if (tc == nullptr) return;
-  conn.set_transport_context(nullptr);
-  release(tc);
+  // Our state goes first: the handler's on_close may destroy this
+  // transport (an HTTP client that went away leaves its transports to the
+  // last of their connections), so nothing of it is touched after.
+  if (tc != nullptr) {
+    conn.set_transport_context(nullptr);
+    release(tc);
+  }
+  if (tell_handler) conn.handler()->on_close(conn);
 }
 
 }  // namespace ringshard::tls

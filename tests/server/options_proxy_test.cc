@@ -214,7 +214,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "health.unhealthy_threshold, health.healthy_threshold, health.jitter, "
                 "health.host, outlier.consecutive_5xx, outlier.consecutive_connect_failures, "
                 "outlier.base_ejection, outlier.max_ejection, outlier.max_ejection_percent, "
-                "breaker.max_connections, breaker.max_pending and breaker.max_requests"},
+                "breaker.max_connections, breaker.max_pending, breaker.max_requests and forward_proxy"},
         BadCase{"[[upstream]]\nname = \"a\"\nbackends = [\"h:1\"]\ntls.pins = [\"sha256/x\"]\n"
                 "tls.enabled = true\n",
                 "4:12: [[upstream]] 1: tls.pins: 'sha256/x' is not sha256/ and 44 base64 "
