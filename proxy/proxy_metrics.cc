@@ -190,6 +190,36 @@ void ReverseProxy::write_metrics(obs::PrometheusWriter& w) const {
   per_group("ringshard_proxy_websocket_upgrades_total",
             "WebSocket upgrades relayed to a backend.",
             [](const GroupShard& g) { return g.metrics.upgrades.get(); });
+  // WebSocket relays (proxy/tunnel.h): per process, whatever the group.
+  auto tunnels = [&](std::string_view name, std::string_view help,
+                     const std::function<uint64_t(const TunnelMetrics&)>& f) {
+    w.family(name, MetricType::kCounter, help);
+    uint64_t total = 0;
+    for (unsigned s = 0; s < shards; ++s) {
+      if (ProxyShard* ps = shard(s)) total += f(ps->tunnels().metrics());
+    }
+    w.sample({}, total);
+  };
+  tunnels("ringshard_proxy_tunnels_opened_total",
+          "WebSocket relays opened (client and backend joined after the 101).",
+          [](const TunnelMetrics& m) { return m.opened.get(); });
+  tunnels("ringshard_proxy_tunnels_closed_total", "WebSocket relays closed.",
+          [](const TunnelMetrics& m) { return m.closed.get(); });
+  tunnels("ringshard_proxy_tunnel_idle_closes_total",
+          "WebSocket relays closed by their idle timeout.",
+          [](const TunnelMetrics& m) { return m.idle_closes.get(); });
+  w.family("ringshard_proxy_tunnel_bytes_total", MetricType::kCounter,
+           "Bytes relayed through WebSocket relays, by direction.");
+  uint64_t up = 0, down = 0;
+  for (unsigned s = 0; s < shards; ++s) {
+    if (ProxyShard* ps = shard(s)) {
+      up += ps->tunnels().metrics().bytes_to_upstream.get();
+      down += ps->tunnels().metrics().bytes_to_client.get();
+    }
+  }
+  w.sample({{"direction", "to_upstream"}}, up);
+  w.sample({{"direction", "to_client"}}, down);
+
   per_group("ringshard_proxy_health_checks_total", "Active health probes sent.",
             [](const GroupShard& g) { return g.probes.get(); });
   per_group("ringshard_proxy_health_check_failures_total",

@@ -84,6 +84,12 @@ TEST(ProxyWs, TextBinaryAndLargeMessagesEchoThroughTheTunnel) {
     EXPECT_EQ(m->data.size(), big.size());
     EXPECT_TRUE(m->data == big) << "message " << i << " changed on the way";
   }
+  // The relay counted what it carried (masked frames up, plain ones down).
+  const std::string m1 = proxy_metrics(*proxy);
+  EXPECT_GT(metric(m1, "ringshard_proxy_tunnel_bytes_total", "direction=\"to_upstream\""),
+            3u << 20);
+  EXPECT_GT(metric(m1, "ringshard_proxy_tunnel_bytes_total", "direction=\"to_client\""),
+            3u << 20);
   // Many small ones in a burst keep their order.
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(c.send_text("m" + std::to_string(i)));
   for (int i = 0; i < 200; ++i) ASSERT_EQ(c.read_data(), "m" + std::to_string(i));
