@@ -20,13 +20,17 @@ deps:
 	@./scripts/install-deps.sh build
 
 build: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGSHARD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
 	./$(BUILD)/ringshard --listen $(LISTEN)
 
-test-release: build
+# The release stage builds what the tests run: not the micro benchmarks and
+# the io_uring floor server (make bench and make bench-compare build them).
+test-release: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGSHARD_BENCH=OFF
+	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest $(CTEST_FLAGS)
 
 # ASan+UBSan over everything but testssl: it scans the TLS listener's
@@ -78,7 +82,7 @@ test: test-release test-asan test-tsan
 
 bench: deps
 	@./scripts/install-deps.sh bench
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGSHARD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS)
 	./bench/run_micro.sh $(BUILD)
 
@@ -86,7 +90,7 @@ bench: deps
 # bench/README.md). COMPARE_FLAGS: --quick, --only NAME,..., --skip-peers.
 bench-compare: deps
 	@./scripts/install-deps.sh bench
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGSHARD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS) --target ringshard ringshard-floor ringshard-load
 	./bench/compare.sh --build $(BUILD) $(COMPARE_FLAGS)
 
