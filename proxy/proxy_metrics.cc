@@ -125,43 +125,30 @@ void ReverseProxy::write_metrics(obs::PrometheusWriter& w) const {
     }
   }
 
+  // Health state, shared by the shards (proxy/upstream_health.h).
+  auto per_backend_state = [&](std::string_view name, MetricType type, std::string_view help,
+                               const std::function<uint64_t(size_t g, size_t b)>& f) {
+    w.family(name, type, help);
+    for (size_t g = 0; g < options_.upstreams.size(); ++g) {
+      const UpstreamGroup& group = options_.upstreams[g];
+      for (size_t b = 0; b < group.backends.size(); ++b) {
+        w.sample({{"upstream", group.name}, {"backend", group.backends[b].address}}, f(g, b));
+      }
+    }
+  };
   const uint64_t now = options_.clock != nullptr ? options_.clock->now_ms() : 0;
-  w.family("ringshard_upstream_backend_up", MetricType::kGauge,
-           "1 while a backend takes requests: up by the active checks and not ejected.");
-  for (size_t g = 0; g < options_.upstreams.size(); ++g) {
-    const UpstreamGroup& group = options_.upstreams[g];
-    for (size_t b = 0; b < group.backends.size(); ++b) {
-      w.sample({{"upstream", group.name}, {"backend", group.backends[b].address}},
-               health_[g]->available(b, now) ? 1 : 0);
-    }
-  }
-  w.family("ringshard_upstream_backend_healthy", MetricType::kGauge,
-           "1 while the active health checks find a backend up (1 without checks).");
-  for (size_t g = 0; g < options_.upstreams.size(); ++g) {
-    const UpstreamGroup& group = options_.upstreams[g];
-    for (size_t b = 0; b < group.backends.size(); ++b) {
-      w.sample({{"upstream", group.name}, {"backend", group.backends[b].address}},
-               health_[g]->healthy(b) ? 1 : 0);
-    }
-  }
-  w.family("ringshard_upstream_backend_ejected", MetricType::kGauge,
-           "1 while outlier detection keeps a backend out.");
-  for (size_t g = 0; g < options_.upstreams.size(); ++g) {
-    const UpstreamGroup& group = options_.upstreams[g];
-    for (size_t b = 0; b < group.backends.size(); ++b) {
-      w.sample({{"upstream", group.name}, {"backend", group.backends[b].address}},
-               health_[g]->ejected(b, now) ? 1 : 0);
-    }
-  }
-  w.family("ringshard_upstream_ejections_total", MetricType::kCounter,
-           "Times outlier detection ejected a backend.");
-  for (size_t g = 0; g < options_.upstreams.size(); ++g) {
-    const UpstreamGroup& group = options_.upstreams[g];
-    for (size_t b = 0; b < group.backends.size(); ++b) {
-      w.sample({{"upstream", group.name}, {"backend", group.backends[b].address}},
-               health_[g]->ejections_total(b));
-    }
-  }
+  per_backend_state("ringshard_upstream_backend_up", MetricType::kGauge,
+                    "1 while a backend takes requests: up by the active checks and not ejected.",
+                    [&](size_t g, size_t b) { return health_[g]->available(b, now) ? 1 : 0; });
+  per_backend_state("ringshard_upstream_backend_healthy", MetricType::kGauge,
+                    "1 while the active health checks find a backend up (1 without checks).",
+                    [&](size_t g, size_t b) { return health_[g]->healthy(b) ? 1 : 0; });
+  per_backend_state("ringshard_upstream_backend_ejected", MetricType::kGauge,
+                    "1 while outlier detection keeps a backend out.",
+                    [&](size_t g, size_t b) { return health_[g]->ejected(b, now) ? 1 : 0; });
+  per_backend_state("ringshard_upstream_ejections_total", MetricType::kCounter,
+                    "Times outlier detection ejected a backend.",
+                    [&](size_t g, size_t b) { return health_[g]->ejections_total(b); });
 
   auto per_group = [&](std::string_view name, std::string_view help,
                        const std::function<uint64_t(const GroupShard&)>& f) {
