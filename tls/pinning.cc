@@ -8,24 +8,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "tls/base64.h"
 #include "tls/boringssl.h"
 
 namespace ringshard::tls {
 
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr size_t kEncodedSize = 44;  // 32 bytes: 43 characters and one '='
 constexpr size_t kMaxPinText = 64;
 
-int sextet(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+constexpr int sextet(char c) { return base64_value(c); }
 
 }  // namespace
 
@@ -82,21 +75,8 @@ bool parse_pin(std::string_view text, Sha256& digest, std::string& error) {
 
 std::string pin_text(const Sha256& digest) {
   std::string out = "sha256/";
-  out.reserve(7 + kEncodedSize);
-  size_t i = 0;
-  for (; i + 3 <= digest.size(); i += 3) {
-    const uint32_t v = (uint32_t{digest[i]} << 16) | (uint32_t{digest[i + 1]} << 8) | digest[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  // 32 = 30 + 2: two bytes left, three characters and one '='.
-  const uint32_t v = (uint32_t{digest[i]} << 16) | (uint32_t{digest[i + 1]} << 8);
-  out += kAlphabet[(v >> 18) & 63];
-  out += kAlphabet[(v >> 12) & 63];
-  out += kAlphabet[(v >> 6) & 63];
-  out += '=';
+  out.resize(7 + kEncodedSize);
+  base64_encode(digest.data(), digest.size(), out.data() + 7);
   return out;
 }
 

@@ -7,42 +7,14 @@
 
 #include <cstring>
 
+#include "tls/base64.h"
+
 namespace ringshard::ws {
 namespace {
 
 constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-constexpr char kBase64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-// The 6-bit value of a base64 alphabet character, or -1.
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard base64 with '=' padding; writes 4 * ceil(n / 3) characters.
-void base64_encode(const uint8_t* in, size_t n, char* out) {
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const uint32_t v = uint32_t{in[i]} << 16 | uint32_t{in[i + 1]} << 8 | in[i + 2];
-    *out++ = kBase64[v >> 18];
-    *out++ = kBase64[(v >> 12) & 63];
-    *out++ = kBase64[(v >> 6) & 63];
-    *out++ = kBase64[v & 63];
-  }
-  if (i < n) {
-    const bool two = i + 1 < n;
-    const uint32_t v = uint32_t{in[i]} << 16 | (two ? uint32_t{in[i + 1]} << 8 : 0);
-    *out++ = kBase64[v >> 18];
-    *out++ = kBase64[(v >> 12) & 63];
-    *out++ = two ? kBase64[(v >> 6) & 63] : '=';
-    *out++ = '=';
-  }
-}
+using tls::base64_encode;
+using tls::base64_value;
 
 // Does any instance of header `name` hold `token` (case-insensitive) as a
 // comma-list element? `present` tells whether the header appeared at all.
