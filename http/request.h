@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace ringshard::http {
@@ -62,5 +63,27 @@ struct Request {
 
 // Case-insensitive ASCII comparison (header names, tokens).
 bool iequals(std::string_view a, std::string_view b);
+
+// Every value of the fields named `name` (case-insensitive) among
+// `headers` (a field may repeat; values are comma lists) as one walk:
+// calls fn(element) for each non-empty element, spaces and tabs around it
+// trimmed, in order. Returns false if fn returned false (it stopped).
+template <typename Fn>
+bool for_each_list_element(std::span<const Header> headers, std::string_view name, Fn&& fn) {
+  for (const Header& h : headers) {
+    if (!iequals(h.name, name)) continue;
+    std::string_view v = h.value;
+    while (!v.empty()) {
+      const size_t comma = v.find(',');
+      std::string_view item = v.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (!item.empty() && !fn(item)) return false;
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return true;
+}
 
 }  // namespace ringshard::http

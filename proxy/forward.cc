@@ -176,11 +176,9 @@ void Forward::on_head(const client::ResponseHeadView& head) {
   head_sent_ = true;
   auto& list = ps_.header_scratch();
   list.clear();
-  for (size_t i = 0; i < kept.count; ++i) {
-    // The server writes its own Date and Server.
-    if (http::iequals(fields[i].name, "date") || http::iequals(fields[i].name, "server")) continue;
-    list.emplace_back(fields[i].name, fields[i].value);
-  }
+  // The writer drops the fields the server writes itself (Date, Server,
+  // framing).
+  for (size_t i = 0; i < kept.count; ++i) list.emplace_back(fields[i].name, fields[i].value);
   const http::HeaderList headers(list.data(), list.size());
   std::optional<uint64_t> length;
   if (head.framing == client::Framing::kContentLength) length = head.content_length;

@@ -51,19 +51,8 @@ bool well_formed(const http::Header& h) { return is_token(h.name) && is_clean_va
 
 // Whether a Connection field among `headers` names `name`.
 bool named_by_connection(std::string_view name, std::span<const http::Header> headers) {
-  for (const http::Header& h : headers) {
-    if (!iequals(h.name, "connection")) continue;
-    std::string_view list = h.value;
-    while (!list.empty()) {
-      size_t comma = list.find(',');
-      std::string_view item = list.substr(0, comma);
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      if (iequals(item, name)) return true;
-    }
-  }
-  return false;
+  return !http::for_each_list_element(headers, "connection",
+                                      [&](std::string_view item) { return !iequals(item, name); });
 }
 
 bool starts_with_proxy(std::string_view name) {

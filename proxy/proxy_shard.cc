@@ -212,21 +212,13 @@ std::string_view peer_text(const http::ServerRequest& req, char (&buf)[INET6_ADD
   return buf;
 }
 
-bool has_token(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (http::iequals(item, token)) return true;
-  }
-  return false;
-}
-
+// A WebSocket upgrade, by the same list rule the WebSocket server applies
+// (every Upgrade field, comma lists, case-insensitive).
 bool is_websocket_upgrade(const http::Request& req) {
-  return req.method == http::Method::kGet && req.upgrade &&
-         has_token(req.header("upgrade"), "websocket");
+  if (req.method != http::Method::kGet || !req.upgrade) return false;
+  const std::span<const http::Header> fields(req.headers.data(), req.header_count);
+  return !http::for_each_list_element(
+      fields, "upgrade", [](std::string_view item) { return !http::iequals(item, "websocket"); });
 }
 
 }  // namespace

@@ -40,6 +40,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "http/request.h"
 
@@ -68,9 +69,7 @@ bool valid_key(std::string_view s);
 inline constexpr size_t kAcceptSize = 28;
 void accept_value(std::string_view key, char out[kAcceptSize]);
 
-// Every value of header `name` (a header may repeat; values are comma
-// lists) as one comma-separated walk: calls fn(token) for each non-empty
-// trimmed element, in order. Returns false if fn returned false.
+// http::for_each_list_element over the request's fields.
 template <typename Fn>
 bool for_each_list_element(const http::Request& req, std::string_view name, Fn&& fn);
 
@@ -106,20 +105,9 @@ void write_101(std::string& out, std::string_view key, std::string_view protocol
 
 template <typename Fn>
 bool for_each_list_element(const http::Request& req, std::string_view name, Fn&& fn) {
-  for (size_t i = 0; i < req.header_count; ++i) {
-    if (!http::iequals(req.headers[i].name, name)) continue;
-    std::string_view v = req.headers[i].value;
-    while (!v.empty()) {
-      const size_t comma = v.find(',');
-      std::string_view item = v.substr(0, comma);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      if (!item.empty() && !fn(item)) return false;
-      if (comma == std::string_view::npos) break;
-      v.remove_prefix(comma + 1);
-    }
-  }
-  return true;
+  return http::for_each_list_element(
+      std::span<const http::Header>(req.headers.data(), req.header_count), name,
+      std::forward<Fn>(fn));
 }
 
 }  // namespace ringshard::ws
