@@ -11,34 +11,10 @@
 #include <vector>
 
 #include "server/options.h"
+#include "tests/server/options_test_support.h"
 
 namespace ringshard::server {
 namespace {
-
-std::variant<ParsedOptions, OptionsError> parse(std::vector<std::string> args) {
-  std::vector<const char*> argv = {"ringshard"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  argv.push_back(nullptr);
-  return parse_options(static_cast<int>(argv.size() - 1), argv.data());
-}
-
-// A config file in the test's temporary directory, removed at scope exit.
-class TempFile {
- public:
-  explicit TempFile(std::string_view contents) {
-    std::string pattern = testing::TempDir() + "ringshard_proxy_options_XXXXXX";
-    int fd = mkstemp(pattern.data());
-    EXPECT_GE(fd, 0);
-    close(fd);
-    path_ = pattern;
-    std::ofstream(path_, std::ios::binary) << contents;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 Options apply_ok(std::string_view text) {
   Options o;

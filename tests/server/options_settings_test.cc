@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "server/options.h"
+#include "tests/server/options_test_support.h"
 #include "server/options_table.h"
 
 namespace ringshard::server {
@@ -26,13 +27,6 @@ using Mutate = std::function<void(Options&)>;
 
 const std::string kHashA(64, 'a');
 const std::string kHashB = std::string(63, '0') + "1";
-
-std::variant<ParsedOptions, OptionsError> parse(std::vector<std::string> args) {
-  std::vector<const char*> argv = {"ringshard"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  argv.push_back(nullptr);
-  return parse_options(static_cast<int>(argv.size() - 1), argv.data());
-}
 
 Options parse_ok(std::vector<std::string> args) {
   auto result = parse(std::move(args));
@@ -65,23 +59,6 @@ std::string read_file(const std::string& path) {
   text << in.rdbuf();
   return text.str();
 }
-
-// A file in the test's temporary directory, removed at scope exit.
-class TempFile {
- public:
-  explicit TempFile(std::string_view contents) {
-    path_ = testing::TempDir() + "ringshard_settings_XXXXXX";
-    int fd = mkstemp(path_.data());
-    EXPECT_GE(fd, 0);
-    close(fd);
-    std::ofstream(path_, std::ios::binary) << contents;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // The keys of a TOML document, by the table they are in ("" before any
 // header; "[[x]]" headers give "x"), from a line scan. `commented` reads

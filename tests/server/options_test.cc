@@ -12,17 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/server/options_test_support.h"
+
 namespace ringshard::server {
 namespace {
 
 using Mutate = std::function<void(Options&)>;
-
-std::variant<ParsedOptions, OptionsError> parse(std::vector<std::string> args) {
-  std::vector<const char*> argv = {"ringshard"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  argv.push_back(nullptr);
-  return parse_options(static_cast<int>(argv.size() - 1), argv.data());
-}
 
 // The options parsed from `args`, failing the test on an error.
 ParsedOptions parse_ok(std::vector<std::string> args) {
@@ -46,24 +41,6 @@ Options with(const Mutate& mutate) {
   mutate(o);
   return o;
 }
-
-// A file in the test's temporary directory, removed at scope exit.
-class TempFile {
- public:
-  explicit TempFile(std::string_view contents) {
-    std::string pattern = testing::TempDir() + "ringshard_options_XXXXXX";
-    int fd = mkstemp(pattern.data());
-    EXPECT_GE(fd, 0);
-    close(fd);
-    path_ = pattern;
-    std::ofstream(path_, std::ios::binary) << contents;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string join(const std::vector<std::string>& args) {
   std::string out;

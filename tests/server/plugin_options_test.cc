@@ -7,16 +7,10 @@
 #include <vector>
 
 #include "server/options.h"
+#include "tests/server/options_test_support.h"
 
 namespace ringshard::server {
 namespace {
-
-std::variant<ParsedOptions, OptionsError> parse(std::vector<std::string> args) {
-  std::vector<const char*> argv = {"ringshard"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  argv.push_back(nullptr);
-  return parse_options(static_cast<int>(argv.size() - 1), argv.data());
-}
 
 Options parse_ok(std::vector<std::string> args) {
   auto result = parse(std::move(args));
