@@ -46,12 +46,11 @@ bool never_reached(ClientError e) {
 
 }  // namespace
 
-void Forward::start(GroupShard& g, const ProxyRoute& route, size_t backend, uint64_t key_hash,
+void Forward::start(GroupShard& g, size_t backend, uint64_t key_hash,
                     http::ServerRequest& req, http::Response& res,
                     client::ClientRequest upstream_request, bool websocket) {
   active_ = true;
   group_ = &g;
-  route_ = &route;
   backend_ = backend;
   key_hash_ = key_hash;
   failovers_left_ = g.config->backends.size() > 1 ? g.config->retry.attempts - 1 : 0;
@@ -109,7 +108,6 @@ void Forward::begin_exchange() {
   GroupShard& g = *group_;
   BackendShard& b = g.backends[backend_];
   g.metrics.requests.add();
-  b.requests.add();
   g.balancer->on_start(backend_);
   b.breaker->try_acquire(CircuitBreaker::kRequest);  // eligibility checked it
   counted_start_ = true;
@@ -158,7 +156,6 @@ void Forward::on_body_writable() {
 
 void Forward::on_head(const client::ResponseHeadView& head) {
   record_outcome(false, head.status >= 500);
-  if (head.status >= 500) group_->backends[backend_].responses_5xx.add();
   std::vector<http::HeaderField>& fields = ps_.field_scratch();
   std::string& via = ps_.via_scratch();
   const ResponseFilter kept =

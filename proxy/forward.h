@@ -40,12 +40,9 @@ class Forward final : public client::ResponseSink {
   // Takes over the request (defers its answer) and starts the exchange
   // with backend `backend` of group `g`. `upstream_request` is the head as
   // the backend must see it (forward_headers.h), moved in.
-  void start(GroupShard& g, const ProxyRoute& route, size_t backend, uint64_t key_hash,
+  void start(GroupShard& g, size_t backend, uint64_t key_hash,
              http::ServerRequest& req, http::Response& res,
              client::ClientRequest upstream_request, bool websocket);
-
-  uint32_t generation() const { return generation_; }
-  bool idle() const { return !active_; }
 
   void on_head(const client::ResponseHeadView& head) override;
   bool on_body(std::string_view chunk) override;
@@ -68,7 +65,6 @@ class Forward final : public client::ResponseSink {
   uint32_t generation_ = 0;
   bool active_ = false;
   GroupShard* group_ = nullptr;
-  const ProxyRoute* route_ = nullptr;
   size_t backend_ = 0;
   uint64_t key_hash_ = 0;
   uint32_t failovers_left_ = 0;

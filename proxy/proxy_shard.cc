@@ -273,7 +273,7 @@ void ProxyShard::handle(size_t route_index, http::ServerRequest& req, http::Resp
     return;
   }
   Forward* f = acquire_forward();
-  f->start(g, route, backend, key_hash, req, res, std::move(upstream), websocket);
+  f->start(g, backend, key_hash, req, res, std::move(upstream), websocket);
 }
 
 void ProxyShard::drain() {

@@ -49,8 +49,6 @@ struct ProxyMetrics {
 struct BackendShard {
   client::Upstream* pool = nullptr;  // null: its options were refused (logged)
   std::unique_ptr<CircuitBreaker> breaker;
-  engine::Counter requests;          // picked for a request
-  engine::Counter responses_5xx;     // answered 5xx by the backend
 };
 
 struct GroupShard {

@@ -1,6 +1,6 @@
 #include "proxy/reverse_proxy.h"
 
-#include <map>
+#include <set>
 #include <utility>
 
 #include "proxy/forward_headers.h"
@@ -50,13 +50,13 @@ void ReverseProxy::register_routes(http::Router& router) {
   // One prefix route per distinct prefix; the route table chooses among
   // the routes that share it (host, methods) and the filter lets a request
   // none of them takes fall through to the server's own routes.
-  std::map<std::string, bool> seen;
+  std::set<std::string> seen;
   for (const ProxyRoute& r : options_.routes) {
     // The router matches prefixes at segment boundaries, the route table
     // byte by byte ("/api" takes "/apix"): the router's prefix is the
     // route's up to its last '/', and the table decides the rest.
     std::string prefix = r.prefix.substr(0, r.prefix.rfind('/'));
-    if (!seen.emplace(prefix, true).second) continue;
+    if (!seen.insert(prefix).second) continue;
     http::RouteOptions ro;
     ro.stream_body = true;
     ro.max_body = options_.max_body_bytes != 0 ? options_.max_body_bytes : UINT64_MAX;
