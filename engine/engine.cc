@@ -180,6 +180,10 @@ const char* Engine::ring_mode() const {
   return "basic";
 }
 
+unsigned Engine::batch_wait_us() const {
+  return shards_.empty() ? 0 : shards_[0]->batch_wait_us();
+}
+
 void Engine::note_shard_failure(unsigned shard, int error) {
   std::lock_guard lock(failure_mu_);
   if (failure_.empty()) {

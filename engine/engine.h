@@ -59,6 +59,10 @@ struct EngineConfig {
   uint32_t send_queue_limit = 1 << 20;    // bytes queued before reading pauses
   uint32_t recv_buffer_size = 16 * 1024;  // bytes per provided buffer
   uint32_t recv_buffer_count = 1024;      // provided buffers per shard (power of 2)
+  // Completion batching under load (engine/ring_wait.h): the longest a
+  // wait holds out for a full batch, in microseconds. 0: off. Needs
+  // DEFER_TASKRUN and Linux 6.13+; elsewhere off whatever this says.
+  uint32_t batch_wait_us = 50;
   uint32_t drain_timeout_ms = 10'000;
   uint32_t linger_ms = 1'000;             // wait for the peer's FIN after half-close
   uint32_t flush_timeout_ms = 10'000;     // close_after_flush(): max time without send progress
@@ -146,6 +150,8 @@ class Engine {
   bool running() const { return running_; }
   // The ring setup the shards got, in words ("single-issuer+defer-taskrun").
   const char* ring_mode() const;
+  // Completion batching's min wait (microseconds) on the shards; 0: off.
+  unsigned batch_wait_us() const;
   // True once every shard's loop has returned (any thread).
   // Shard side of the exit barrier: counts one more shard ready to exit;
   // true (and every shard woken) when it was the last.

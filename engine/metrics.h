@@ -32,6 +32,8 @@ struct ShardMetrics {
   Counter connect_timeouts;    // outbound connects past their deadline
   Counter cq_overflow;         // CQ overflowed (a bug: the CQ is sized to avoid it)
   Counter loop_turns;
+  Counter completions;         // CQEs reaped (per loop turn: the batch size)
+  Counter batched_waits;       // waits that asked for a batch (engine/ring_wait.h)
   Counter mailbox_in;          // cross-shard messages run here
   Counter mailbox_backlogged;  // messages that waited in a sender backlog
   Counter tasks_run;           // Shard::post_task tasks run here (not the cancelled)

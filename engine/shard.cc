@@ -13,6 +13,7 @@
 
 #include "engine/engine.h"
 #include "engine/ring_setup.h"
+#include "engine/ring_wait.h"
 #include "engine/shard_slab.h"
 
 namespace ringshard::engine {
@@ -78,7 +79,9 @@ int Shard::init_ring() {
   int rc = create_ring(ring_, setup, setup_flags_);
   if (rc < 0) return rc;
   ring_ready_ = true;
-  io_uring_register_ring_fd(&ring_);  // an optimisation; failure is harmless
+  // An optimisation; failure is harmless.
+  ring_fd_registered_ = io_uring_register_ring_fd(&ring_) == 1;
+  if (ring_can_batch(ring_, setup_flags_)) batch_.min_wait_us = config_.batch_wait_us;
 
   buf_count_ = config_.recv_buffer_count;
   buf_ring_bytes_ = sizeof(io_uring_buf) * buf_count_;
@@ -636,8 +639,9 @@ void Shard::run() {
     __kernel_timespec ts{};
     ts.tv_sec = static_cast<long long>(wait_ns / 1'000'000'000);
     ts.tv_nsec = static_cast<long long>(wait_ns % 1'000'000'000);
-    io_uring_cqe* cqe = nullptr;
-    int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    const unsigned want = batch_.want(last_batch_, wait_ns);
+    if (want > 1) metrics_.batched_waits.add();
+    int rc = submit_and_wait(ring_, ring_fd_registered_, want, batch_.min_wait_us, ts);
     if (inject_ring_failure_.load(std::memory_order_relaxed)) rc = -EBADF;
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       // The ring itself failed: nothing on this shard can make progress.
@@ -652,11 +656,14 @@ void Shard::run() {
     now_ms_ = clock.now_ms();
     unsigned head;
     unsigned count = 0;
+    io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       dispatch(cqe);
       ++count;
     }
     io_uring_cq_advance(&ring_, count);
+    last_batch_ = count;
+    metrics_.completions.add(count);
     if (buf_returned_ != 0) {
       io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buf_returned_));
       buf_returned_ = 0;

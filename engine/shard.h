@@ -3,8 +3,8 @@
 // and mailboxes. Nothing on the data path is shared with other shards.
 //
 // The loop, one turn: submit everything queued and wait (one
-// io_uring_submit_and_wait_timeout) for at least one completion or the next
-// timer; reap every completion of the batch (receives go to the handlers,
+// io_uring_enter) for at least one completion or the next timer (under load
+// for a batch of them: see engine/ring_wait.h); reap every completion of the batch (receives go to the handlers,
 // buffers go back to the ring); fire due timers; run cross-shard messages
 // and posted tasks; then flush: one sendmsg per connection that queued
 // output this turn.
@@ -29,6 +29,7 @@
 #include "engine/clock.h"
 #include "engine/connection.h"
 #include "engine/metrics.h"
+#include "engine/ring_wait.h"
 #include "engine/shard_task.h"
 #include "engine/spsc_ring.h"
 #include "engine/timer_wheel.h"
@@ -170,6 +171,9 @@ class Shard {
   void execute(std::function<void(Shard&)> fn);
   int ring_fd() const { return ring_.ring_fd; }
   unsigned setup_flags() const { return setup_flags_; }
+  // Completion batching's min wait in microseconds; 0 when off (configured
+  // 0, or a ring or kernel that cannot: see engine/ring_wait.h).
+  unsigned batch_wait_us() const { return batch_.min_wait_us; }
 
  private:
   friend class Connection;
@@ -211,6 +215,9 @@ class Shard {
   const unsigned index_;
   const uint32_t send_queue_limit_;
   io_uring ring_{};
+  bool ring_fd_registered_ = false;
+  BatchPolicy batch_;
+  unsigned last_batch_ = 0;  // completions the last turn reaped
   unsigned setup_flags_ = 0;
   bool ring_ready_ = false;
 

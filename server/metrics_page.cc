@@ -120,6 +120,12 @@ std::string render_metrics(const ServerApp& app) {
             [&](unsigned i) { return eng(i).tasks_run.get(); });
   per_shard(w, app, "ringshard_loop_turns_total", MetricType::kCounter, "event loop turns",
             [&](unsigned i) { return eng(i).loop_turns.get(); });
+  per_shard(w, app, "ringshard_completions_total", MetricType::kCounter,
+            "io_uring completions reaped (over loop turns: completions per wake-up)",
+            [&](unsigned i) { return eng(i).completions.get(); });
+  per_shard(w, app, "ringshard_batched_waits_total", MetricType::kCounter,
+            "loop waits that held out for a batch of completions ([engine] batch_wait_us)",
+            [&](unsigned i) { return eng(i).batched_waits.get(); });
 
   write_routes(w, app);
   auto http = [&](unsigned i) -> const http::HttpMetrics* {

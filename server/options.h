@@ -146,6 +146,8 @@ struct Options {
                                          // "" = off ("off" in flags and TOML), "-" = stdout,
                                          // else a file path (opened by the server, not here)
   bool defer_accept = true;              // --defer-accept[=BOOL] / [engine] defer_accept
+  uint32_t batch_wait_us = 50;           // --batch-wait-us N     / [engine] batch_wait_us (0..10,000;
+                                         // 0: off): completion batching (engine/ring_wait.h)
   // TLS (HTTPS beside HTTP on the same shards).
   std::optional<ListenAddress> tls_listen = ListenAddress{"0.0.0.0", 8443};
                                          // --tls-listen HOST:PORT|off / [tls] listen ("off": no HTTPS);

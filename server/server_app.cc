@@ -76,6 +76,7 @@ ServerApp::ServerApp(const Options& options, const engine::Clock* clock) : optio
   ec.recv_buffer_count = options.recv_buffer_count;
   ec.drain_timeout_ms = options.drain_timeout_ms;
   ec.defer_accept = options.defer_accept;
+  ec.batch_wait_us = options.batch_wait_us;
   if (options.tls_listen) {
     ec.more_listeners.push_back(engine::ListenSpec{options.tls_listen->host, options.tls_listen->port});
   }
@@ -215,6 +216,7 @@ std::vector<std::string> keep_restart_only(const Options& running, Options& next
   keep("receive buffers", &Options::recv_buffer_size, &Options::recv_buffer_count);
   keep("drain_timeout", &Options::drain_timeout_ms);
   keep("defer_accept", &Options::defer_accept);
+  keep("batch_wait_us", &Options::batch_wait_us);
   keep("tls settings other than certificates", &Options::tls_allow_12,
        &Options::tls_ticket_rotation_ms, &Options::tls_handshake_timeout_ms);
   keep("websocket settings", &Options::ws_max_message_bytes, &Options::ws_max_frame_bytes,
