@@ -150,4 +150,29 @@ std::optional<SocketAddress> resolve_literal(std::string_view host, uint16_t por
   return std::nullopt;
 }
 
+std::string_view address_text(const sockaddr* sa, char* buf, size_t size) {
+  if (sa == nullptr) return {};
+  if (sa->sa_family == AF_INET) {
+    if (size < 16) return {};
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    const uint32_t a = ntohl(in->sin_addr.s_addr);
+    size_t n = 0;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      const unsigned octet = (a >> shift) & 0xFF;
+      if (octet >= 100) buf[n++] = static_cast<char>('0' + octet / 100);
+      if (octet >= 10) buf[n++] = static_cast<char>('0' + octet / 10 % 10);
+      buf[n++] = static_cast<char>('0' + octet % 10);
+      if (shift != 0) buf[n++] = '.';
+    }
+    buf[n] = '\0';
+    return {buf, n};
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, static_cast<socklen_t>(size)) == nullptr) return {};
+    return buf;
+  }
+  return {};
+}
+
 }  // namespace ringshard::engine

@@ -65,4 +65,11 @@ struct SocketAddress {
 // HostPort::host holds it). Anything else is nullopt: no DNS.
 std::optional<SocketAddress> resolve_literal(std::string_view host, uint16_t port);
 
+// The IP address of `sa` as text ("192.0.2.1", "2001:db8::1"; no port, no
+// brackets) in `buf`, or "" for another family or too small a buffer.
+// IPv4 is formatted here, without inet_ntop's sprintf (the reverse proxy
+// writes one per request); IPv6 by inet_ntop. kAddressTextMax fits both.
+inline constexpr size_t kAddressTextMax = 46;  // INET6_ADDRSTRLEN
+std::string_view address_text(const sockaddr* sa, char* buf, size_t size);
+
 }  // namespace ringshard::engine

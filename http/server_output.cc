@@ -17,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/socket_address.h"
 #include "http/http_connection.h"
 #include "http/response_head.h"
 #include "http/status.h"
@@ -36,24 +37,26 @@ std::string_view HttpServer::peer_text(engine::Connection& conn, HttpConnection&
   // server's CPU with the access log on when read per request).
   socklen_t len = 0;
   if (peer_address(conn, hc, len) == nullptr) return {};
-  const sockaddr_storage& ss = hc.peer;
-  char host[INET6_ADDRSTRLEN] = {};
+  // "192.0.2.1:port" or "[2001:db8::1]:port".
+  const auto* sa = reinterpret_cast<const sockaddr*>(&hc.peer);
   uint16_t port = 0;
-  if (ss.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-    port = ntohs(a->sin_port);
-    const int n = std::snprintf(buf, size, "%s:%u", host, port);
-    return {buf, n > 0 ? std::min(static_cast<size_t>(n), size - 1) : 0};
+  if (sa->sa_family == AF_INET) port = ntohs(reinterpret_cast<const sockaddr_in*>(sa)->sin_port);
+  if (sa->sa_family == AF_INET6) port = ntohs(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
+  const bool v6 = sa->sa_family == AF_INET6;
+  // Room for the brackets, the colon and five digits.
+  if (size < engine::kAddressTextMax + 8) return {};
+  const std::string_view host = engine::address_text(sa, buf + (v6 ? 1 : 0), size - 8);
+  if (host.empty()) return {};
+  size_t n = host.size();
+  if (v6) {
+    buf[0] = '[';
+    buf[++n] = ']';
+    ++n;
   }
-  if (ss.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    port = ntohs(a->sin6_port);
-    const int n = std::snprintf(buf, size, "[%s]:%u", host, port);
-    return {buf, n > 0 ? std::min(static_cast<size_t>(n), size - 1) : 0};
-  }
-  return {};
+  buf[n++] = ':';
+  n = static_cast<size_t>(std::to_chars(buf + n, buf + size - 1, port).ptr - buf);
+  buf[n] = '\0';
+  return {buf, n};
 }
 
 std::string_view HttpServer::date() {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "client/proxy_env.h"
+#include "engine/socket_address.h"
 #include "proxy/forward.h"
 #include "proxy/forward_headers.h"
 #include "proxy/hash.h"
@@ -201,15 +202,9 @@ size_t ProxyShard::pick(GroupShard& g, uint64_t key_hash, size_t exclude, bool& 
 namespace {
 
 // The client's address as text ("192.0.2.1", "2001:db8::1"), into `buf`.
-std::string_view peer_text(const http::ServerRequest& req, char (&buf)[INET6_ADDRSTRLEN]) {
+std::string_view peer_text(const http::ServerRequest& req, char (&buf)[engine::kAddressTextMax]) {
   socklen_t len = 0;
-  const sockaddr* sa = req.peer(len);
-  if (sa == nullptr) return {};
-  const void* addr = nullptr;
-  if (sa->sa_family == AF_INET) addr = &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr;
-  if (sa->sa_family == AF_INET6) addr = &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
-  if (addr == nullptr || inet_ntop(sa->sa_family, addr, buf, sizeof(buf)) == nullptr) return {};
-  return buf;
+  return engine::address_text(req.peer(len), buf, sizeof(buf));
 }
 
 // A WebSocket upgrade, by the same list rule the WebSocket server applies
@@ -226,7 +221,7 @@ bool is_websocket_upgrade(const http::Request& req) {
 void ProxyShard::handle(size_t route_index, http::ServerRequest& req, http::Response& res) {
   const ProxyRoute& route = proxy_.options_.routes[route_index];
   GroupShard& g = *groups_[proxy_.route_group_[route_index]];
-  char peer_buf[INET6_ADDRSTRLEN];
+  char peer_buf[engine::kAddressTextMax];
   const std::string_view peer = peer_text(req, peer_buf);
   const http::Request& head = req.head();
   const std::span<const http::Header> fields(head.headers.data(), head.header_count);

@@ -162,5 +162,36 @@ TEST(SocketAddress, ParsedHostsResolve) {
   }
 }
 
+// address_text() gives what inet_ntop gives, for every IPv4 octet width
+// and for IPv6; nothing for another family or a short buffer.
+TEST(SocketAddress, AddressTextMatchesInetNtop) {
+  for (const char* text : {"0.0.0.0", "255.255.255.255", "10.0.100.9", "192.0.2.1", "1.22.103.4",
+                           "::1", "2001:db8::1", "::ffff:1.2.3.4"}) {
+    std::optional<SocketAddress> sa = resolve_literal(text, 80);
+    ASSERT_TRUE(sa.has_value()) << text;
+    char buf[kAddressTextMax];
+    EXPECT_EQ(address_text(sa->address(), buf, sizeof(buf)), text);
+  }
+  // Every IPv4 octet value, against inet_ntop.
+  for (unsigned v = 0; v < 256; ++v) {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl((v << 24) | (v << 16) | ((255 - v) << 8) | v);
+    char want[INET_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET, &in.sin_addr, want, sizeof(want)), nullptr);
+    char buf[kAddressTextMax];
+    EXPECT_EQ(address_text(reinterpret_cast<const sockaddr*>(&in), buf, sizeof(buf)),
+              std::string(want));
+  }
+  sockaddr_storage unix_family{};
+  unix_family.ss_family = AF_UNIX;
+  char buf[kAddressTextMax];
+  EXPECT_EQ(address_text(reinterpret_cast<const sockaddr*>(&unix_family), buf, sizeof(buf)), "");
+  EXPECT_EQ(address_text(nullptr, buf, sizeof(buf)), "");
+  std::optional<SocketAddress> v4 = resolve_literal("255.255.255.255", 1);
+  char small[15];
+  EXPECT_EQ(address_text(v4->address(), small, sizeof(small)), "") << "16 bytes needed";
+}
+
 }  // namespace
 }  // namespace ringshard::engine
