@@ -28,7 +28,7 @@
 #include "ws/reader.h"
 
 namespace ringshard::load {
-namespace {
+namespace RS_UNITY_ID {
 
 LoadOptions against(uint16_t port) {
   LoadOptions o;
@@ -273,7 +273,7 @@ TEST(LoadOptions, ParsesAndRefuses) {
 }  // namespace ringshard::load
 
 namespace ringshard::load {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(Load, Ipv6TargetSendsABracketedHost) {
   test::TestServerOptions so;
@@ -305,7 +305,7 @@ TEST(Load, Ipv6TargetSendsABracketedHost) {
 // ringshard-load over TLS (https:// URLs) against the in-process HTTPS
 // listener: handshake and resumption counts agree with the server's.
 namespace ringshard::load {
-namespace {
+namespace RS_UNITY_ID {
 
 test::TestServerOptions https_server() {
   test::TestServerOptions so;
@@ -452,7 +452,7 @@ TEST(LoadTls, JsonReportsHandshakes) {
 // ringshard-load's WebSocket modes against the in-process server's /ws/echo
 // and /ws/chat, and against a chat that breaks the rules on purpose.
 namespace ringshard::load {
-namespace {
+namespace RS_UNITY_ID {
 
 LoadOptions ws_against(uint16_t port, WsMode mode) {
   LoadOptions o = against(port);
@@ -711,7 +711,7 @@ TEST(LoadWs, ParsesWebSocketOptions) {
 // Requests with a method, headers and a body: the server must see exactly
 // what was asked, on every request, in every mode.
 namespace ringshard::load {
-namespace {
+namespace RS_UNITY_ID {
 
 // What /echo saw, over every shard: each distinct request (method, target,
 // headers in order, body) and how often it came. The handler answers the

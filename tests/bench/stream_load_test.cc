@@ -20,7 +20,7 @@
 #include "ws/websocket.h"
 
 namespace ringshard::load {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr std::string_view kToken = "s3cret";
 

@@ -9,7 +9,7 @@
 #include <string>
 
 namespace ringshard::client {
-namespace {
+namespace RS_UNITY_ID {
 
 // A getenv over a map.
 Getenv fake_env(const std::map<std::string, std::string>& vars) {

@@ -24,7 +24,7 @@
 #include "tests/client/dns_responder.h"
 
 namespace ringshard::client {
-namespace {
+namespace RS_UNITY_ID {
 
 using std::chrono::steady_clock;
 using test::DnsResponder;

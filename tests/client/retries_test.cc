@@ -9,7 +9,7 @@
 #include "tests/client/client_harness.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 using client::ClientError;
 

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 namespace ringshard::client {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(Backoff, CeilingDoublesFromBaseUpToCap) {
   Backoff b(25, 250);

@@ -14,7 +14,7 @@
 #include "tests/support/certs.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 using client::ClientError;
 

@@ -8,7 +8,7 @@
 #include <string>
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(Console, HasTheStableIds) {
   const std::string_view page = console_html();

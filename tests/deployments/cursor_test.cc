@@ -7,7 +7,7 @@
 #include <string>
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(Cursor, RoundTrips) {
   for (int64_t p : {int64_t{0}, int64_t{1}, int64_t{42}, int64_t{255}, int64_t{256},

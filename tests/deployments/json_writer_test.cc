@@ -9,7 +9,7 @@
 #include "tests/deployments/json_test_util.h"
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 std::string json_quoted(std::string_view s) {
   std::string out;

@@ -10,7 +10,7 @@
 #include "tests/deployments/json_test_util.h"
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr std::string_view kId = "deploy_abcdefghijklmnopqrst";
 constexpr std::string_view kCreateBody =

@@ -8,7 +8,7 @@
 #include <string>
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr std::string_view kValid =
     R"({"name":"web-1","image":"nginx:1.27","resources":{"cpu":2,"memory":512}})";

@@ -10,7 +10,7 @@
 #include "tests/deployments/json_test_util.h"
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(RenderError, WithDetails) {
   const ApiError e = field_error("resources.cpu", "must be between 1 and 64");

@@ -7,7 +7,7 @@
 #include <string>
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(DeploymentId, Shape) {
   for (int i = 0; i < 100; ++i) {

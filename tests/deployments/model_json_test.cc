@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 std::vector<const JsonNode*> children(const BodyParser& p, const JsonNode& n) {
   std::vector<const JsonNode*> out;

@@ -9,7 +9,7 @@
 #include "plugins/deployments/cursor.h"
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 template <typename Query>
 void expect_refused(bool (*parse)(std::string_view, Query&, ApiError&), std::string_view query,

@@ -16,7 +16,7 @@
 #include "tests/deployments/json_test_util.h"
 
 namespace ringshard::deployments {
-namespace {
+namespace RS_UNITY_ID {
 
 using simdjson::dom::element;
 using simdjson::dom::object;

@@ -12,7 +12,7 @@
 #include "tests/deployments/store_test_support.h"
 
 namespace ringshard::deployments::testing {
-namespace {
+namespace RS_UNITY_ID {
 
 using Outcome = StoreRequest::Outcome;
 

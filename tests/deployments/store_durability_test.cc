@@ -19,7 +19,7 @@
 #include "tests/deployments/store_test_support.h"
 
 namespace ringshard::deployments::testing {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr int kRounds = 5;
 constexpr int kMaxAcknowledgedBeforeKill = 300;

@@ -11,7 +11,7 @@
 #include "tests/deployments/store_test_support.h"
 
 namespace ringshard::deployments::testing {
-namespace {
+namespace RS_UNITY_ID {
 
 // Every position the walk returned, checked against the table as it is
 // afterwards: strictly increasing (no repeat), and every row at or before

@@ -4,7 +4,7 @@
 #include "tests/deployments/store_test_support.h"
 
 namespace ringshard::deployments::testing {
-namespace {
+namespace RS_UNITY_ID {
 
 using Code = StoreOpResult::Code;
 

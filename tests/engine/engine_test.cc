@@ -30,7 +30,7 @@
 #include "engine/ring_setup.h"
 
 namespace ringshard::engine {
-namespace {
+namespace RS_UNITY_ID {
 
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;

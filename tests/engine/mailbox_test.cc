@@ -20,7 +20,7 @@
 #include "engine/ring_setup.h"
 
 namespace ringshard::engine {
-namespace {
+namespace RS_UNITY_ID {
 
 using std::chrono::steady_clock;
 constexpr auto kDeadline = std::chrono::seconds(60);  // a safety net only

@@ -12,7 +12,7 @@
 #include "engine/buffer_pool.h"
 
 namespace ringshard::engine {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr size_t kChunk = BufferPool::kChunkSize;
 

@@ -21,7 +21,7 @@
 #include "tests/support/http_client.h"
 
 namespace ringshard::engine {
-namespace {
+namespace RS_UNITY_ID {
 
 using namespace std::chrono_literals;
 

@@ -10,7 +10,7 @@
 #include <string>
 
 namespace ringshard::engine {
-namespace {
+namespace RS_UNITY_ID {
 
 struct ParseCase {
   std::string text;

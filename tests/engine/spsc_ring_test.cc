@@ -9,7 +9,7 @@
 #include <thread>
 
 namespace ringshard::engine {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(SpscRing, PopsInPushOrder) {
   SpscRing<int> ring(8);

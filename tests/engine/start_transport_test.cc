@@ -13,7 +13,7 @@
 #include "tls/client.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 struct LateTls final : engine::ConnectionHandler {
   tls::TlsTransport* transport = nullptr;

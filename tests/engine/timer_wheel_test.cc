@@ -14,7 +14,7 @@
 #include <vector>
 
 namespace ringshard::engine {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr uint64_t kSlots = TimerWheel::kSlots;
 constexpr uint64_t kStart = 1'000'000;

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 namespace ringshard::engine {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr Op kAllOps[] = {Op::kNone,     Op::kAccept, Op::kRecv,
                           Op::kSend,     Op::kCancel,

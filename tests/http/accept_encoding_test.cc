@@ -7,7 +7,7 @@
 #include <string>
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 struct Case {
   std::string_view value;

@@ -13,7 +13,7 @@
 #include "tls/digest.h"
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 using tls::sha256_hex;
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr std::string_view kVary =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";

@@ -12,7 +12,7 @@
 #include "json/json.h"
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 bool is_dns_label_chars(std::string_view s) {
   for (char c : s) {

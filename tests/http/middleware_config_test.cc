@@ -16,7 +16,7 @@
 #include "tls/digest.h"
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(SecurityHeadersMiddleware, RefusesValuesThatWouldSplitOrBreakTheHead) {
   EXPECT_NO_THROW(SecurityHeadersMiddleware(SecurityHeadersConfig{}));

@@ -14,7 +14,7 @@
 #include <vector>
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 using namespace std::string_literals;
 

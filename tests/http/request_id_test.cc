@@ -8,7 +8,7 @@
 #include <string>
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(ValidRequestId, AcceptsTheAllowedAlphabet) {
   EXPECT_TRUE(valid_request_id("a"));

@@ -17,7 +17,7 @@
 #include "http/chunked.h"
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 using namespace std::string_literals;
 

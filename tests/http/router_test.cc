@@ -11,7 +11,7 @@
 #include <string_view>
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 void noop(ServerRequest&, Response&) {}
 
@@ -261,7 +261,7 @@ TEST(Router, MalformedPatternsAreRefusedAtStartup) {
 }  // namespace ringshard::http
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 HandlerFn noop2() {
   return [](ServerRequest&, Response&) {};

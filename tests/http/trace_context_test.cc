@@ -9,7 +9,7 @@
 #include <string>
 
 namespace ringshard::http {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr std::string_view kValid =
     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";

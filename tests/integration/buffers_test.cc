@@ -10,7 +10,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(Buffers, RingRunningDryLosesNothing) {
   TestServerOptions o;

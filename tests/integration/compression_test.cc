@@ -19,7 +19,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // Compressible, and not trivially: a JSON-ish body of `n` bytes.
 std::string text_body(size_t n) {

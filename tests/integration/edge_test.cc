@@ -13,7 +13,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // A route may accept bodies larger than the server's default: the bytes
 // held while the body arrives are bounded by the route's limit, not the
@@ -64,7 +64,7 @@ TEST(Edge, RouteBodyLimitAboveTheDefaultReceivesItsBody) {
 }  // namespace ringshard::test
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // Counters the routes below update on the shard and the test reads.
 struct DeferProbe {
@@ -153,7 +153,7 @@ TEST(Edge, DeferredRequestWhoseConnectionResetsTellsTheApplication) {
 }  // namespace ringshard::test
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // The new owner of an upgraded connection; counts what it was given back.
 struct CountingHandler final : engine::ConnectionHandler {
@@ -209,7 +209,7 @@ TEST(Edge, UpgradeAfterTheAnswerIsRefusedAndTheContextStaysTheCallers) {
 }  // namespace ringshard::test
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // Any RFC 9110 token is a method: extension methods route like GET does,
 // 404/405 as usual, and 501 (keep-alive) only for a method no route knows.
@@ -266,7 +266,7 @@ TEST(Edge, ExtensionMethodsRouteAnd501KeepsTheConnection) {
 }  // namespace ringshard::test
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // Response headers are owned by the server (temporaries are fine), not
 // capped at 16, and CR/LF/NUL or a bad name turns the response into a 500
@@ -333,7 +333,7 @@ TEST(Edge, ResponseHeadersAreOwnedUncappedAndRefuseSplitting) {
 }  // namespace ringshard::test
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // Connection caps: over the per-IP (or total) cap a connection is closed
 // before anything is read; closing one makes room for the next.

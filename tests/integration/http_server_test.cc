@@ -11,7 +11,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 TestServerOptions with_routes(unsigned shards = 2) {
   TestServerOptions o;
@@ -282,7 +282,7 @@ TEST(HttpServer, ClientHalfCloseAfterRequestStillGetsAnswer) {
 }  // namespace ringshard::test
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // A response queued in the loop turn just before the shard starts draining
 // must still be delivered: the drain closes idle connections, and this one

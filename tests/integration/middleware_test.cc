@@ -23,7 +23,7 @@
 #include "tls/digest.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // The options' own middleware off: each test adds exactly what it checks
 // (whether or not ServerApp builds the chain from Options yet).

@@ -24,7 +24,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // Sends `count` GETs of `path` on one keep-alive connection; each must be
 // answered with `status`.

@@ -19,7 +19,7 @@
 #include "tests/support/process.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 void stop(ChildProcess& server) {
   server.signal(SIGTERM);

@@ -20,7 +20,7 @@
 #include "tls/digest.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 const std::string kGood = std::string(RINGSHARD_TEST_PLUGIN_DIR) + "/test_good.so";
 

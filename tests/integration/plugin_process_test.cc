@@ -18,7 +18,7 @@
 #include "tests/support/process.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 const std::string kDir = RINGSHARD_TEST_PLUGIN_DIR;
 

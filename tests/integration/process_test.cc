@@ -22,7 +22,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 std::vector<std::string> server_args(std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {RINGSHARD_BINARY, "--listen", "127.0.0.1:0", "--shards", "2",

@@ -15,7 +15,7 @@
 #include "tests/support/raw_backend.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 #define REQUIRE_NGINX()                                            \
   if (!NginxBackend::is_available()) GTEST_SKIP() << "no /usr/sbin/nginx"

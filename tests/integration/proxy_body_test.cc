@@ -25,7 +25,7 @@
 #include "tests/support/http_client.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr uint64_t kBig = 64ull << 20;
 constexpr size_t kRssBound = 40u << 20;  // growth allowed, well under the body

@@ -21,7 +21,7 @@
 #include "tests/support/raw_backend.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 std::string get(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: app.example\r\n\r\n";

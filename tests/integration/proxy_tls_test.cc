@@ -16,7 +16,7 @@
 #include "tls/pinning.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // An HTTPS backend with an openssl-made self-signed certificate (CA:TRUE,
 // so it can be its own trust anchor in ca_file), or without one: the

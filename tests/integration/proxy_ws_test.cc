@@ -14,7 +14,7 @@
 #include "tests/support/ws_client.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 using ws::Opcode;
 

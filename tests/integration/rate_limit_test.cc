@@ -22,7 +22,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr uint64_t kHour = 3600;
 

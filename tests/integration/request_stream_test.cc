@@ -18,7 +18,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 // What the routes saw, read by the test thread.
 struct Probe {

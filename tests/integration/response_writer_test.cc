@@ -21,7 +21,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr uint32_t kSendQueueLimit = 256 * 1024;
 constexpr size_t kBlock = 16 * 1024;

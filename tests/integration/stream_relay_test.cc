@@ -23,7 +23,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr uint32_t kSendQueueLimit = 256 * 1024;
 constexpr uint64_t kTotal = 64ull << 20;

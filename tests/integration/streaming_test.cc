@@ -12,7 +12,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 TestServerOptions opts() {
   TestServerOptions o;

@@ -11,7 +11,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 TestServerOptions manual(unsigned header_ms = 10'000) {
   TestServerOptions o;

@@ -14,7 +14,7 @@
 #include "tests/support/process.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 struct CommandResult {
   int exit_code = -1;

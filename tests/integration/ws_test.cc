@@ -16,7 +16,7 @@
 #include "ws/builtin_endpoints.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 using ws::Opcode;
 

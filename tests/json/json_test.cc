@@ -15,7 +15,7 @@
 #include <vector>
 
 namespace ringshard::json {
-namespace {
+namespace RS_UNITY_ID {
 
 using namespace std::string_literals;
 using namespace std::string_view_literals;

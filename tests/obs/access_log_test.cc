@@ -20,7 +20,7 @@
 #include "tests/obs/temp_dir.h"
 
 namespace ringshard::obs {
-namespace {
+namespace RS_UNITY_ID {
 
 AccessLogEntry sample_entry() {
   AccessLogEntry e;

@@ -10,7 +10,7 @@
 #include <thread>
 
 namespace ringshard::obs {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(Histogram, BucketEdgesAreInclusive) {
   EXPECT_EQ(histogram_bucket(0), 0u);

@@ -11,7 +11,7 @@
 #include "obs/utf8.h"
 
 namespace ringshard::obs {
-namespace {
+namespace RS_UNITY_ID {
 
 std::string esc(std::string_view in, EscapeStyle style = EscapeStyle::kJson) {
   std::string out;

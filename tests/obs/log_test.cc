@@ -16,7 +16,7 @@
 #include "tests/obs/temp_dir.h"
 
 namespace ringshard::obs {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr int64_t kTime = 1714566896789;  // 2024-05-01T12:34:56.789Z
 

@@ -13,7 +13,7 @@
 #include <thread>
 
 namespace ringshard::obs {
-namespace {
+namespace RS_UNITY_ID {
 
 ProcessStats read_or_fail() {
   ProcessStats s;

@@ -17,7 +17,7 @@
 #include "tests/obs/promtool.h"
 
 namespace ringshard::obs {
-namespace {
+namespace RS_UNITY_ID {
 
 std::string value_text(double v) {
   std::string s;

@@ -12,7 +12,7 @@
 #include "proxy/hash.h"
 
 namespace ringshard::proxy {
-namespace {
+namespace RS_UNITY_ID {
 
 std::vector<Backend> backends(std::vector<uint32_t> weights) {
   std::vector<Backend> out;

@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace ringshard::proxy {
-namespace {
+namespace RS_UNITY_ID {
 
 UpstreamGroup valid_group() {
   UpstreamGroup g;

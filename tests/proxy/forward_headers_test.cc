@@ -11,7 +11,7 @@
 #include <vector>
 
 namespace ringshard::proxy {
-namespace {
+namespace RS_UNITY_ID {
 
 struct Fixture {
   std::vector<http::Header> headers;

@@ -14,7 +14,7 @@
 #include "proxy/upstream_health.h"
 
 namespace ringshard::proxy {
-namespace {
+namespace RS_UNITY_ID {
 
 UpstreamGroup group(size_t n) {
   UpstreamGroup g;

@@ -7,7 +7,7 @@
 #include <vector>
 
 namespace ringshard::proxy {
-namespace {
+namespace RS_UNITY_ID {
 
 ProxyRoute route(std::string prefix, std::string upstream, std::string host = "",
                  std::vector<std::string> methods = {}) {

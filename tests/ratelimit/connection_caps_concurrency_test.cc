@@ -20,7 +20,7 @@
 #include "tests/ratelimit/connection_caps_test_peer.h"
 
 namespace ringshard::ratelimit {
-namespace {
+namespace RS_UNITY_ID {
 
 using Peer = ConnectionCapsTestPeer;
 

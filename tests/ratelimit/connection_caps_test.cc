@@ -17,7 +17,7 @@
 
 namespace ringshard::ratelimit {
 
-namespace {
+namespace RS_UNITY_ID {
 
 using Peer = ConnectionCapsTestPeer;
 

@@ -7,7 +7,7 @@
 #include <random>
 
 namespace ringshard::ratelimit {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr uint64_t kNow = 1'000'000'000'000;
 

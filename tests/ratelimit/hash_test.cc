@@ -9,7 +9,7 @@
 #include <unordered_set>
 
 namespace ringshard::ratelimit {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(Hash, DeterministicAndSeeded) {
   EXPECT_EQ(hash_bytes("10.0.0.1", 1), hash_bytes("10.0.0.1", 1));

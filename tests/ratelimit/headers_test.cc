@@ -7,7 +7,7 @@
 #include <string>
 
 namespace ringshard::ratelimit {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr uint64_t kSec = kNsPerSecond;
 

@@ -15,7 +15,7 @@
 #include "ratelimit/limiter_table.h"
 
 namespace ringshard::ratelimit {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr uint64_t kStart = 5'000'000'000;
 constexpr int kRuns = 25;

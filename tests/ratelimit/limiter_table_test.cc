@@ -11,7 +11,7 @@
 #include "tests/ratelimit/limiter_table_test_peer.h"
 
 namespace ringshard::ratelimit {
-namespace {
+namespace RS_UNITY_ID {
 
 using Peer = LimiterTableTestPeer;
 

@@ -9,7 +9,7 @@
 #include <string>
 
 namespace ringshard::ratelimit {
-namespace {
+namespace RS_UNITY_ID {
 
 TEST(ParseRate, Valid) {
   struct Case {

@@ -17,7 +17,7 @@
 #include "server/options.h"
 
 namespace ringshard::server {
-namespace {
+namespace RS_UNITY_ID {
 
 struct RunResult {
   int exit_code = -1;

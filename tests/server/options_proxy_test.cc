@@ -14,7 +14,7 @@
 #include "tests/server/options_test_support.h"
 
 namespace ringshard::server {
-namespace {
+namespace RS_UNITY_ID {
 
 Options apply_ok(std::string_view text) {
   Options o;

@@ -21,7 +21,7 @@
 #include "server/options_table.h"
 
 namespace ringshard::server {
-namespace {
+namespace RS_UNITY_ID {
 
 using Mutate = std::function<void(Options&)>;
 

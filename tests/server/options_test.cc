@@ -15,7 +15,7 @@
 #include "tests/server/options_test_support.h"
 
 namespace ringshard::server {
-namespace {
+namespace RS_UNITY_ID {
 
 using Mutate = std::function<void(Options&)>;
 

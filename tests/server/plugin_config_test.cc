@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace ringshard::server {
-namespace {
+namespace RS_UNITY_ID {
 
 PluginConfigPtr section(const std::string& body) {
   Options o;

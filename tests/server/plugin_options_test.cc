@@ -10,7 +10,7 @@
 #include "tests/server/options_test_support.h"
 
 namespace ringshard::server {
-namespace {
+namespace RS_UNITY_ID {
 
 Options parse_ok(std::vector<std::string> args) {
   auto result = parse(std::move(args));

@@ -15,7 +15,7 @@
 #include <string>
 
 namespace ringshard::server {
-namespace {
+namespace RS_UNITY_ID {
 
 // A bound datagram socket standing in for systemd's notification socket.
 class Listener {

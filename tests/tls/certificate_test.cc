@@ -30,7 +30,7 @@
 #include <vector>
 
 namespace ringshard::tls {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr int64_t kDay = 86400;
 constexpr int64_t kNow = 1'750'000'000;  // 2025-06-15T15:06:40Z

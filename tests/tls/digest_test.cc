@@ -8,7 +8,7 @@
 #include <string>
 
 namespace ringshard::tls {
-namespace {
+namespace RS_UNITY_ID {
 
 struct Vector {
   std::string input;

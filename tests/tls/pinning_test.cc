@@ -25,7 +25,7 @@
 #include "tls/client.h"
 
 namespace ringshard::tls {
-namespace {
+namespace RS_UNITY_ID {
 
 using std::chrono::steady_clock;
 

@@ -15,7 +15,7 @@
 #include "tls/transport.h"
 
 namespace ringshard::tls {
-namespace {
+namespace RS_UNITY_ID {
 
 struct Buffer final : WireSink {
   void wire(std::string_view bytes) override { data.append(bytes); }

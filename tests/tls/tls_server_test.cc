@@ -13,7 +13,7 @@
 #include "tests/support/test_server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr const char* kGet = "GET /plaintext HTTP/1.1\r\nHost: localhost\r\n\r\n";
 

@@ -13,7 +13,7 @@
 #include "ws/utf8.h"
 
 namespace ringshard::ws {
-namespace {
+namespace RS_UNITY_ID {
 
 using namespace std::string_literals;
 

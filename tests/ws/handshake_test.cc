@@ -13,7 +13,7 @@
 #include "http/parser.h"
 
 namespace ringshard::ws {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr std::string_view kKey = "dGhlIHNhbXBsZSBub25jZQ==";
 

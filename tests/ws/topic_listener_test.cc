@@ -22,7 +22,7 @@
 #include "ws/server.h"
 
 namespace ringshard::test {
-namespace {
+namespace RS_UNITY_ID {
 
 constexpr unsigned kShards = 2;
 constexpr int kPerPublisher = 200;

@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace ringshard::ws {
-namespace {
+namespace RS_UNITY_ID {
 
 using namespace std::string_literals;
 
