@@ -97,7 +97,12 @@ TEST(StreamRelay, SixtyFourMiBUploadRelayedToASlowDownloadStaysBounded) {
   // The slow reader, on its own thread, checks every byte.
   std::atomic<uint64_t> got{0};
   std::atomic<bool> bad{false};
+  std::atomic<bool> paused_first{false};
   std::thread reader([&] {
+    // Nothing is read until the relay has paused once: the download's
+    // queue and socket buffers fill, whatever the speeds of the two sides,
+    // so backpressure is exercised deterministically.
+    paused_first = TestServer::wait_until([&] { return relay->pauses.load() > 0; });
     std::string head;
     char buf[16384];
     uint64_t body = 0;
@@ -141,8 +146,9 @@ TEST(StreamRelay, SixtyFourMiBUploadRelayedToASlowDownloadStaysBounded) {
   EXPECT_EQ(got.load(), kTotal);
   EXPECT_FALSE(bad.load());
   EXPECT_EQ(relay->errors.load(), 0);
-  // Both directions waited on each other...
-  EXPECT_GT(relay->pauses.load(), 10u);
+  // The upload waited on the download...
+  EXPECT_TRUE(paused_first.load()) << "the relay never paused before the reader started";
+  EXPECT_GE(relay->pauses.load(), 1u);
   // ...so the download's queue stayed within one receive buffer of its
   // limit, and the upload's held input within a few receive buffers.
   EXPECT_LE(relay->max_queued.load(), kSendQueueLimit + 16 * 1024 + 1024);
