@@ -179,7 +179,7 @@ typedef struct rs_http_request {
 } rs_http_request;
 
 /* Its outcome: a response (error empty), or a failure (status 0, error
- * one of "bad_url", "resolve_failed", "connect_failed", "connect_timeout",
+ * one of "resolve_failed", "connect_failed", "connect_timeout",
  * "tls_failed", "pool_full", "pool_timeout", "first_byte_timeout",
  * "idle_timeout", "request_timeout", "bad_response", "reset",
  * "invalid_request", "shutdown"; detail says more, for logs). Views
