@@ -144,10 +144,14 @@ void timer_fired(engine::TimerEntry& e) {
   }
 }
 
+}  // namespace
+
 bool on_shard_thread(const rs_shard* s) {
   return s->shard.load(std::memory_order_acquire) != nullptr &&
          !s->stopped.load(std::memory_order_acquire) && s->thread == std::this_thread::get_id();
 }
+
+namespace {
 
 rs_timer* api_timer_start(rs_shard* s, uint64_t delay_ms, rs_timer_fn fn, void* user) {
   if (s == nullptr || fn == nullptr) return nullptr;
@@ -264,6 +268,7 @@ const rs_host_api kApi = [] {
   a.metric_set = &api_metric_set;
   fill_http_api(a);
   fill_ws_api(a);
+  fill_fetch_api(a);
   a.add_topic_listener = &api_add_topic_listener;
   a.callback_failed = &api_callback_failed;
   return a;

@@ -128,6 +128,7 @@ int PluginRuntime::refuse(rs_host* plugin, std::string message) {
 PluginHost::PluginHost(PluginHostEnv env) : rt_(std::make_unique<PluginRuntime>()) {
   rt_->env = std::move(env);
   rt_->shards = rt_->env.engine->config().shards;
+  rt_->fetch.resize(rt_->shards);
   rt_->api = host_api();
   if (rt_->env.log == nullptr) {
     rt_->own_log = std::make_unique<obs::Logger>(obs::LogOptions{});
@@ -212,6 +213,8 @@ void PluginHost::shard_draining(engine::Shard& shard) {
 }
 
 void PluginHost::shard_stopped(engine::Shard& shard) {
+  // Fetches still out are answered ("shutdown") before any shard_stop.
+  stop_fetches(*rt_, shard.index());
   for (auto it = rt_->plugins.rbegin(); it != rt_->plugins.rend(); ++it) {
     rs_host* h = it->get();
     rs_shard* s = h->shards[shard.index()].get();

@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,8 @@
 #include <thread>
 #include <vector>
 
+#include "client/http_client.h"
+#include "client/resolver.h"
 #include "engine/shard.h"
 #include "engine/shard_task.h"
 #include "engine/timer_wheel.h"
@@ -171,6 +174,20 @@ struct PluginRoute {
   std::string what;  // "GET /hello/{name}"
 };
 
+// One shard's HTTP client for plugins (http_fetch), made on its first use
+// there and shared by every plugin on the shard (plugin_fetch.cc).
+struct PluginFetchShard {
+  struct Pending {
+    rs_http_fn fn = nullptr;
+    void* user = nullptr;
+    rs_shard* shard = nullptr;
+  };
+  // Destroyed in reverse: the client before the resolver cache it uses.
+  std::unique_ptr<client::ShardResolver> resolver;  // null: literals only
+  std::unique_ptr<client::HttpClient> client;
+  std::list<Pending> pending;  // fetches whose fn has not run
+};
+
 struct PluginRuntime {
   PluginHostEnv env;
   unsigned shards = 0;
@@ -184,6 +201,13 @@ struct PluginRuntime {
   std::unique_ptr<PluginAuth> auth;
   std::vector<std::string> notes;
   bool destroyed = false;
+  // http_fetch: one slot per shard (sized at start, each filled on its
+  // shard's thread), and the resolver thread they share, started by the
+  // first fetch of any shard.
+  std::vector<std::unique_ptr<PluginFetchShard>> fetch;
+  std::once_flag resolver_once;
+  std::unique_ptr<client::Resolver> resolver;
+  std::string resolver_error;
 
   // A failed plugin callback: an error log line naming the plugin, and the
   // plugin's failure count. `shard` -1: not known / not a shard thread.
@@ -216,6 +240,15 @@ int api_add_websocket(rs_host* h, const char* pattern, const rs_ws_callbacks* ca
                       void* user, const rs_route_options* options);
 int api_add_topic_listener(rs_host* h, const char* topic,
                            void (*fn)(void*, rs_shard*, rs_str, rs_str), void* user);
+
+// plugin_api.cc: on the shard's thread, bound and not stopped.
+bool on_shard_thread(const rs_shard* s);
+
+// plugin_fetch.cc: the http_fetch member; and, on shard `index`'s thread
+// as it stops, every fetch still pending there answered "shutdown" and the
+// shard's client closed.
+void fill_fetch_api(rs_host_api& api);
+void stop_fetches(PluginRuntime& rt, unsigned index);
 
 // plugin_api.cc: cancels the plugin timers armed on `s` (fn(user, NULL)).
 void cancel_timers(rs_shard* s);

@@ -165,6 +165,36 @@ typedef struct rs_rate_limit_options {
   double per_second;
 } rs_rate_limit_options;
 
+/* An outbound HTTP request (http_fetch). Views, copied before
+ * http_fetch returns. */
+typedef struct rs_http_request {
+  rs_str method;          /* a token: "GET", "POST"...; empty: GET */
+  rs_str url;             /* http:// or https://, see http_fetch */
+  const rs_str* headers;  /* name, value, name, value... (2 * header_count) */
+  size_t header_count;    /* pairs; Host, Content-Length, Transfer-Encoding
+                           * and Connection are the client's */
+  rs_str body;            /* sent with Content-Length when non-empty */
+  uint32_t max_body;      /* response bytes kept; 0: 8 MiB (more: error
+                           * "bad_response") */
+} rs_http_request;
+
+/* Its outcome: a response (error empty), or a failure (status 0, error
+ * one of "resolve_failed", "connect_failed", "connect_timeout",
+ * "tls_failed", "pool_full", "pool_timeout", "first_byte_timeout",
+ * "idle_timeout", "request_timeout", "bad_response", "reset",
+ * "invalid_request", "shutdown"; detail says more, for logs). Views
+ * valid during the callback only. */
+typedef struct rs_http_response {
+  uint16_t status;
+  const rs_str* headers; /* name, value pairs, as received */
+  size_t header_count;
+  rs_str body;
+  rs_str error;
+  rs_str detail;
+} rs_http_response;
+
+typedef void (*rs_http_fn)(void* user, rs_shard* shard, const rs_http_response* response);
+
 /* The host's functions. Every member exists in every host of this ABI
  * version; later versions only append (check struct_size first). */
 typedef struct rs_host_api {
@@ -330,6 +360,22 @@ typedef struct rs_host_api {
    * `h` or `s` names the plugin (either may be NULL, not both). A WebSocket
    * callback that fails should then close its socket with 1011. */
   void (*callback_failed)(rs_host* h, const rs_shard* s, rs_str callback, rs_str message);
+
+  /* --- appended: the HTTP client (present when struct_size covers it) */
+  /* The shard's thread: sends `request` with that shard's HTTP client,
+   * the one the reverse proxy is built on: keep-alive connections pooled
+   * per upstream (scheme, host, port) and shared by every plugin on the
+   * shard, names resolved off the shard (c-ares, honouring TTLs), https
+   * verified against the system's roots with SNI, responses held to the
+   * server's parser rules, idempotent requests retried with backoff.
+   * Limits: connect 2 s, first response byte 30 s, the whole exchange
+   * 60 s; no forward proxy (the environment's https_proxy is not read).
+   * `fn` runs later on the same shard, exactly once: with the response,
+   * or the failure (also "shutdown" when the shard stops first, before the
+   * plugin's shard_stop). Returns 0; -1 when the request is refused at
+   * once (a bad URL or method, off the shard's thread), and then `fn`
+   * never runs and the reason is logged. */
+  int (*http_fetch)(rs_shard* s, const rs_http_request* request, rs_http_fn fn, void* user);
 } rs_host_api;
 
 typedef struct rs_plugin_v1 {

@@ -43,6 +43,7 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#include <vector>
 
 #include "ringshard/plugin.h"
 
@@ -94,6 +95,27 @@ class Config {
   const rs_config* cfg_;
 };
 
+// An outbound request (Shard::fetch): rs_host_api::http_fetch in C++.
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;  // http:// or https://
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  uint32_t max_body = 0;  // response bytes kept; 0: 8 MiB
+};
+
+// Its outcome. Views, valid during the callback only.
+struct HttpResponse {
+  uint16_t status = 0;  // 0 on a failure
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  std::string_view body;
+  std::string_view error;   // empty on success; see rs_http_response
+  std::string_view detail;  // for logs
+  bool ok() const { return error.empty(); }
+  // The first field named `name` (case-insensitive); empty when absent.
+  std::string_view header(std::string_view name) const;
+};
+
 class Shard {
  public:
   Shard(const rs_host_api* api, rs_shard* s) : api_(api), s_(s) {}
@@ -118,6 +140,13 @@ class Shard {
     return api_->timer_start(s_, delay_ms, &Shard::run_timer, box);
   }
   void cancel(rs_timer* t) const { api_->timer_cancel(t); }
+  // This shard's thread: sends `request` with the shard's pooled HTTP
+  // client; `fn` runs later on this shard exactly once, with the response
+  // or the failure ("shutdown" when the shard stops first). False when
+  // refused at once (a bad URL, off the shard's thread, a host without
+  // http_fetch): `fn` never runs, and the host logged why.
+  bool fetch(const HttpRequest& request,
+             std::function<void(Shard&, const HttpResponse&)> fn) const;
   void publish(std::string_view topic, std::string_view message, bool text = true) const {
     api_->publish(s_, to_rs(topic), to_rs(message), text ? 1 : 0);
   }
@@ -135,6 +164,11 @@ class Shard {
     const rs_host_api* api;
     std::function<void(Shard&)> fn;
   };
+  struct FetchBox {
+    const rs_host_api* api;
+    std::function<void(Shard&, const HttpResponse&)> fn;
+  };
+  static void run_fetch(void* user, rs_shard* s, const rs_http_response* r);
   static void run_task(void* user, rs_shard* s);
   static void run_timer(void* user, rs_shard* s);
   const rs_host_api* api_;

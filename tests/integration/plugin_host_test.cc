@@ -15,6 +15,7 @@
 #include "server/metrics_page.h"
 #include "tests/support/certs.h"
 #include "tests/support/http_client.h"
+#include "tests/support/raw_backend.h"
 #include "tests/support/test_server.h"
 #include "tests/support/ws_client.h"
 #include "tls/digest.h"
@@ -338,6 +339,77 @@ TEST(PluginHost, HealthNamesVersionAndUptime) {
     EXPECT_NE(r->body.find(R"(","uptime":)"), std::string::npos) << r->body;
     EXPECT_TRUE(r->body.ends_with("}")) << r->body;
   }
+}
+
+// http_fetch (rs_host_api, Shard::fetch in the SDK): a plugin route that
+// fetches a URL with the shard's pooled client and answers what it got.
+std::string fetch_through(uint16_t port, const std::string& url) {
+  auto r = get(port, "/t/fetch?" + url);
+  if (!r) return "no answer";
+  if (r->status != 200) return "status " + std::to_string(r->status) + ": " + r->body;
+  return r->body;
+}
+
+TEST(PluginFetch, GetsTheUpstreamsResponseOverOnePooledConnection) {
+  TestServer s(with_plugin({}));
+  RawBackend backend(RawBackend::Behavior::kOk);
+  const std::string url = "http://127.0.0.1:" + std::to_string(backend.port()) + "/up?x=1";
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(fetch_through(s.port(), url), "status=200 error= x-upstream= body=ok") << i;
+  }
+  EXPECT_EQ(backend.requests(), 20u);
+  // One pooled connection per shard at most, whichever shards took them.
+  EXPECT_GE(backend.connections(), 1u);
+  EXPECT_LE(backend.connections(), s.app().shard_count());
+}
+
+TEST(PluginFetch, FailuresComeBackNamed) {
+  TestServer s(with_plugin({}));
+  RawBackend garbage(RawBackend::Behavior::kGarbage);
+  EXPECT_EQ(fetch_through(s.port(), "http://127.0.0.1:" + std::to_string(garbage.port()) + "/"),
+            "status=0 error=bad_response x-upstream= body=");
+  // A port nothing listens on: the garbage backend's, once it is gone.
+  uint16_t closed_port = 0;
+  {
+    RawBackend gone(RawBackend::Behavior::kOk);
+    closed_port = gone.port();
+  }
+  EXPECT_EQ(fetch_through(s.port(), "http://127.0.0.1:" + std::to_string(closed_port) + "/"),
+            "status=0 error=connect_failed x-upstream= body=");
+  // Refused at once: the callback never runs (it would throw), the server
+  // logs why and keeps serving.
+  auto r = get(s.port(), "/t/fetch-bad");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "refused");
+  EXPECT_EQ(get(s.port(), "/t/ok")->body, "ok hi");
+  const std::string metrics = server::render_metrics(s.app());
+  EXPECT_NE(metrics.find(R"(ringshard_plugin_handler_failures_total{plugin="testgood"} 0)"),
+            std::string::npos)
+      << "no callback of a refused fetch ran";
+}
+
+// A fetch still waiting when the server stops is answered ("shutdown")
+// before the plugin's shard_stop, and everything it holds is freed (the
+// sanitizer stages check the latter).
+TEST(PluginFetch, AFetchPendingAtShutdownIsAnsweredOnce) {
+  RawBackend silent(RawBackend::Behavior::kSilent);
+  TestServerOptions opts = with_plugin({});
+  // The fetch keeps its upstream connection open, which the drain waits
+  // for up to its deadline: a short one keeps the test short.
+  opts.tweak = [plugin = opts.tweak](server::Options& o) {
+    plugin(o);
+    o.drain_timeout_ms = 200;
+  };
+  auto s = std::make_unique<TestServer>(opts);
+  TestConnection c(s->port());
+  ASSERT_TRUE(c.send("GET /t/fetch?http://127.0.0.1:" + std::to_string(silent.port()) +
+                     "/ HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(TestServer::wait_until([&] { return silent.requests() == 1; }));
+  // The client goes first, so the drain has no request to wait for: the
+  // fetch is what is left when the shard stops.
+  c.close();
+  s.reset();
+  EXPECT_EQ(silent.requests(), 1u);
 }
 
 }  // namespace

@@ -17,6 +17,10 @@
 //   GET /t/limited          rate limit "tl" (key ip, burst 2, 0.001/s)
 //   GET /t/old              deprecated, with a sunset and a link
 //   GET /t/ready/{0|1}      set_ready
+//   GET /t/fetch?URL        http_fetch of URL (GET, header X-From: testgood),
+//                           answered "status=S error=E x-upstream=H body=B"
+//   POST /t/fetch?URL       the same as a POST with the request's body
+//   GET /t/fetch-bad        a fetch of "ftp://x": refused at once ("refused")
 //   WS  /t/ws               echo; "throw" throws (1011), "close" closes 4000
 //   WS  /t/wss              scope t:read; sends "hi PRINCIPAL" on open
 //   middleware              X-Test-MW: 1 on /t/ answers; X-Block: 1 -> 403;
@@ -164,6 +168,31 @@ class Good final : public Plugin {
       });
     });
     host.route("GET", "/t/drop", [](Request&, Response& res) { Async dropped = res.defer(); });
+    auto fetch = [](Request& req, Response& res) {
+      auto answer = std::make_shared<Async>(res.defer());
+      HttpRequest out;
+      out.method = std::string(req.method());
+      out.url = std::string(req.query());
+      out.headers = {{"X-From", "testgood"}};
+      out.body = std::string(req.body());
+      const bool sent = req.shard().fetch(out, [answer](Shard&, const HttpResponse& r) {
+        answer->send(200, "text/plain",
+                     "status=" + std::to_string(r.status) + " error=" + std::string(r.error) +
+                         " x-upstream=" + std::string(r.header("x-upstream")) +
+                         " body=" + std::string(r.body));
+      });
+      if (!sent) answer->send(502, "text/plain", "refused");
+    };
+    host.route("GET", "/t/fetch", fetch);
+    host.route("POST", "/t/fetch", fetch);
+    host.route("GET", "/t/fetch-bad", [](Request& req, Response& res) {
+      HttpRequest out;
+      out.url = "ftp://x";
+      const bool sent = req.shard().fetch(out, [](Shard&, const HttpResponse&) {
+        throw std::runtime_error("a refused fetch's callback ran");
+      });
+      res.send(200, "text/plain", sent ? "sent" : "refused");
+    });
     host.route("GET", "/t/timer", [](Request& req, Response& res) {
       auto answer = std::make_shared<Async>(res.defer());
       req.shard().after(20, [answer](Shard&) { answer->send(200, "text/plain", "timer fired"); });
