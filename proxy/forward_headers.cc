@@ -197,6 +197,14 @@ ForwardResult build_upstream_request(const ForwardRequest& r, const ProxyRoute& 
     result.ok = false;
     return result;
   }
+  // One allocation for the head: the client's fields, the request line
+  // and the fields added here (Host, Via, X-Forwarded-*, Forwarded, the
+  // request id), with room to spare. Grown append by append it was five
+  // of the proxy's seven allocations per request.
+  size_t need = 384 + r.method.size() + r.path.size() + route.replace_prefix.size() + r.query.size() +
+                host.size() + r.request_id.size() + 3 * r.client_address.size();
+  for (const http::Header& h : r.headers) need += h.name.size() + h.value.size() + 4;
+  out.reserve(need);
   out.append(r.method);
   out.push_back(' ');
   rewrite_path(route, r.path, out);
