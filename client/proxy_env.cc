@@ -5,6 +5,7 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "client/url.h"
 #include "http/request.h"
 #include "tls/base64.h"
 
@@ -13,48 +14,8 @@ namespace ringshard::client {
 namespace {
 
 constexpr size_t kMaxUrl = 2048;
-constexpr size_t kMaxHost = 253;
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 using http::iequals;
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-bool name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_';
-}
-
-// Host name characters in labels that are not empty (one trailing dot,
-// the FQDN form, is allowed).
-bool valid_name(std::string_view s) {
-  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
-  if (s.empty() || s.size() > kMaxHost || s.front() == '.' || s.back() == '.' ||
-      s.find("..") != std::string_view::npos) {
-    return false;
-  }
-  for (char c : s) {
-    if (!name_char(c)) return false;
-  }
-  return true;
-}
-
-// 1..65535 in decimal digits only.
-std::optional<uint16_t> parse_port(std::string_view s) {
-  if (s.empty() || s.size() > 5) return std::nullopt;
-  uint32_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (v == 0 || v > 65535) return std::nullopt;
-  return static_cast<uint16_t>(v);
-}
 
 // inet_pton on a view (it needs a terminated string). 4 or 16 bytes into
 // `out`; 0 when `s` is neither family's literal.
@@ -171,13 +132,13 @@ bool parse_entry(std::string_view token, NoProxyEntry& e) {
   std::string_view name = addr;
   if (name.front() == '.') name.remove_prefix(1);
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (name.empty() || name.back() == '.' || !valid_name(name)) return false;
+  if (name.empty() || name.back() == '.' || !valid_host_name(name)) return false;
   // ".10.0.0.1" is no name: as one it could never match (an IP host only
   // meets address entries).
   uint8_t unused[16];
   if (parse_ip(name, AF_INET, unused) != 0 || parse_ip(name, AF_INET6, unused) != 0) return false;
   e.kind = NoProxyEntry::Kind::kName;
-  e.name = to_lower(name);
+  e.name = lower_ascii(name);
   return true;
 }
 
@@ -241,50 +202,25 @@ std::optional<ProxyUrl> parse_proxy_url(std::string_view text, std::string& erro
       return std::nullopt;
     }
   }
-  std::string_view port;
-  if (!hostport.empty() && hostport.front() == '[') {
-    const size_t close = hostport.find(']');
-    uint8_t raw[16];
-    if (close == std::string_view::npos || parse_ip(hostport.substr(1, close - 1), AF_INET6, raw) != 16) {
-      error = "bad IPv6 literal in the proxy URL";
-      return std::nullopt;
+  AuthorityError why = AuthorityError::kNone;
+  std::optional<Authority> a = parse_authority(hostport, why);
+  if (!a) {
+    switch (why) {
+      case AuthorityError::kBadIpv6: error = "bad IPv6 literal in the proxy URL"; break;
+      case AuthorityError::kAfterIpv6:
+        error = "unexpected text after the proxy URL's IPv6 literal";
+        break;
+      case AuthorityError::kNoHost: error = "the proxy URL has no host"; break;
+      case AuthorityError::kBadName:
+        error = "the proxy URL's host is not a name or an IP address";
+        break;
+      case AuthorityError::kEmptyPort: error = "empty port in the proxy URL"; break;
+      default: error = "the proxy URL's port is not a number from 1 to 65535"; break;
     }
-    url.host = to_lower(hostport.substr(1, close - 1));
-    const std::string_view rest = hostport.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') {
-      error = "unexpected text after the proxy URL's IPv6 literal";
-      return std::nullopt;
-    }
-    if (!rest.empty()) port = rest.substr(1);
-    if (!rest.empty() && port.empty()) {
-      error = "empty port in the proxy URL";
-      return std::nullopt;
-    }
-  } else {
-    const size_t colon = hostport.find(':');
-    const std::string_view host = hostport.substr(0, colon);
-    if (!valid_name(host)) {
-      error = host.empty() ? "the proxy URL has no host"
-                           : "the proxy URL's host is not a name or an IP address";
-      return std::nullopt;
-    }
-    url.host = to_lower(host);
-    if (colon != std::string_view::npos) {
-      port = hostport.substr(colon + 1);
-      if (port.empty()) {
-        error = "empty port in the proxy URL";
-        return std::nullopt;
-      }
-    }
+    return std::nullopt;
   }
-  if (!port.empty()) {
-    const std::optional<uint16_t> p = parse_port(port);
-    if (!p) {
-      error = "the proxy URL's port is not a number from 1 to 65535";
-      return std::nullopt;
-    }
-    url.port = *p;
-  }
+  url.host = std::move(a->host);
+  if (a->port) url.port = *a->port;
   return url;
 }
 

@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
+#include <utility>
 
 namespace ringshard::client {
 namespace {
+
+constexpr size_t kMaxHost = 253;
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -22,7 +24,86 @@ bool name_char(char c) {
          c == '-' || c == '.' || c == '_';
 }
 
+bool ipv6_literal(std::string_view s) {
+  const std::string text(s);
+  in6_addr a{};
+  return !text.empty() && inet_pton(AF_INET6, text.c_str(), &a) == 1;
+}
+
 }  // namespace
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lower(c);
+  return out;
+}
+
+bool valid_host_name(std::string_view s) {
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  if (s.empty() || s.size() > kMaxHost || s.front() == '.' || s.back() == '.' ||
+      s.find("..") != std::string_view::npos) {
+    return false;
+  }
+  for (char c : s) {
+    if (!name_char(c)) return false;
+  }
+  return true;
+}
+
+std::optional<uint16_t> parse_port(std::string_view s) {
+  if (s.empty() || s.size() > 5) return std::nullopt;
+  uint32_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (v == 0 || v > 65535) return std::nullopt;
+  return static_cast<uint16_t>(v);
+}
+
+std::optional<Authority> parse_authority(std::string_view text, AuthorityError& error) {
+  Authority out;
+  std::string_view port;
+  bool has_port = false;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || !ipv6_literal(text.substr(1, close - 1))) {
+      error = AuthorityError::kBadIpv6;
+      return std::nullopt;
+    }
+    out.host = lower_ascii(text.substr(1, close - 1));
+    const std::string_view rest = text.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') {
+      error = AuthorityError::kAfterIpv6;
+      return std::nullopt;
+    }
+    has_port = !rest.empty();
+    if (has_port) port = rest.substr(1);
+  } else {
+    const size_t colon = text.find(':');
+    const std::string_view host = text.substr(0, colon);
+    if (!valid_host_name(host)) {
+      error = host.empty() ? AuthorityError::kNoHost : AuthorityError::kBadName;
+      return std::nullopt;
+    }
+    out.host = lower_ascii(host);
+    has_port = colon != std::string_view::npos;
+    if (has_port) port = text.substr(colon + 1);
+  }
+  if (has_port) {
+    if (port.empty()) {
+      error = AuthorityError::kEmptyPort;
+      return std::nullopt;
+    }
+    out.port = parse_port(port);
+    if (!out.port) {
+      error = AuthorityError::kBadPort;
+      return std::nullopt;
+    }
+  }
+  error = AuthorityError::kNone;
+  return out;
+}
 
 std::optional<HttpUrl> parse_http_url(std::string_view text, std::string& error) {
   if (text.size() > kMaxUrlBytes) {
@@ -41,67 +122,26 @@ std::optional<HttpUrl> parse_http_url(std::string_view text, std::string& error)
     return std::nullopt;
   }
   const size_t end = text.find_first_of("/?#");
-  std::string_view authority = text.substr(0, end);
+  const std::string_view authority = text.substr(0, end);
   std::string_view rest = end == std::string_view::npos ? std::string_view() : text.substr(end);
   if (authority.find('@') != std::string_view::npos) {
     error = "credentials in the URL are refused (send an Authorization header)";
     return std::nullopt;
   }
-  std::string_view host;
-  std::string_view port;
-  bool has_port = false;
-  if (!authority.empty() && authority[0] == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      error = "an IPv6 host has no closing ']'";
-      return std::nullopt;
+  AuthorityError why = AuthorityError::kNone;
+  std::optional<Authority> a = parse_authority(authority, why);
+  if (!a) {
+    switch (why) {
+      case AuthorityError::kNoHost: error = "the URL has no host"; break;
+      case AuthorityError::kBadName: error = "the host is not a host name or an IP address"; break;
+      case AuthorityError::kBadIpv6: error = "bad IPv6 literal in the URL"; break;
+      case AuthorityError::kAfterIpv6: error = "text after the IPv6 host"; break;
+      default: error = "the port must be 1..65535"; break;
     }
-    host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') {
-        error = "text after the IPv6 host";
-        return std::nullopt;
-      }
-      port = after.substr(1);
-      has_port = true;
-    }
-    in6_addr a{};
-    const std::string h(host);
-    if (inet_pton(AF_INET6, h.c_str(), &a) != 1) {
-      error = "not an IPv6 address: [" + h + "]";
-      return std::nullopt;
-    }
-    url.host = h;
-  } else {
-    const size_t colon = authority.find(':');
-    host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      has_port = true;
-    }
-    if (host.empty()) {
-      error = "the URL has no host";
-      return std::nullopt;
-    }
-    for (char c : host) {
-      if (!name_char(c)) {
-        error = "the host has a character a host name cannot have";
-        return std::nullopt;
-      }
-      url.host.push_back(lower(c));
-    }
+    return std::nullopt;
   }
-  if (has_port) {
-    unsigned v = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (port.empty() || ec != std::errc() || p != port.data() + port.size() || v == 0 ||
-        v > 65535) {
-      error = "the port must be 1..65535";
-      return std::nullopt;
-    }
-    url.port = static_cast<uint16_t>(v);
-  }
+  url.host = std::move(a->host);
+  if (a->port) url.port = *a->port;
   if (const size_t hash = rest.find('#'); hash != std::string_view::npos) {
     rest = rest.substr(0, hash);
   }
