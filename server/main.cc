@@ -117,15 +117,16 @@ int main(int argc, char** argv) {
   engine::Engine& engine = app.engine();
   server::ListenAddress bound = po.options.listen;
   bound.port = engine.port();
+  std::string batching = "off";
+  if (engine.batch_wait_us() != 0) {
+    batching = std::to_string(engine.batch_wait_us()) + "us";
+  } else if (po.options.batch_wait_us != 0) {
+    batching = "off (needs Linux 6.13+ and DEFER_TASKRUN)";
+  }
   log.info(kMain, std::string("ringshard ") + RINGSHARD_VERSION + ": listening on " +
                       server::format_listen_address(bound) + ", " +
                       std::to_string(engine.shard_count()) + " shards, io_uring " +
-                      engine.ring_mode() + ", completion batching " +
-                      (engine.batch_wait_us() != 0
-                           ? std::to_string(engine.batch_wait_us()) + "us"
-                           : std::string(po.options.batch_wait_us == 0
-                                             ? "off"
-                                             : "off (needs Linux 6.13+ and DEFER_TASKRUN)")));
+                      engine.ring_mode() + ", completion batching " + batching);
   for (const std::string& line : app.tls_log()) log.info(kMain, "tls: " + line);
   if (app.tls_enabled()) {
     server::ListenAddress tls_bound = *po.options.tls_listen;
