@@ -280,6 +280,12 @@ void HttpClient::schedule_retry(Exchange& ex) {
 
 void HttpClient::attempt_failed(Exchange& ex, ClientError kind, std::string_view detail,
                                 bool stale_candidate) {
+  if (shard_.past_drain_deadline()) {
+    // The shard closed everything at its drain deadline: a replay or a
+    // retry would open a connection that keeps it from exiting.
+    finish_error(ex, kind, detail);
+    return;
+  }
   bool keyed = false;
   for (const auto& [name, value] : ex.req.headers) keyed = keyed || iequals(name, "idempotency-key");
   const bool may_replay = (idempotent_method(ex.req.method) || keyed) && ex.replayable() &&

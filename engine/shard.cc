@@ -397,6 +397,10 @@ Connection* Shard::connect(const sockaddr* addr, socklen_t len, ConnectionHandle
     errno = EINVAL;
     return nullptr;
   }
+  if (past_drain_deadline_) {
+    errno = ESHUTDOWN;
+    return nullptr;
+  }
   Connection* c =
       outbound_open_ < config_.max_outbound_connections ? slab_->allocate() : nullptr;
   if (c == nullptr) {

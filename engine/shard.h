@@ -68,6 +68,10 @@ class Shard {
   // While draining: the shard time (now_ms) at which the drain deadline
   // force-closes whatever is left.
   uint64_t drain_deadline_ms() const { return drain_deadline_ms_; }
+  // The drain deadline has passed (or the drain had none) and every
+  // connection was closed: connect() refuses from now on (ESHUTDOWN), so
+  // nothing retried or failed over can keep the shard from exiting.
+  bool past_drain_deadline() const { return past_drain_deadline_; }
   size_t open_connections() const { return open_connections_; }
   size_t open_outbound() const { return outbound_open_; }
   // Mailbox rings allocated so far into this shard (one per sending shard
@@ -116,7 +120,8 @@ class Shard {
   // Starts an outbound TCP connection to `addr` (IPv4 or IPv6), driven by
   // `handler` (on_open when connected, on_connect_failed otherwise). The
   // connection lives on this shard like an accepted one. Returns null when
-  // the slab is full or no socket could be created (errno says why).
+  // the slab is full, no socket could be created, or the shard is past its
+  // drain deadline (ESHUTDOWN; errno says why).
   // `context` is set before any callback.
   // With a `transport` (e.g. TLS), it runs the handshake first and the
   // handler's on_open follows it.
@@ -278,6 +283,7 @@ class Shard {
   ShardTaskQueue tasks_;
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;
+  bool past_drain_deadline_ = false;
   bool counted_ready_ = false;
 };
 

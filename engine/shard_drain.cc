@@ -81,6 +81,7 @@ void Shard::abandon_after_ring_failure(int error) {
 }
 
 void Shard::force_close_all() {
+  past_drain_deadline_ = true;
   slab_->for_each_live([&](Connection& c) { c.close(); });
 }
 

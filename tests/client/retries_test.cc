@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 
 #include "client/retry.h"
+#include "engine/engine.h"
 #include "tests/client/client_harness.h"
 
 namespace ringshard::test {
@@ -177,6 +179,81 @@ TEST(ClientRetry, ConfiguredStatusesAreRetried) {
   seen = 0;
   client::Upstream* up2 = host2.upstream(local_upstream(backend.port()));
   EXPECT_EQ(host2.fetch(up2, get("/")).status, 503);
+}
+
+class NullHandler final : public engine::ConnectionHandler {
+ public:
+  void on_data(engine::Connection&, std::span<const char>) override {}
+};
+
+// The drain deadline closes an exchange's connection. A retry would open
+// another that keeps the shard from exiting (up to the first-byte
+// timeout); the exchange fails instead, and the shard exits.
+TEST(ClientRetry, NoRetryPastTheDrainDeadline) {
+  std::atomic<int> requests{0};
+  RawServer silent([&](RawConn& c) {
+    if (c.read_request().empty()) return;
+    requests.fetch_add(1);
+    c.wait_eof();
+  });
+  engine::ManualClock clock;
+  std::unique_ptr<client::HttpClient> http;
+  engine::EngineConfig cfg;
+  cfg.shards = 1;
+  cfg.pin_threads = false;
+  cfg.listen = false;
+  cfg.recv_buffer_count = 16;
+  cfg.clock = &clock;
+  cfg.drain_timeout_ms = 1'000;
+  cfg.make_handler = [](engine::Shard&) { return std::make_unique<NullHandler>(); };
+  cfg.on_shard_exit = [&](engine::Shard&) { http.reset(); };
+  engine::Engine engine(cfg);
+  if (const engine::StartError e = engine.start(); !e.ok()) {
+    if (e.exit_code == 69) GTEST_SKIP() << e.message;  // no io_uring here
+    FAIL() << e.message;
+  }
+  // Should a check fail, time moves on until every timeout has fired and
+  // the engine can stop: the test fails instead of hanging.
+  struct Unstick {
+    engine::Engine& engine;
+    engine::ManualClock& clock;
+    ~Unstick() {
+      for (int i = 0; i < 10 && !engine.finished(); ++i) {
+        clock.advance(60'000);
+        engine.wake_all();
+        TestServer::wait_until([&] { return engine.finished(); }, 1'000);
+      }
+    }
+  } unstick{engine, clock};
+  auto done = std::make_shared<Pending>();
+  engine.execute(0, [&, done](engine::Shard& shard) {
+    http = std::make_unique<client::HttpClient>(shard, client::HttpClient::Options{});
+    std::string error;
+    client::Upstream* up = http->upstream(local_upstream(silent.port()), error);
+    ASSERT_NE(up, nullptr) << error;
+    http->request(*up, get("/"), [done](client::ClientResult&& r) {
+      std::lock_guard lock(done->mu);
+      done->result = std::move(r);
+      done->done = true;
+      done->cv.notify_all();
+    });
+  });
+  ASSERT_TRUE(TestServer::wait_until([&] { return requests.load() == 1; }));
+  engine.drain();
+  // The deadline is armed when the shard begins its drain: wait for that.
+  ASSERT_TRUE(TestServer::wait_until([&] {
+    auto draining = std::make_shared<std::atomic<int>>(-1);
+    engine.execute(0, [draining](engine::Shard& s) { *draining = s.draining() ? 1 : 0; });
+    return TestServer::wait_until([&] { return *draining != -1; }) && *draining == 1;
+  }));
+  clock.advance(1'000);
+  engine.wake_all();
+  const client::ClientResult r = done->wait();
+  EXPECT_EQ(r.error, ClientError::kReset) << r.detail;
+  EXPECT_TRUE(TestServer::wait_until([&] { return engine.finished(); }))
+      << "a retried connection kept the shard running";
+  EXPECT_EQ(requests.load(), 1);
+  EXPECT_EQ(silent.accepted(), 1);
 }
 
 }  // namespace

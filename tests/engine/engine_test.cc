@@ -750,6 +750,60 @@ TEST(Engine, OutboundConnectPastItsDeadlineReachesOnConnectFailed) {
   EXPECT_EQ(engine.shard(0).metrics().connect_timeouts.get(), 1u);
 }
 
+// An outbound connection that opens a new one when it closes, once, as a
+// client retrying a request would.
+class ReconnectingHandler final : public ConnectionHandler {
+ public:
+  explicit ReconnectingHandler(sockaddr_in target) : target_(target) {}
+  void on_open(Connection&) override { opened++; }
+  void on_data(Connection&, std::span<const char>) override {}
+  void on_drain(Connection&) override { drained++; }
+  void on_close(Connection& c) override {
+    if (reconnect_errno != -1) return;
+    Connection* again = c.shard().connect(reinterpret_cast<const sockaddr*>(&target_),
+                                          sizeof(target_), this);
+    reconnect_errno = again != nullptr ? 0 : errno;
+  }
+  std::atomic<int> opened{0}, drained{0}, reconnect_errno{-1};
+
+ private:
+  sockaddr_in target_;
+};
+
+TEST(Engine, NoOutboundConnectPastTheDrainDeadline) {
+  SKIP_WITHOUT_IO_URING();
+  // A listener that never accepts: the kernel completes the handshake and
+  // the connection stays open until the shard closes it.
+  const int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = loopback(0);
+  ASSERT_EQ(::bind(peer, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(::listen(peer, 16), 0);
+  socklen_t len = sizeof(a);
+  getsockname(peer, reinterpret_cast<sockaddr*>(&a), &len);
+  ManualClock clock;
+  EngineConfig cfg = base_config(1);
+  cfg.clock = &clock;
+  cfg.drain_timeout_ms = 1'000;
+  Engine engine(cfg);
+  ASSERT_TRUE(engine.start().ok());
+  ReconnectingHandler handler(a);
+  engine.execute(0, [&](Shard& s) {
+    s.connect(reinterpret_cast<const sockaddr*>(&a), sizeof(a), &handler);
+  });
+  ASSERT_TRUE(wait_until([&] { return handler.opened == 1; }));
+  engine.drain();
+  ASSERT_TRUE(wait_until([&] { return handler.drained == 1; }));
+  // The deadline closes the connection; its handler's new connect is
+  // refused, so nothing is left to keep the shard from exiting.
+  clock.advance(1'000);
+  engine.wake_all();
+  ASSERT_TRUE(wait_until([&] { return handler.reconnect_errno != -1; }));
+  EXPECT_EQ(handler.reconnect_errno, ESHUTDOWN);
+  EXPECT_TRUE(wait_until([&] { return engine.finished(); }));
+  ::close(peer);  // resets a connection the shard should not have made
+  engine.wait();
+}
+
 TEST(Engine, OutboundConnectionsDoNotCountAgainstTheInboundCap) {
   SKIP_WITHOUT_IO_URING();
   EngineConfig cfg = base_config(1);
