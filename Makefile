@@ -29,7 +29,8 @@ run: build
 # The release stage builds what the tests run: not the micro benchmarks and
 # the io_uring floor server (make bench and make bench-compare build them).
 test-release: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGSHARD_BENCH=OFF
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGSHARD_BENCH=OFF \
+	  -DRINGSHARD_GTEST_SHARDS=ON
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest $(CTEST_FLAGS)
 
