@@ -271,9 +271,8 @@ ExchangeHandle HttpClient::start_exchange(Upstream& up, ClientRequest request, R
                  "method, target or a header field is not valid HTTP");
     return handle;
   }
-  if (up.options_.timeouts.total_ms != 0) {
-    shard_.timers().arm(ex.total_timer, shard_.now_ms() + up.options_.timeouts.total_ms);
-  }
+  const uint32_t total_ms = ex.req.total_ms != 0 ? ex.req.total_ms : up.options_.timeouts.total_ms;
+  if (total_ms != 0) shard_.timers().arm(ex.total_timer, shard_.now_ms() + total_ms);
   acquire(ex);
   return handle;
 }

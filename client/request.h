@@ -48,6 +48,9 @@ struct ClientRequest {
   // which writes the forwarded head in one pass (proxy/forward_headers.h);
   // not with a forward proxy (the target is origin-form).
   std::string raw_head;
+  // This request's whole-exchange deadline (retries included), in place of
+  // the upstream's timeouts.total_ms; 0: the upstream's.
+  uint32_t total_ms = 0;
 };
 
 // How the response body is framed on the wire (the sink sees decoded bytes).

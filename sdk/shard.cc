@@ -62,6 +62,7 @@ bool Shard::fetch(const HttpRequest& request,
   r.header_count = request.headers.size();
   r.body = to_rs(request.body);
   r.max_body = request.max_body;
+  r.timeout_ms = request.timeout_ms;
   auto box = std::make_unique<FetchBox>(FetchBox{api_, std::move(fn)});
   if (api_->http_fetch(s_, &r, &Shard::run_fetch, box.get()) != 0) return false;
   box.release();  // run_fetch owns it now

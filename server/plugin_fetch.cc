@@ -102,6 +102,7 @@ int api_http_fetch(rs_shard* s, const rs_http_request* request, rs_http_fn fn, v
     cr.body_mode = client::BodyMode::kBuffered;
     cr.body = std::string(sv(request->body));
   }
+  cr.total_ms = request->timeout_ms;
   const size_t max_body = request->max_body != 0 ? request->max_body : kDefaultMaxBody;
 
   auto it = fs.pending.insert(fs.pending.end(), PluginFetchShard::Pending{fn, user, s});

@@ -176,6 +176,8 @@ typedef struct rs_http_request {
   rs_str body;            /* sent with Content-Length when non-empty */
   uint32_t max_body;      /* response bytes kept; 0: 8 MiB (more: error
                            * "bad_response") */
+  uint32_t timeout_ms;    /* the whole fetch, retries included (error
+                           * "request_timeout"); 0: 60 s */
 } rs_http_request;
 
 /* Its outcome: a response (error empty), or a failure (status 0, error
@@ -369,7 +371,7 @@ typedef struct rs_host_api {
    * verified against the system's roots with SNI, responses held to the
    * server's parser rules, idempotent requests retried with backoff.
    * Limits: connect 2 s, first response byte 30 s, the whole exchange
-   * 60 s; no forward proxy (the environment's https_proxy is not read).
+   * 60 s or request->timeout_ms; no forward proxy (the environment's https_proxy is not read).
    * `fn` runs later on the same shard, exactly once: with the response,
    * or the failure (also "shutdown" when the shard stops first, before the
    * plugin's shard_stop). Returns 0; -1 when the request is refused at

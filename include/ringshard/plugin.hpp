@@ -102,6 +102,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   uint32_t max_body = 0;  // response bytes kept; 0: 8 MiB
+  uint32_t timeout_ms = 0;  // the whole fetch, retries included; 0: 60 s
 };
 
 // Its outcome. Views, valid during the callback only.

@@ -98,5 +98,29 @@ TEST(ClientTimeouts, WholeRequestTimeout) {
   ASSERT_TRUE(TestServer::wait_until([&] { return up->metrics().open.get() == 0; }));
 }
 
+// A request's own deadline replaces the upstream's.
+TEST(ClientTimeouts, ARequestsOwnDeadlineReplacesTheUpstreams) {
+  std::atomic<bool> got{false};
+  RawServer backend([&](RawConn& c) {
+    c.read_request();
+    got = true;
+    c.wait_eof();
+  });
+  ClientHost host(/*manual_clock=*/true);
+  auto uo = no_retry(backend.port());
+  uo.timeouts.total_ms = 60'000;
+  uo.timeouts.first_byte_ms = 10'000;
+  client::Upstream* up = host.upstream(uo);
+  client::ClientRequest req = get("/");
+  req.total_ms = 500;
+  auto p = host.start(up, std::move(req));
+  ASSERT_TRUE(TestServer::wait_until([&] { return got.load(); }));
+  host.advance(499);
+  host.sync();
+  EXPECT_FALSE(p->ready());
+  host.advance(2);
+  EXPECT_EQ(p->wait().error, ClientError::kRequestTimeout);
+}
+
 }  // namespace
 }  // namespace ringshard::test

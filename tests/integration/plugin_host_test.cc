@@ -388,6 +388,21 @@ TEST(PluginFetch, FailuresComeBackNamed) {
       << "no callback of a refused fetch ran";
 }
 
+// The request's own timeout_ms ends a fetch the upstream never answers
+// (well before the first-byte timeout of 30 s), and the upstream
+// connection goes with it.
+TEST(PluginFetch, ItsTimeoutEndsAFetchToASilentUpstream) {
+  TestServer s(with_plugin({}));
+  RawBackend silent(RawBackend::Behavior::kSilent);
+  TestConnection c(s.port());
+  ASSERT_TRUE(c.send("GET /t/fetch?http://127.0.0.1:" + std::to_string(silent.port()) +
+                     "/ HTTP/1.1\r\nHost: x\r\nX-Fetch-Timeout: 200\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "status=0 error=request_timeout x-upstream= body=");
+  EXPECT_EQ(silent.requests(), 1u) << "a timed-out fetch is not retried";
+}
+
 // A fetch still waiting when the server stops is answered ("shutdown")
 // before the plugin's shard_stop, and everything it holds is freed (the
 // sanitizer stages check the latter).

@@ -19,6 +19,7 @@
 //   GET /t/ready/{0|1}      set_ready
 //   GET /t/fetch?URL        http_fetch of URL (GET, header X-From: testgood),
 //                           answered "status=S error=E x-upstream=H body=B"
+//                           (X-Fetch-Timeout: MS sets the fetch's timeout_ms)
 //   POST /t/fetch?URL       the same as a POST with the request's body
 //   GET /t/fetch-bad        a fetch of "ftp://x": refused at once ("refused")
 //   WS  /t/ws               echo; "throw" throws (1011), "close" closes 4000
@@ -175,6 +176,9 @@ class Good final : public Plugin {
       out.url = std::string(req.query());
       out.headers = {{"X-From", "testgood"}};
       out.body = std::string(req.body());
+      if (const std::string_view t = req.header("x-fetch-timeout"); !t.empty()) {
+        out.timeout_ms = static_cast<uint32_t>(std::stoul(std::string(t)));
+      }
       const bool sent = req.shard().fetch(out, [answer](Shard&, const HttpResponse& r) {
         answer->send(200, "text/plain",
                      "status=" + std::to_string(r.status) + " error=" + std::string(r.error) +
