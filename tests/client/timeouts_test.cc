@@ -76,7 +76,11 @@ TEST(ClientTimeouts, IdleBodyTimeout) {
   EXPECT_EQ(p->wait().error, ClientError::kIdleTimeout);
 }
 
-TEST(ClientTimeouts, WholeRequestTimeout) {
+// A backend that reads the request and never answers: the exchange ends
+// at `deadline_ms` (the upstream's total_ms, or the request's own), not a
+// millisecond before.
+void expect_request_timeout_at(uint32_t upstream_total_ms, uint32_t request_total_ms,
+                               uint64_t deadline_ms) {
   std::atomic<bool> got{false};
   RawServer backend([&](RawConn& c) {
     c.read_request();
@@ -85,12 +89,14 @@ TEST(ClientTimeouts, WholeRequestTimeout) {
   });
   ClientHost host(/*manual_clock=*/true);
   auto uo = no_retry(backend.port());
-  uo.timeouts.total_ms = 1'500;
-  uo.timeouts.first_byte_ms = 10'000;
+  uo.timeouts.total_ms = upstream_total_ms;
+  uo.timeouts.first_byte_ms = 100'000;
   client::Upstream* up = host.upstream(uo);
-  auto p = host.start(up, get("/"));
+  client::ClientRequest req = get("/");
+  req.total_ms = request_total_ms;
+  auto p = host.start(up, std::move(req));
   ASSERT_TRUE(TestServer::wait_until([&] { return got.load(); }));
-  host.advance(1'499);
+  host.advance(deadline_ms - 1);
   host.sync();
   EXPECT_FALSE(p->ready());
   host.advance(2);
@@ -98,28 +104,12 @@ TEST(ClientTimeouts, WholeRequestTimeout) {
   ASSERT_TRUE(TestServer::wait_until([&] { return up->metrics().open.get() == 0; }));
 }
 
-// A request's own deadline replaces the upstream's.
+TEST(ClientTimeouts, WholeRequestTimeout) {
+  expect_request_timeout_at(/*upstream_total_ms=*/1'500, /*request_total_ms=*/0, 1'500);
+}
+
 TEST(ClientTimeouts, ARequestsOwnDeadlineReplacesTheUpstreams) {
-  std::atomic<bool> got{false};
-  RawServer backend([&](RawConn& c) {
-    c.read_request();
-    got = true;
-    c.wait_eof();
-  });
-  ClientHost host(/*manual_clock=*/true);
-  auto uo = no_retry(backend.port());
-  uo.timeouts.total_ms = 60'000;
-  uo.timeouts.first_byte_ms = 10'000;
-  client::Upstream* up = host.upstream(uo);
-  client::ClientRequest req = get("/");
-  req.total_ms = 500;
-  auto p = host.start(up, std::move(req));
-  ASSERT_TRUE(TestServer::wait_until([&] { return got.load(); }));
-  host.advance(499);
-  host.sync();
-  EXPECT_FALSE(p->ready());
-  host.advance(2);
-  EXPECT_EQ(p->wait().error, ClientError::kRequestTimeout);
+  expect_request_timeout_at(/*upstream_total_ms=*/60'000, /*request_total_ms=*/500, 500);
 }
 
 }  // namespace

@@ -718,6 +718,21 @@ sockaddr_in loopback(uint16_t port) {
   return a;
 }
 
+// A loopback listener (its address in `a`) that never accepts: the kernel
+// completes up to 16 handshakes and those connections stay open until
+// their other end closes them. -1 on failure.
+int unaccepting_listener(sockaddr_in& a) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  a = loopback(0);
+  socklen_t len = sizeof(a);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::listen(fd, 16) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 TEST(Engine, OutboundConnectPastItsDeadlineReachesOnConnectFailed) {
   SKIP_WITHOUT_IO_URING();
   FullListener target;
@@ -772,14 +787,9 @@ class ReconnectingHandler final : public ConnectionHandler {
 
 TEST(Engine, NoOutboundConnectPastTheDrainDeadline) {
   SKIP_WITHOUT_IO_URING();
-  // A listener that never accepts: the kernel completes the handshake and
-  // the connection stays open until the shard closes it.
-  const int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = loopback(0);
-  ASSERT_EQ(::bind(peer, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  ASSERT_EQ(::listen(peer, 16), 0);
-  socklen_t len = sizeof(a);
-  getsockname(peer, reinterpret_cast<sockaddr*>(&a), &len);
+  sockaddr_in a{};
+  const int peer = unaccepting_listener(a);
+  ASSERT_GE(peer, 0);
   ManualClock clock;
   EngineConfig cfg = base_config(1);
   cfg.clock = &clock;
@@ -815,12 +825,9 @@ TEST(Engine, OutboundConnectionsDoNotCountAgainstTheInboundCap) {
   ASSERT_TRUE(send_all(inbound, "x"));
   ASSERT_EQ(recv_exactly(inbound, 1), "x");  // accepted: the inbound cap is reached
   // An outbound connection to a plain socket of the test's.
-  const int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = loopback(0);
-  ASSERT_EQ(::bind(peer, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  ASSERT_EQ(::listen(peer, 16), 0);
-  socklen_t len = sizeof(a);
-  getsockname(peer, reinterpret_cast<sockaddr*>(&a), &len);
+  sockaddr_in a{};
+  const int peer = unaccepting_listener(a);
+  ASSERT_GE(peer, 0);
   OutboundHandler handler;
   std::atomic<int> started{-1};
   engine.execute(0, [&](Shard& s) {
