@@ -42,6 +42,8 @@ std::string_view origin_path(std::string_view path) {
 
 HttpServer::HttpServer(engine::Shard& shard, const ServerConfig& config, const Router& router)
     : shard_(shard), config_(&config), router_(router) {
+  deferred_.server = this;
+  deferred_.run = &HttpServer::run_deferred_resumes;
   // Main routes, one for unmatched requests, then the admin routes.
   const size_t n = router.size() + 1 + (config.admin_router != nullptr ? config.admin_router->size() : 0);
   if (config.route_metrics) {
@@ -221,7 +223,9 @@ void HttpServer::arm_idle_or_header(engine::Connection& conn, HttpConnection& hc
 
 size_t HttpServer::process(engine::Connection& conn, HttpConnection& hc, std::string_view in) {
   hc.in_process = true;
+  ++processing_;
   const size_t used = process_requests(conn, hc, in);
+  --processing_;
   hc.in_process = false;
   return used;
 }
@@ -496,6 +500,10 @@ void HttpServer::resume(engine::Connection& conn, HttpConnection& hc) {
   // Answered from inside a handler (defer() then send() at once): the
   // process() loop on the stack picks up the next request itself.
   if (hc.in_process) return;
+  if (processing_ != 0) {
+    defer_resume(conn, hc);  // answered from another connection's handler
+    return;
+  }
   if (!hc.carry.empty() || hc.io_active) {
     const size_t used = process(conn, hc, hc.carry.view());
     if (hc.phase == HttpConnection::Phase::kUpgraded) {
@@ -558,6 +566,30 @@ void HttpServer::on_writable(engine::Connection& conn) {
     }
   }
   if (conn.is_open()) resume(conn, hc);
+}
+
+void HttpServer::defer_resume(engine::Connection& conn, HttpConnection& hc) {
+  deferred_.conns.push_back({conn.slot(), conn.generation(), &hc});
+  if (!deferred_.posted) {
+    deferred_.posted = true;
+    shard_.post_task(&deferred_);  // runs at the start of the next loop turn
+  }
+}
+
+void HttpServer::run_deferred_resumes(engine::ShardTask* task, engine::Shard* shard) {
+  auto& d = *static_cast<DeferredResumes*>(task);
+  d.posted = false;
+  std::vector<DeferredResumes::Entry> conns;
+  conns.swap(d.conns);
+  if (shard == nullptr) return;  // the shard has stopped
+  for (const DeferredResumes::Entry& e : conns) {
+    // Closed, or handed to another protocol since: nothing to resume.
+    engine::Connection* c = shard->find_connection(e.slot, e.generation);
+    if (c == nullptr || c->context() != e.state) continue;
+    d.server->resume(*c, *e.state);
+  }
+  conns.clear();
+  if (d.conns.empty()) d.conns.swap(conns);  // keeps the storage for next time
 }
 
 void HttpServer::on_peer_closed(engine::Connection& conn) {

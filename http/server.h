@@ -547,6 +547,12 @@ class HttpServer final : public engine::ConnectionHandler {
                   const Response* extra, std::string_view body = {});
   void finish_response(engine::Connection& conn, HttpConnection& hc);
   void resume(engine::Connection& conn, HttpConnection& hc);
+  // resume() called while some connection's handler runs (one connection
+  // answered from another's handler): it waits for a shard task, so the
+  // answered connection's pipelined requests are not parsed into the
+  // scratch head (request_, params_, headers_) the running handler reads.
+  void defer_resume(engine::Connection& conn, HttpConnection& hc);
+  static void run_deferred_resumes(engine::ShardTask* task, engine::Shard* shard);
   // After process() returned with the connection upgraded: hands it over,
   // with `rest` (the bytes behind the upgrade request), and frees `hc`.
   void complete_upgrade(engine::Connection& conn, HttpConnection& hc, std::string_view rest);
@@ -629,6 +635,17 @@ class HttpServer final : public engine::ConnectionHandler {
   std::string body_scratch_;       // a middleware's replacement body (compression)
   std::string filter_out_;         // a body filter's output, per write
   std::vector<std::unique_ptr<RouteStats>> route_stats_;
+  unsigned processing_ = 0;  // process() frames on the stack, any connection
+  struct DeferredResumes : engine::ShardTask {
+    HttpServer* server = nullptr;
+    bool posted = false;
+    struct Entry {
+      uint32_t slot;
+      uint32_t generation;
+      HttpConnection* state;  // still its context: not closed, not upgraded
+    };
+    std::vector<Entry> conns;
+  } deferred_;
 };
 
 // The per-shard factory the engine calls.

@@ -205,6 +205,48 @@ TEST(Edge, UpgradeAfterTheAnswerIsRefusedAndTheContextStaysTheCallers) {
   EXPECT_TRUE(TestServer::wait_until([&] { return next.closed == 1; }));
 }
 
+// Answering one connection's deferred request from inside another
+// connection's handler must not run the first one's pipelined requests
+// there: they would be parsed into the head the running handler still
+// reads. They run once that handler has returned.
+TEST(Edge, AnsweringAnotherConnectionFromAHandlerLeavesThisRequestIntact) {
+  // Shard-local state (one shard, so both connections are on it).
+  auto held = std::make_shared<std::unique_ptr<http::AsyncResponse>>();
+  std::atomic<bool> holding{false};
+  TestServerOptions o;
+  o.shards = 1;
+  o.routes = [&, held](http::Router& r) {
+    r.add(http::Method::kGet, "/hold", [&, held](http::ServerRequest&, http::Response& res) {
+      *held = std::make_unique<http::AsyncResponse>(res.defer());
+      holding = true;
+    });
+    r.add(http::Method::kGet, "/release", [held](http::ServerRequest& req, http::Response& res) {
+      if (*held != nullptr) (*held)->send(200, "text/plain", "held");
+      held->reset();
+      res.send(200, "text/plain", std::string(req.path()) + " " + std::string(req.header("x-mark")));
+    });
+    r.add(http::Method::kGet, "/other", [](http::ServerRequest& req, http::Response& res) {
+      res.send(200, "text/plain", "other " + std::string(req.header("x-mark")));
+    });
+  };
+  TestServer server(o);
+  TestConnection b(server.port());
+  ASSERT_TRUE(b.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /other HTTP/1.1\r\nHost: x\r\nX-Mark: b\r\n\r\n"));
+  ASSERT_TRUE(TestServer::wait_until([&] { return holding.load(); }));
+  TestConnection a(server.port());
+  ASSERT_TRUE(a.send("GET /release HTTP/1.1\r\nHost: x\r\nX-Mark: a\r\n\r\n"));
+  auto ra = a.read_response();
+  ASSERT_TRUE(ra) << a.error();
+  EXPECT_EQ(ra->body, "/release a");
+  auto rb1 = b.read_response();
+  ASSERT_TRUE(rb1) << b.error();
+  EXPECT_EQ(rb1->body, "held");
+  auto rb2 = b.read_response();
+  ASSERT_TRUE(rb2) << b.error();
+  EXPECT_EQ(rb2->body, "other b");
+}
+
 }  // namespace
 }  // namespace ringshard::test
 
