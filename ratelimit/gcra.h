@@ -83,8 +83,14 @@ inline GcraResult gcra_decide(uint64_t tat_ns, const Limit& limit, uint64_t now_
     return r;
   }
   r.new_tat_ns = tat_ns;
-  r.reset_after_ns = base - now_ns;
-  r.retry_after_ns = next - limit.window_ns - now_ns;
+  // A TAT is at most B*T past the clock of the admission that stored it,
+  // so from any later clock these are at most B*T and T. Only a clock
+  // behind that admission's gives more: another shard's reading, taken
+  // at the start of its loop turn, can trail by a few microseconds.
+  // Clamped, such a refusal says what one with the admitting shard's
+  // clock would (Retry-After 3600, not 3601, for 1/h).
+  r.reset_after_ns = std::min(base - now_ns, limit.window_ns);
+  r.retry_after_ns = std::min(next - limit.window_ns - now_ns, limit.interval_ns);
   return r;
 }
 

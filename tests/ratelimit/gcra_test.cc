@@ -72,7 +72,7 @@ TEST(GcraDecide, Table) {
       {400, false, 400, 0, 400, 100},
       {350, false, 350, 0, 350, 50},
       {399, false, 399, 0, 399, 99},
-      {401, false, 401, 0, 401, 101},
+      {401, false, 401, 0, 400, 100},  // past now + B*T: a clock behind the admitting one's
       {250, true, 350, 0, 350, 0},   // 50 ns short of another one afterwards
       {150, true, 250, 1, 250, 0},
       {1, true, 101, 2, 101, 0},
@@ -116,6 +116,22 @@ TEST(GcraDecide, FrozenClockAdmitsExactlyBurst) {
       }
       EXPECT_EQ(admitted, burst) << "burst " << burst << " T " << interval;
     }
+  }
+}
+
+// A decision whose clock trails the admission that set the TAT (another
+// shard's reading, a little older) still promises no more than B*T until
+// full and T until the next admission.
+TEST(GcraDecide, AClockBehindTheLastAdmissionPromisesNoLongerWaits) {
+  for (uint64_t burst : {1u, 3u}) {
+    const Limit l = limit_of(burst, 1000);
+    uint64_t tat = 0;
+    for (uint64_t i = 0; i < burst; ++i) tat = gcra_decide(tat, l, kNow).new_tat_ns;
+    const GcraResult r = gcra_decide(tat, l, kNow - 7);
+    EXPECT_FALSE(r.admitted);
+    EXPECT_EQ(r.retry_after_ns, 1000u) << "burst " << burst;
+    EXPECT_EQ(r.reset_after_ns, burst * 1000) << "burst " << burst;
+    EXPECT_EQ(r.new_tat_ns, tat);
   }
 }
 
