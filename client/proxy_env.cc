@@ -17,17 +17,6 @@ constexpr size_t kMaxUrl = 2048;
 
 using http::iequals;
 
-// inet_pton on a view (it needs a terminated string). 4 or 16 bytes into
-// `out`; 0 when `s` is neither family's literal.
-size_t parse_ip(std::string_view s, int family, uint8_t* out) {
-  char buf[64];
-  if (s.empty() || s.size() >= sizeof(buf)) return 0;
-  std::memcpy(buf, s.data(), s.size());
-  buf[s.size()] = '\0';
-  if (family == AF_INET) return ::inet_pton(AF_INET, buf, out) == 1 ? 4 : 0;
-  return ::inet_pton(AF_INET6, buf, out) == 1 ? 16 : 0;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -116,13 +105,13 @@ bool parse_entry(std::string_view token, NoProxyEntry& e) {
     }
     prefix = v;
   }
-  if (parse_ip(ip, AF_INET, e.address) == 4) {
+  if (parse_ip_literal(ip, AF_INET, e.address) == 4) {
     if (prefix && *prefix > 32) return false;
     e.kind = NoProxyEntry::Kind::kIpv4;
     e.prefix = static_cast<uint8_t>(prefix.value_or(32));
     return true;
   }
-  if (parse_ip(ip, AF_INET6, e.address) == 16) {
+  if (parse_ip_literal(ip, AF_INET6, e.address) == 16) {
     if (prefix && *prefix > 128) return false;
     e.kind = NoProxyEntry::Kind::kIpv6;
     e.prefix = static_cast<uint8_t>(prefix.value_or(128));
@@ -136,7 +125,7 @@ bool parse_entry(std::string_view token, NoProxyEntry& e) {
   // ".10.0.0.1" is no name: as one it could never match (an IP host only
   // meets address entries).
   uint8_t unused[16];
-  if (parse_ip(name, AF_INET, unused) != 0 || parse_ip(name, AF_INET6, unused) != 0) return false;
+  if (parse_ip_literal(name, AF_INET, unused) != 0 || parse_ip_literal(name, AF_INET6, unused) != 0) return false;
   e.kind = NoProxyEntry::Kind::kName;
   e.name = lower_ascii(name);
   return true;
@@ -273,9 +262,9 @@ bool bypass_proxy(const NoProxy& no_proxy, std::string_view host, uint16_t port)
   if (host.empty()) return false;
   uint8_t ip[16];
   int family = 0;
-  if (parse_ip(host, AF_INET, ip) == 4) {
+  if (parse_ip_literal(host, AF_INET, ip) == 4) {
     family = AF_INET;
-  } else if (parse_ip(host, AF_INET6, ip) == 16) {
+  } else if (parse_ip_literal(host, AF_INET6, ip) == 16) {
     family = AF_INET6;
   }
   for (const NoProxyEntry& e : no_proxy.entries) {

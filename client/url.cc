@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
 #include <utility>
 
 namespace ringshard::client {
@@ -24,13 +25,16 @@ bool name_char(char c) {
          c == '-' || c == '.' || c == '_';
 }
 
-bool ipv6_literal(std::string_view s) {
-  const std::string text(s);
-  in6_addr a{};
-  return !text.empty() && inet_pton(AF_INET6, text.c_str(), &a) == 1;
-}
-
 }  // namespace
+
+size_t parse_ip_literal(std::string_view s, int family, uint8_t* out) {
+  char buf[64];
+  if (s.empty() || s.size() >= sizeof(buf)) return 0;
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
+  if (family == AF_INET) return ::inet_pton(AF_INET, buf, out) == 1 ? 4 : 0;
+  return ::inet_pton(AF_INET6, buf, out) == 1 ? 16 : 0;
+}
 
 std::string lower_ascii(std::string_view s) {
   std::string out(s);
@@ -67,7 +71,9 @@ std::optional<Authority> parse_authority(std::string_view text, AuthorityError& 
   bool has_port = false;
   if (!text.empty() && text.front() == '[') {
     const size_t close = text.find(']');
-    if (close == std::string_view::npos || !ipv6_literal(text.substr(1, close - 1))) {
+    uint8_t raw[16];
+    if (close == std::string_view::npos ||
+        parse_ip_literal(text.substr(1, close - 1), AF_INET6, raw) != 16) {
       error = AuthorityError::kBadIpv6;
       return std::nullopt;
     }

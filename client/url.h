@@ -14,6 +14,7 @@
 // At most 8 KiB. Pure: any thread; allocates the strings it returns.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,5 +59,8 @@ bool valid_host_name(std::string_view s);
 std::optional<uint16_t> parse_port(std::string_view s);
 // An ASCII-lowercase copy.
 std::string lower_ascii(std::string_view s);
+// inet_pton on a view (it needs a terminated string): 4 (AF_INET) or 16
+// (AF_INET6) bytes into `out`; 0 when `s` is not that family's literal.
+size_t parse_ip_literal(std::string_view s, int family, uint8_t* out);
 
 }  // namespace ringshard::client
