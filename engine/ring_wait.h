@@ -15,10 +15,11 @@
 // last batch, capped at kMaxBatch. kMinBatch is 8, not 4: at 13k proxied
 // requests/s (turns of 1-3 completions, the odd burst of 4-7) batching
 // after 4 saved no CPU and added about 45 us to the median latency; after
-// 8 the median is unchanged and the saving under full load the same. Under a load that fills the batch the waiter sleeps
-// until it is full; when load falls away the min wait bounds the extra
-// latency (at most min_wait_us on a completion that arrives alone). A
-// timer due sooner than the min wait also gets the plain wait.
+// 8 the median is unchanged and the saving under full load the same.
+// Under a load that fills the batch the waiter sleeps until it is full;
+// when load falls away the min wait bounds the extra latency (at most
+// min_wait_us on a completion that arrives alone). A timer due sooner
+// than the min wait also gets the plain wait.
 //
 // submit_and_wait() is io_uring_submit_and_wait_timeout() plus the min
 // wait: liburing 2.3 (Debian 12) has no call for it, so it makes the
