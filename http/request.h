@@ -61,8 +61,21 @@ struct Request {
   std::string_view header(std::string_view name) const;
 };
 
-// Case-insensitive ASCII comparison (header names, tokens).
-bool iequals(std::string_view a, std::string_view b);
+// Case-insensitive ASCII comparison (header names, tokens). Inline: the
+// proxy and the middlewares call it for every field of every request, and
+// most calls end at the size check.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const unsigned char x = static_cast<unsigned char>(a[i]);
+    const unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    // Only ASCII letters fold; 'A'..'Z' differ from 'a'..'z' by 0x20.
+    const unsigned char lower = x | 0x20;
+    if (lower != (y | 0x20) || lower < 'a' || lower > 'z') return false;
+  }
+  return true;
+}
 
 // Every value of the fields named `name` (case-insensitive) among
 // `headers` (a field may repeat; values are comma lists) as one walk:

@@ -4,26 +4,17 @@
 
 #include <algorithm>
 
+#include "http/chars.h"
+
 namespace ringshard::proxy {
 namespace {
 
 using http::iequals;
 
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!is_tchar(c)) return false;
+    if (!http::chars::is_tchar(c)) return false;
   }
   return true;
 }
@@ -32,8 +23,7 @@ bool is_token(std::string_view s) {
 // character but tab (RFC 9110 5.5), no DEL.
 bool is_clean_value(std::string_view v) {
   for (char c : v) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
+    if (!http::chars::is_value(c)) return false;
   }
   return true;
 }
@@ -41,19 +31,47 @@ bool is_clean_value(std::string_view v) {
 // Request-target bytes: visible ASCII, no space.
 bool is_target_part(std::string_view s) {
   for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return false;
+    if ((http::chars::cls(c) & http::chars::kTarget) == 0) return false;
   }
   return true;
 }
 
 bool well_formed(const http::Header& h) { return is_token(h.name) && is_clean_value(h.value); }
 
-// Whether a Connection field among `headers` names `name`.
-bool named_by_connection(std::string_view name, std::span<const http::Header> headers) {
-  return !http::for_each_list_element(headers, "connection",
-                                      [&](std::string_view item) { return !iequals(item, name); });
-}
+// The field names the Connection fields among `headers` list, gathered
+// once per head (a walk per field made the filter quadratic). Past
+// kMax names it falls back to walking the fields for each lookup.
+class ConnectionNames {
+ public:
+  explicit ConnectionNames(std::span<const http::Header> headers) : headers_(headers) {
+    http::for_each_list_element(headers, "connection", [&](std::string_view item) {
+      if (count_ == kMax) {
+        overflow_ = true;
+        return false;
+      }
+      names_[count_++] = item;
+      return true;
+    });
+  }
+
+  bool contains(std::string_view name) const {
+    if (overflow_) {
+      return !http::for_each_list_element(
+          headers_, "connection", [&](std::string_view item) { return !iequals(item, name); });
+    }
+    for (size_t i = 0; i < count_; ++i) {
+      if (iequals(names_[i], name)) return true;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr size_t kMax = 8;
+  std::span<const http::Header> headers_;
+  std::string_view names_[kMax];
+  size_t count_ = 0;
+  bool overflow_ = false;
+};
 
 bool starts_with_proxy(std::string_view name) {
   return name.size() >= 6 && iequals(name.substr(0, 6), "proxy-");
@@ -216,13 +234,13 @@ ForwardResult build_upstream_request(const ForwardRequest& r, const ProxyRoute& 
   field(out, "Host", host);
 
   bool has_request_id = false;
+  const ConnectionNames connection(r.headers);
   for (const http::Header& h : r.headers) {
     if (!well_formed(h)) {
       ++result.dropped;
       continue;
     }
-    if (is_hop_by_hop(h.name) || rewritten_in_request(h.name) ||
-        named_by_connection(h.name, r.headers)) {
+    if (is_hop_by_hop(h.name) || rewritten_in_request(h.name) || connection.contains(h.name)) {
       continue;
     }
     if (iequals(h.name, "x-request-id")) has_request_id = true;
@@ -283,6 +301,7 @@ ResponseFilter filter_response_headers(std::span<const http::Header> upstream, b
     }
     out[f.count++] = {name, value};
   };
+  const ConnectionNames connection(upstream);
   for (const http::Header& h : upstream) {
     if (!well_formed(h)) {
       ++f.dropped;
@@ -296,7 +315,7 @@ ResponseFilter filter_response_headers(std::span<const http::Header> upstream, b
       continue;
     }
     bool keep_upgrade = upgrade && iequals(h.name, "upgrade");
-    if (!keep_upgrade && (is_hop_by_hop(h.name) || named_by_connection(h.name, upstream))) continue;
+    if (!keep_upgrade && (is_hop_by_hop(h.name) || connection.contains(h.name))) continue;
     if (iequals(h.name, "content-length")) continue;
     emit(h.name, h.value);
   }

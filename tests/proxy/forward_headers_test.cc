@@ -89,6 +89,33 @@ TEST(ForwardRequest, FieldsNamedByAnyConnectionFieldGo) {
   EXPECT_TRUE(has_line(head, "Baz: 3"));
 }
 
+
+// The names a Connection field lists are gathered once per head, eight at
+// most; past that every lookup walks the fields again. Both ways, each
+// named field goes, whichever side of the eighth name it is on.
+TEST(ForwardRequest, AConnectionFieldNamingManyFieldsDropsEachOfThem) {
+  Fixture f;
+  f.headers = {{"Connection", "n1, n2, n3, n4, n5, n6, n7"}, {"Connection", "n8, n9, N10"}};
+  std::vector<std::string> names;  // the fields' views point here
+  names.reserve(10);
+  for (int i = 1; i <= 10; ++i) {
+    names.push_back("n" + std::to_string(i));
+    f.headers.push_back({names.back(), "v"});
+  }
+  f.headers.push_back({"Kept", "yes"});
+  std::string head = f.build();
+  for (int i = 1; i <= 10; ++i) EXPECT_FALSE(has_field(head, "n" + std::to_string(i))) << i;
+  EXPECT_TRUE(has_line(head, "Kept: yes"));
+
+  std::vector<http::Header> in = {{"Connection", "a, b, c, d, e, f, g, h, i"},
+                                  {"a", "1"}, {"i", "9"}, {"Content-Type", "text/plain"}};
+  std::array<http::HeaderField, 16> out;
+  std::string via;
+  ResponseFilter r = filter_response_headers(in, false, 1, "ringshard", via, out);
+  ASSERT_EQ(r.count, 2u);
+  EXPECT_EQ(out[0].name, "Content-Type");
+  EXPECT_EQ(out[1].name, "Via");
+}
 TEST(ForwardRequest, XForwardedForReplacedWhenNotTrusted) {
   Fixture f;
   f.headers = {{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-Proto", "https"},
