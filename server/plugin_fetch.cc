@@ -44,6 +44,7 @@ PluginFetchShard& fetch_shard(PluginRuntime& rt, unsigned index, engine::Shard& 
   });
   slot = std::make_unique<PluginFetchShard>();
   client::HttpClient::Options co;
+  co.env_proxy = rt.fetch_proxy;
   if (rt.resolver != nullptr) {
     slot->resolver = std::make_unique<client::ShardResolver>(shard, *rt.resolver);
     client::ShardResolver* cache = slot->resolver.get();
@@ -67,6 +68,12 @@ int api_http_fetch(rs_shard* s, const rs_http_request* request, rs_http_fn fn, v
   if (!on_shard_thread(s)) {
     rt.log_line(obs::LogLevel::kError, -1, h,
                 "http_fetch off its shard's thread (or after shard_stop): refused");
+    return -1;
+  }
+  if (!rt.fetch_proxy_error.empty()) {
+    // Going direct would bypass the proxy the operator set; refusing says so.
+    rt.log_line(obs::LogLevel::kError, index, h,
+                "http_fetch: refused: " + rt.fetch_proxy_error + " (fix or unset it)");
     return -1;
   }
   std::string error;

@@ -3,6 +3,7 @@
 #include "server/plugin_host.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 
 #include "server/plugin_auth.h"
@@ -125,6 +126,40 @@ int PluginRuntime::refuse(rs_host* plugin, std::string message) {
   return -1;
 }
 
+namespace {
+
+// http_fetch's forward proxies, from the environment, said once at start
+// when plugins are loaded (the password never logged).
+void read_fetch_proxy(PluginRuntime& rt) {
+  client::Getenv getenv = rt.env.getenv;
+  if (!getenv) getenv = [](const char* name) -> const char* { return ::getenv(name); };
+  auto env = std::make_shared<client::ProxyEnv>();
+  std::string error;
+  if (!client::read_proxy_env(getenv, *env, error)) {
+    rt.fetch_proxy_error = error;
+    if (!rt.plugins.empty()) {
+      rt.log_line(obs::LogLevel::kError, obs::kMainShard, nullptr,
+                  "http_fetch: " + error + ": every fetch is refused until it is fixed or unset");
+    }
+    return;
+  }
+  if (!env->http && !env->https) return;
+  if (!rt.plugins.empty()) {
+    std::string line = "http_fetch: forward proxies from the environment:";
+    if (env->http) line += " http -> " + client::format_proxy_url(*env->http, true);
+    if (env->https) line += " https -> " + client::format_proxy_url(*env->https, true);
+    if (env->no_proxy.all) {
+      line += " (no_proxy: every host)";
+    } else if (!env->no_proxy.entries.empty()) {
+      line += " (no_proxy: " + std::to_string(env->no_proxy.entries.size()) + " entries)";
+    }
+    rt.log_line(obs::LogLevel::kInfo, obs::kMainShard, nullptr, line);
+  }
+  rt.fetch_proxy = std::move(env);
+}
+
+}  // namespace
+
 PluginHost::PluginHost(PluginHostEnv env) : rt_(std::make_unique<PluginRuntime>()) {
   rt_->env = std::move(env);
   rt_->shards = rt_->env.engine->config().shards;
@@ -151,6 +186,7 @@ PluginHost::~PluginHost() {
 bool PluginHost::start(std::string& error) {
   PluginRuntime& rt = *rt_;
   if (!load_all(rt, error) || !validate_all(rt, error)) return false;
+  read_fetch_proxy(rt);
   for (auto& h : rt.plugins) {
     char buf[kErrorSize] = {};
     int rc = 0;

@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "client/proxy_env.h"
 #include "engine/engine.h"
 #include "http/middleware.h"
 #include "http/router.h"
@@ -54,6 +55,10 @@ struct PluginHostEnv {
   // Adds a plugin middleware to the global chain (after the server's own).
   std::function<void(const http::Middleware*)> add_middleware;
   std::string version;               // server_version()
+  // What http_fetch reads its forward proxies through (https_proxy,
+  // http_proxy, all_proxy, no_proxy: client/proxy_env.h), once, at
+  // start(); null: the process environment. Tests pass their own.
+  client::Getenv getenv;
 };
 
 class PluginHost {

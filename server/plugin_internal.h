@@ -208,6 +208,11 @@ struct PluginRuntime {
   std::once_flag resolver_once;
   std::unique_ptr<client::Resolver> resolver;
   std::string resolver_error;
+  // The environment's forward proxies, read at start (null: none set), or
+  // why they are unusable: then every fetch is refused rather than sent
+  // direct past a proxy the operator asked for.
+  std::shared_ptr<const client::ProxyEnv> fetch_proxy;
+  std::string fetch_proxy_error;
 
   // A failed plugin callback: an error log line naming the plugin, and the
   // plugin's failure count. `shard` -1: not known / not a shard thread.

@@ -353,6 +353,7 @@ engine::StartError ServerApp::start() {
     env.log = log_;
     env.add_middleware = [this](const http::Middleware* m) { extra_middleware_.push_back(m); };
     env.version = RINGSHARD_VERSION;
+    env.getenv = getenv_;
     plugins_ = std::make_unique<PluginHost>(std::move(env));
     std::string error;
     if (!plugins_->start(error)) return engine::StartError{78, "ringshard: " + error};

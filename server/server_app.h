@@ -48,6 +48,10 @@ class ServerApp {
   // The log plugins write to (their log lines, failures, the development
   // token), before start(); null: stderr, text. Must outlive the app.
   void set_logger(const obs::Logger* log) { log_ = log; }
+  // What plugins' http_fetch reads its forward proxies through
+  // (https_proxy, http_proxy, no_proxy), before start(); unset: the
+  // process environment.
+  void set_getenv(client::Getenv getenv) { getenv_ = std::move(getenv); }
 
   http::Router& router() { return router_; }
   // Adds global middleware (outermost first), before start(); the app
@@ -123,6 +127,7 @@ class ServerApp {
   // outlive everything that may still point into it.
   std::unique_ptr<PluginHost> plugins_;
   const obs::Logger* log_ = nullptr;
+  client::Getenv getenv_;
   std::shared_ptr<http::HealthInfo> health_;
   http::Router router_;
   std::vector<const http::Middleware*> extra_middleware_;

@@ -371,11 +371,15 @@ typedef struct rs_host_api {
    * verified against the system's roots with SNI, responses held to the
    * server's parser rules, idempotent requests retried with backoff.
    * Limits: connect 2 s, first response byte 30 s, the whole exchange
-   * 60 s or request->timeout_ms; no forward proxy (the environment's https_proxy is not read).
+   * 60 s or request->timeout_ms. The environment's forward proxies
+   * (https_proxy, http_proxy, all_proxy, no_proxy, read as curl reads
+   * them, once at start) carry fetches; when one is set but unusable,
+   * every fetch is refused (-1, logged) rather than sent direct.
    * `fn` runs later on the same shard, exactly once: with the response,
    * or the failure (also "shutdown" when the shard stops first, before the
    * plugin's shard_stop). Returns 0; -1 when the request is refused at
-   * once (a bad URL or method, off the shard's thread), and then `fn`
+   * once (a bad URL or method, off the shard's thread, an unusable proxy
+   * variable), and then `fn`
    * never runs and the reason is logged. */
   int (*http_fetch)(rs_shard* s, const rs_http_request* request, rs_http_fn fn, void* user);
 } rs_host_api;

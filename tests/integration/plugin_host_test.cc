@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -401,6 +402,53 @@ TEST(PluginFetch, ItsTimeoutEndsAFetchToASilentUpstream) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "status=0 error=request_timeout x-upstream= body=");
   EXPECT_EQ(silent.requests(), 1u) << "a timed-out fetch is not retried";
+}
+
+// The environment's forward proxy (read once at start, through the
+// getenv the app is given) carries fetches: absolute-form for http://,
+// and a host no_proxy names goes direct.
+TestServerOptions with_fetch_env(std::map<std::string, std::string> vars) {
+  TestServerOptions opts = with_plugin({});
+  opts.setup = [vars = std::move(vars)](server::ServerApp& app) {
+    app.set_getenv([vars](const char* name) -> const char* {
+      auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    });
+  };
+  return opts;
+}
+
+TEST(PluginFetch, GoesThroughTheEnvironmentsProxyUnlessNoProxyNamesTheHost) {
+  RawBackend proxy(RawBackend::Behavior::kOk);
+  RawBackend direct(RawBackend::Behavior::kOk);
+  TestServer s(with_fetch_env({{"http_proxy", "http://127.0.0.1:" + std::to_string(proxy.port())},
+                               {"no_proxy", "127.0.0.1"}}));
+  // origin.invalid never resolves: only the proxy can have answered.
+  EXPECT_EQ(fetch_through(s.port(), "http://origin.invalid:8080/x?y=1"),
+            "status=200 error= x-upstream= body=ok");
+  EXPECT_EQ(proxy.requests(), 1u);
+  const std::string head = proxy.last_head();
+  EXPECT_TRUE(head.starts_with("GET http://origin.invalid:8080/x?y=1 HTTP/1.1\r\n")) << head;
+  EXPECT_NE(head.find("\r\nHost: origin.invalid:8080"), std::string::npos) << head;
+
+  EXPECT_EQ(fetch_through(s.port(), "http://127.0.0.1:" + std::to_string(direct.port()) + "/d"),
+            "status=200 error= x-upstream= body=ok");
+  EXPECT_EQ(direct.requests(), 1u);
+  EXPECT_EQ(proxy.requests(), 1u) << "no_proxy names 127.0.0.1";
+}
+
+// A proxy variable that cannot be used refuses every fetch (logged),
+// rather than sending it direct past the proxy the operator set; the
+// server keeps serving.
+TEST(PluginFetch, AnUnusableProxySettingRefusesFetchesInsteadOfGoingDirect) {
+  RawBackend direct(RawBackend::Behavior::kOk);
+  TestServer s(with_fetch_env({{"https_proxy", "socks5://127.0.0.1:1080"}}));
+  auto r = get(s.port(), "/t/fetch?http://127.0.0.1:" + std::to_string(direct.port()) + "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(r->body, "refused");
+  EXPECT_EQ(direct.requests(), 0u);
+  EXPECT_EQ(get(s.port(), "/t/ok")->body, "ok hi");
 }
 
 // A fetch still waiting when the server stops is answered ("shutdown")

@@ -73,6 +73,10 @@ void RawBackend::run() {
         c.in.append(buf, static_cast<size_t>(n));
         size_t end;
         while (keep && !c.silent && (end = c.in.find("\r\n\r\n")) != std::string::npos) {
+          {
+            std::lock_guard lock(head_mu_);
+            last_head_.assign(c.in, 0, end);
+          }
           c.in.erase(0, end + 4);
           requests_.fetch_add(1, std::memory_order_relaxed);
           keep = answer(c.fd, c.silent);

@@ -12,11 +12,13 @@
 // socket it holds.
 //
 // Thread: the test thread constructs, sets the behavior and destroys; the
-// server thread does the rest. Counters are atomics.
+// server thread does the rest. Counters are atomics; the last head is
+// kept under a mutex.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -42,6 +44,12 @@ class RawBackend {
   void set_behavior(Behavior b) { behavior_.store(b, std::memory_order_relaxed); }
   uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
   uint64_t connections() const { return connections_.load(std::memory_order_relaxed); }
+  // The head of the last request read, request line to the last field
+  // ("" before the first).
+  std::string last_head() const {
+    std::lock_guard lock(head_mu_);
+    return last_head_;
+  }
 
  private:
   void run();
@@ -54,6 +62,8 @@ class RawBackend {
   std::atomic<Behavior> behavior_;
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> connections_{0};
+  mutable std::mutex head_mu_;
+  std::string last_head_;
   std::thread thread_;
 };
 
