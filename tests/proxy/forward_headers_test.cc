@@ -89,7 +89,6 @@ TEST(ForwardRequest, FieldsNamedByAnyConnectionFieldGo) {
   EXPECT_TRUE(has_line(head, "Baz: 3"));
 }
 
-
 // The names a Connection field lists are gathered once per head, eight at
 // most; past that every lookup walks the fields again. Both ways, each
 // named field goes, whichever side of the eighth name it is on.
@@ -116,6 +115,7 @@ TEST(ForwardRequest, AConnectionFieldNamingManyFieldsDropsEachOfThem) {
   EXPECT_EQ(out[0].name, "Content-Type");
   EXPECT_EQ(out[1].name, "Via");
 }
+
 TEST(ForwardRequest, XForwardedForReplacedWhenNotTrusted) {
   Fixture f;
   f.headers = {{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-Proto", "https"},
