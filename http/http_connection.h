@@ -1,5 +1,6 @@
 // http/http_connection.h: the HTTP driver's per-connection state, shared by
-// the files of the driver (server.cc: parsing and the connection's life;
+// the files of the driver (server.cc: parsing, dispatch, open and close;
+// server_events.cc: resume, upgrade, timeouts, drain after dispatch;
 // server_output.cc: response heads, hooks, metrics and the access log;
 // response.cc: Response, BodyStream, AsyncResponse; request_body.cc:
 // streamed request bodies; response_writer.cc: pushed responses).
