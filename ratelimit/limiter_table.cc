@@ -14,6 +14,15 @@ Decision to_decision(const GcraResult& g, const Limit& limit) {
 // Position of `slot` in the probe order of a window starting at `home`.
 size_t probe_offset(size_t slot, size_t home, uint64_t mask) { return (slot - home) & mask; }
 
+// A spin-wait hint to the core (and its sibling hyperthread).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 }  // namespace
 
 LimiterTable::Region LimiterTable::make_region(size_t capacity, unsigned probe) {
@@ -35,7 +44,8 @@ TableStats LimiterTable::stats() const {
   return TableStats{overflow_count_.v.load(std::memory_order_relaxed),
                     overflow_refused_.v.load(std::memory_order_relaxed),
                     reclaimed_.v.load(std::memory_order_relaxed),
-                    merged_.v.load(std::memory_order_relaxed)};
+                    merged_.v.load(std::memory_order_relaxed),
+                    claim_waits_.v.load(std::memory_order_relaxed)};
 }
 
 Decision LimiterTable::decide_hash(uint64_t key_hash, const Limit& limit, uint64_t now_ns) {
@@ -56,13 +66,21 @@ Decision LimiterTable::decide_hash(uint64_t key_hash, const Limit& limit, uint64
 
 bool LimiterTable::decide_in(Region& r, uint64_t key_hash, const Limit& limit, uint64_t now_ns,
                              Decision* out) {
+  unsigned waited = 0;
   for (;;) {
     const Probe p = find(r, key_hash, now_ns);
-    if (p.found == Found::kFull) return false;
     if (p.found == Found::kOwn) {
       if (commit(r, p.slot, p.state, key_hash, limit, now_ns, out) == Commit::kDone) return true;
       continue;
     }
+    // A claim in flight may be this key's own, from another thread: let it
+    // publish rather than add the key twice (the header: CLAIMS IN FLIGHT).
+    if (p.pending_seen && waited < claim_wait_spins_) {
+      if (waited++ == 0) claim_waits_.v.fetch_add(1, std::memory_order_relaxed);
+      cpu_relax();
+      continue;
+    }
+    if (p.found == Found::kFull) return false;
     // A fresh bucket: the first request is always admitted (B >= 1).
     const GcraResult g = gcra_decide(0, limit, now_ns);
     if (!begin_claim(r, p.slot, p.state, g.new_tat_ns)) continue;
@@ -78,11 +96,15 @@ bool LimiterTable::decide_in(Region& r, uint64_t key_hash, const Limit& limit, u
 LimiterTable::Probe LimiterTable::find(const Region& r, uint64_t key_hash, uint64_t now_ns) {
   Probe claimable;
   bool have_claimable = false;
+  bool pending_seen = false;
   const size_t home = key_hash & r.mask;
   for (unsigned d = 0; d < r.probe; ++d) {
     const size_t i = (home + d) & r.mask;
     const uint64_t s = r.slots[i].state.load(std::memory_order_acquire);
-    if (s & kPending) continue;  // someone else's claim in flight: not ours to touch
+    if (s & kPending) {  // a claim in flight: not ours to touch (maybe our key's)
+      pending_seen = true;
+      continue;
+    }
     if (s & kLive) {
       // The acquire load above orders this load after it (see the header).
       if (r.slots[i].key.load(std::memory_order_relaxed) == key_hash) {
@@ -96,7 +118,9 @@ LimiterTable::Probe LimiterTable::find(const Region& r, uint64_t key_hash, uint6
       have_claimable = true;
     }
   }
-  return have_claimable ? claimable : Probe{};
+  Probe out = have_claimable ? claimable : Probe{};
+  out.pending_seen = pending_seen;
+  return out;
 }
 
 LimiterTable::Commit LimiterTable::commit(Region& r, size_t slot, uint64_t state,

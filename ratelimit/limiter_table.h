@@ -6,7 +6,8 @@
 // atomic state word. decide() reads the word, runs gcra_decide(), and
 // compare-and-swaps the new TAT in, retrying when another thread got there
 // first. A limit is therefore exact per process whichever shard a request
-// lands on: N threads hammering one key with a frozen clock admit exactly B.
+// lands on: N threads hammering one key with a frozen clock admit exactly B
+// (the one, bounded, exception is under DUPLICATES).
 //
 // KEYS. The 64-bit hash IS the identity: two different keys with the same
 // hash share one bucket. With a random seed, the chance that some pair among
@@ -39,17 +40,26 @@
 // RECLAIM. A slot whose TAT <= now (bucket full again, the same as an unseen
 // key) can be claimed by any key whose window holds no slot of its own:
 // CAS to pending + the first admission, store the key, publish (clear
-// pending). Nobody waits for a pending slot; others skip it. "Idle" is judged
-// with the claiming thread's `now`.
+// pending). "Idle" is judged with the claiming thread's `now`.
 //
-// DUPLICATES. Two threads that add the same new key at once may pick
-// different slots (their clocks differ, or one saw the other's slot pending).
-// After publishing, a claimer rescans its window; of two live slots of one
-// key the one nearer the home slot wins, the other is killed (live cleared,
-// TAT kept so it stays unclaimable until refilled) and its outstanding
-// backlog is added to the winner. Of two claimers at least one sees the
-// other (sequentially consistent publish and rescan), so no duplicate
-// survives its creators' decisions.
+// CLAIMS IN FLIGHT. A pending slot is never read for its key and never
+// admitted against. A key that finds no slot of its own but a pending one
+// in its window waits for it to be published (kClaimWaitSpins pause
+// instructions at most, some microseconds; a claim is two stores long),
+// because it may be this key's first request on another thread: so two
+// threads adding one key at once end up sharing one slot, and the limit
+// stays exact. Readers of keys that have their slot never wait.
+//
+// DUPLICATES. Only a claimer stalled (preempted) between its claim and its
+// publish for longer than that wait lets another thread add the same key
+// in a second slot. After publishing, a claimer rescans its window; of two
+// live slots of one key the one nearer the home slot wins, the other is
+// killed (live cleared, TAT kept so it stays unclaimable until refilled)
+// and its outstanding backlog is added to the winner. Of two claimers at
+// least one sees the other (sequentially consistent publish and rescan),
+// so no duplicate survives its creators' decisions; while both slots live
+// (and between the kill and the backlog's arrival) the key can be admitted
+// up to one burst more than its limit, once.
 //
 // TABLE FULL. When the window holds no free, idle or own slot, the request
 // is decided against one overflow bucket per limit (burst, interval), kept
@@ -94,6 +104,7 @@ struct TableStats {
   uint64_t overflow_refused = 0;  // refused because the overflow table was full too
   uint64_t reclaimed = 0;         // idle slots taken over by another key
   uint64_t merged = 0;            // duplicate slots of one key folded together
+  uint64_t claim_waits = 0;       // new-key decisions that waited for a claim in flight
 };
 
 class LimiterTable {
@@ -102,6 +113,9 @@ class LimiterTable {
   static constexpr unsigned kMaxProbeWindow = 64;
   static constexpr size_t kMaxCapacity = size_t{1} << 30;
   static constexpr size_t kOverflowCapacity = 64;
+  // How long a new key waits for a claim in flight in its window (pause
+  // instructions) before claiming a slot of its own (CLAIMS IN FLIGHT).
+  static constexpr unsigned kClaimWaitSpins = 4096;
 
   // `capacity` is rounded up to a power of two, at least `probe_window`,
   // at most kMaxCapacity; `probe_window` is clamped to [1, kMaxProbeWindow].
@@ -152,6 +166,7 @@ class LimiterTable {
     Found found = Found::kFull;
     size_t slot = 0;
     uint64_t state = 0;
+    bool pending_seen = false;  // not kOwn, and the window holds a claim in flight
   };
   // Counters touched only on rare paths, each on its own cache line.
   struct alignas(64) PaddedCounter {
@@ -181,10 +196,12 @@ class LimiterTable {
   Region main_;
   Region overflow_;
   uint64_t seed_;
+  unsigned claim_wait_spins_ = kClaimWaitSpins;  // the test peer may change it
   PaddedCounter overflow_count_;
   PaddedCounter overflow_refused_;
   PaddedCounter reclaimed_;
   PaddedCounter merged_;
+  PaddedCounter claim_waits_;
 };
 
 }  // namespace ringshard::ratelimit

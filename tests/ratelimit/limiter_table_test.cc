@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "tests/ratelimit/limiter_table_test_peer.h"
 
@@ -181,6 +183,7 @@ TEST(LimiterTable, StaleCommitFailsAfterSlotReturnsToSameKey) {
 // slot, and folds it into its own (nearer home): the key's total stays B.
 TEST(LimiterTable, DuplicateClaimIsFoldedIntoTheSlotNearerHome) {
   LimiterTable t(kCapacity, 1, kWindow);
+  Peer::set_claim_wait_spins(t, 0);  // X stalled past Y's wait
   const Limit l = *make_limit(1, 1000, 3);
   const uint64_t k = key_at(9, 1);
 
@@ -210,6 +213,7 @@ TEST(LimiterTable, DuplicateClaimIsFoldedIntoTheSlotNearerHome) {
 // takes (Y's clock says slot 9 is idle, X's did not). X's own slot loses.
 TEST(LimiterTable, DuplicateClaimFartherFromHomeFoldsItself) {
   LimiterTable t(kCapacity, 1, kWindow);
+  Peer::set_claim_wait_spins(t, 0);  // X stalled past Y's wait
   const Limit l = *make_limit(1, 1000, 3);
   const uint64_t k = key_at(9, 1);
   ASSERT_TRUE(t.decide_hash(key_at(9, 2), l, kNow).admitted);  // busy until kNow + 1000
@@ -229,6 +233,45 @@ TEST(LimiterTable, DuplicateClaimFartherFromHomeFoldsItself) {
   EXPECT_EQ(Peer::tat(Peer::state(t, 9)), y_now + 1000 + 1000);
   EXPECT_EQ(t.decide_hash(k, l, y_now).remaining, 0u);
   EXPECT_FALSE(t.decide_hash(k, l, y_now).admitted);
+}
+
+// X has claimed slot 9 for key K (pending, its first admission made) when
+// Y, on another thread, asks for K too. Y waits for the claim in flight
+// instead of claiming slot 10: once X publishes, Y is decided against X's
+// slot, and no second slot (no merge, no window of double admission)
+// ever exists. Before the wait, Y took slot 10 at once; with a frozen
+// clock a duplicate briefly let the key past its burst (seen under ASan:
+// 10 admissions of a burst of 9 in ThreadCount.FrozenClockAdmitsExactlyBurst).
+TEST(LimiterTable, ANewKeyWaitsForAClaimInFlightInsteadOfTakingASecondSlot) {
+  LimiterTable t(kCapacity, 1, kWindow);
+  Peer::set_claim_wait_spins(t, ~0u);  // as long as it takes: the test decides when X publishes
+  const Limit l = *make_limit(1, 1000, 3);
+  const uint64_t k = key_at(9, 1);
+
+  const auto x = Peer::find(t, k, kNow);
+  ASSERT_TRUE(x.claimable);
+  ASSERT_EQ(x.slot, 9u);
+  ASSERT_TRUE(Peer::begin_claim(t, x, kNow + 1000));
+
+  Decision y;
+  std::atomic<bool> y_done{false};
+  std::thread other([&] {
+    y = t.decide_hash(k, l, kNow);
+    y_done.store(true);
+  });
+  // Y either waits (the fix) or finishes without waiting (the bug): no
+  // timing involved either way.
+  while (t.stats().claim_waits == 0 && !y_done.load()) std::this_thread::yield();
+  Peer::finish_claim(t, x, k, kNow + 1000, kNow);
+  other.join();
+
+  EXPECT_EQ(t.stats().claim_waits, 1u);
+  EXPECT_TRUE(y.admitted);
+  EXPECT_EQ(y.remaining, 1u);  // X's admission and Y's, in one bucket of 3
+  EXPECT_EQ(t.stats().merged, 0u);
+  EXPECT_EQ(Peer::state(t, 10), 0u) << "slot 10 was never claimed";
+  EXPECT_EQ(t.decide_hash(k, l, kNow).remaining, 0u);
+  EXPECT_FALSE(t.decide_hash(k, l, kNow).admitted);
 }
 
 }  // namespace

@@ -36,6 +36,9 @@ class LimiterTableTestPeer {
                            uint64_t now_ns) {
     t.finish_claim(t.main_, l.slot, key_hash, new_tat, now_ns);
   }
+  // How many pauses a new key waits for a claim in flight (0: none, as if
+  // the claimer had stalled past the wait).
+  static void set_claim_wait_spins(LimiterTable& t, unsigned spins) { t.claim_wait_spins_ = spins; }
   static uint64_t state(const LimiterTable& t, size_t slot) {
     return t.main_.slots[slot].state.load();
   }
