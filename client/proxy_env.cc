@@ -6,6 +6,7 @@
 #include <initializer_list>
 
 #include "client/url.h"
+#include "http/chars.h"
 #include "http/request.h"
 #include "tls/base64.h"
 
@@ -127,7 +128,7 @@ bool parse_entry(std::string_view token, NoProxyEntry& e) {
   uint8_t unused[16];
   if (parse_ip_literal(name, AF_INET, unused) != 0 || parse_ip_literal(name, AF_INET6, unused) != 0) return false;
   e.kind = NoProxyEntry::Kind::kName;
-  e.name = lower_ascii(name);
+  e.name = http::chars::to_lower(name);
   return true;
 }
 

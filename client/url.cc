@@ -5,17 +5,19 @@
 #include <cstring>
 #include <utility>
 
+#include "http/chars.h"
+
 namespace ringshard::client {
 namespace {
 
 constexpr size_t kMaxHost = 253;
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+using http::chars::to_lower;
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(s[i]) != prefix[i]) return false;
+    if (to_lower(s[i]) != prefix[i]) return false;
   }
   return true;
 }
@@ -34,12 +36,6 @@ size_t parse_ip_literal(std::string_view s, int family, uint8_t* out) {
   buf[s.size()] = '\0';
   if (family == AF_INET) return ::inet_pton(AF_INET, buf, out) == 1 ? 4 : 0;
   return ::inet_pton(AF_INET6, buf, out) == 1 ? 16 : 0;
-}
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
 }
 
 bool valid_host_name(std::string_view s) {
@@ -77,7 +73,7 @@ std::optional<Authority> parse_authority(std::string_view text, AuthorityError& 
       error = AuthorityError::kBadIpv6;
       return std::nullopt;
     }
-    out.host = lower_ascii(text.substr(1, close - 1));
+    out.host = to_lower(text.substr(1, close - 1));
     const std::string_view rest = text.substr(close + 1);
     if (!rest.empty() && rest.front() != ':') {
       error = AuthorityError::kAfterIpv6;
@@ -92,7 +88,7 @@ std::optional<Authority> parse_authority(std::string_view text, AuthorityError& 
       error = host.empty() ? AuthorityError::kNoHost : AuthorityError::kBadName;
       return std::nullopt;
     }
-    out.host = lower_ascii(host);
+    out.host = to_lower(host);
     has_port = colon != std::string_view::npos;
     if (has_port) port = text.substr(colon + 1);
   }

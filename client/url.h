@@ -57,8 +57,6 @@ std::optional<Authority> parse_authority(std::string_view text, AuthorityError& 
 bool valid_host_name(std::string_view s);
 // 1..65535 in decimal digits only.
 std::optional<uint16_t> parse_port(std::string_view s);
-// An ASCII-lowercase copy.
-std::string lower_ascii(std::string_view s);
 // inet_pton on a view (it needs a terminated string): 4 (AF_INET) or 16
 // (AF_INET6) bytes into `out`; 0 when `s` is not that family's literal.
 size_t parse_ip_literal(std::string_view s, int family, uint8_t* out);

@@ -74,14 +74,6 @@ std::optional<OriginParts> split_origin(std::string_view o) {
   return p;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) {
@@ -127,7 +119,7 @@ CorsPolicy::CorsPolicy(CorsConfig config) : config_(std::move(config)) {
     } else if (o == "null") {
       null_origin_ = true;
     } else if (auto p = split_origin(o)) {
-      origins_.push_back({lower(p->scheme), lower(p->host), std::string(p->port)});
+      origins_.push_back({chars::to_lower(p->scheme), chars::to_lower(p->host), std::string(p->port)});
     } else {
       throw std::invalid_argument("CORS origin '" + o +
                                   "' is not scheme://host[:port], '*' or 'null'");
@@ -142,7 +134,7 @@ CorsPolicy::CorsPolicy(CorsConfig config) : config_(std::move(config)) {
         "list the names");
   }
   for (const std::string& h : config_.allow_headers) {
-    if (h != "*") headers_lower_.push_back(lower(h));
+    if (h != "*") headers_lower_.push_back(chars::to_lower(h));
   }
   methods_joined_ = join(config_.allow_methods);
   headers_joined_ = join(config_.allow_headers);

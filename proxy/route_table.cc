@@ -4,16 +4,18 @@
 
 #include <algorithm>
 
+#include "http/chars.h"
+
 namespace ringshard::proxy {
 namespace {
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+using http::chars::to_lower;
 
 // `a` compared with `lower_b` (already lower case), ignoring a's case.
 bool iequals_lower(std::string_view a, std::string_view lower_b) {
   if (a.size() != lower_b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower_b[i]) return false;
+    if (to_lower(a[i]) != lower_b[i]) return false;
   }
   return true;
 }

@@ -1,6 +1,7 @@
 // server/options_words.cc: the syntax checks of string settings.
 #include "server/options_words.h"
 
+#include "http/chars.h"
 #include "server/options_units.h"
 #include "server/options_values.h"
 #include "server/plugin_names.h"
@@ -8,19 +9,8 @@
 namespace ringshard::server::options_detail {
 namespace {
 
-bool is_tchar(char c) {
-  // RFC 9110 section 5.6.2.
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowered(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = lower(c);
-  return out;
-}
+using http::chars::is_tchar;  // RFC 9110 section 5.6.2
+using http::chars::to_lower;
 
 std::optional<std::string> token(std::string_view text, size_t max, std::string_view what) {
   if (text.empty() || text.size() > max) {
@@ -43,14 +33,14 @@ bool valid_host(std::string_view host) {
   if (host.front() == '[') {
     if (host.size() < 4 || host.back() != ']') return false;
     for (char c : host.substr(1, host.size() - 2)) {
-      bool hex = (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f');
+      bool hex = (c >= '0' && c <= '9') || (to_lower(c) >= 'a' && to_lower(c) <= 'f');
       if (!hex && c != ':' && c != '.') return false;
     }
     return true;
   }
   if (host.front() == '.' || host.back() == '.' || host.front() == '-') return false;
   for (char c : host) {
-    bool ok = (lower(c) >= 'a' && lower(c) <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+    bool ok = (to_lower(c) >= 'a' && to_lower(c) <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
               c == '.';
     if (!ok) return false;
   }
@@ -94,9 +84,9 @@ std::optional<std::string> check_origin(std::string_view text, std::string& out)
   size_t sep = text.find("://");
   if (sep == std::string_view::npos || sep == 0) return bad();
   std::string_view scheme = text.substr(0, sep);
-  if (lower(scheme[0]) < 'a' || lower(scheme[0]) > 'z') return bad();
+  if (to_lower(scheme[0]) < 'a' || to_lower(scheme[0]) > 'z') return bad();
   for (char c : scheme) {
-    bool ok = (lower(c) >= 'a' && lower(c) <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+    bool ok = (to_lower(c) >= 'a' && to_lower(c) <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
               c == '-' || c == '.';
     if (!ok) return bad();
   }
@@ -114,7 +104,7 @@ std::optional<std::string> check_origin(std::string_view text, std::string& out)
     }
   }
   if (!valid_host(host)) return bad();
-  out = lowered(text);
+  out = to_lower(text);
   return std::nullopt;
 }
 
@@ -137,14 +127,14 @@ std::optional<std::string> check_type_prefix(std::string_view text, std::string&
     return quote(text) + " is not a content type prefix (like \"text/\" or "
                          "\"application/json\")";
   }
-  out = lowered(text);
+  out = to_lower(text);
   return std::nullopt;
 }
 
 std::optional<std::string> check_name(std::string_view text, std::string& out) {
   bool ok = !text.empty() && text.size() <= 64;
   for (char c : text) {
-    ok = ok && ((lower(c) >= 'a' && lower(c) <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+    ok = ok && ((to_lower(c) >= 'a' && to_lower(c) <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
                 c == '-');
   }
   if (!ok) return quote(text) + " is not a name; use 1..64 of A-Z, a-z, 0-9, '_' and '-'";
@@ -166,12 +156,12 @@ std::optional<std::string> check_plugin_ref(std::string_view text, std::string& 
 
 std::optional<std::string> check_sha256_hex(std::string_view text, std::string& out) {
   bool ok = text.size() == 64;
-  for (char c : text) ok = ok && ((c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f'));
+  for (char c : text) ok = ok && ((c >= '0' && c <= '9') || (to_lower(c) >= 'a' && to_lower(c) <= 'f'));
   if (!ok) {
     return quote(text) + " is not a SHA-256 in hex (64 hex digits, e.g. the output of "
                          "`printf %s TOKEN | sha256sum`)";
   }
-  out = lowered(text);
+  out = to_lower(text);
   return std::nullopt;
 }
 

@@ -24,6 +24,16 @@ constexpr unsigned kWindow = 8;
 // Hashes that all start probing at slot `home` of a 16-slot table.
 uint64_t key_at(size_t home, uint64_t n) { return (n << 8) | home; }
 
+// Thread X's claim of slot 9 for `k` (home 9, window empty), left pending
+// at kNow with its first admission (TAT kNow + 1000) made.
+Peer::Lookup pending_claim_at_9(LimiterTable& t, uint64_t k) {
+  const auto x = Peer::find(t, k, kNow);
+  if (!x.claimable || x.slot != 9 || !Peer::begin_claim(t, x, kNow + 1000)) {
+    ADD_FAILURE() << "no pending claim of slot 9 (found slot " << x.slot << ")";
+  }
+  return x;
+}
+
 int admit_until_refused(LimiterTable& t, uint64_t key, const Limit& l, uint64_t now) {
   int n = 0;
   while (t.decide_hash(key, l, now).admitted) ++n;
@@ -187,10 +197,8 @@ TEST(LimiterTable, DuplicateClaimIsFoldedIntoTheSlotNearerHome) {
   const Limit l = *make_limit(1, 1000, 3);
   const uint64_t k = key_at(9, 1);
 
-  const auto x = Peer::find(t, k, kNow);
-  ASSERT_TRUE(x.claimable);
-  ASSERT_EQ(x.slot, 9u);
-  ASSERT_TRUE(Peer::begin_claim(t, x, kNow + 1000));
+  const Peer::Lookup x = pending_claim_at_9(t, k);
+  ASSERT_FALSE(HasFailure());
 
   EXPECT_EQ(t.decide_hash(k, l, kNow).remaining, 2u);  // Y claims slot 10
   EXPECT_EQ(t.decide_hash(k, l, kNow).remaining, 1u);
@@ -248,10 +256,8 @@ TEST(LimiterTable, ANewKeyWaitsForAClaimInFlightInsteadOfTakingASecondSlot) {
   const Limit l = *make_limit(1, 1000, 3);
   const uint64_t k = key_at(9, 1);
 
-  const auto x = Peer::find(t, k, kNow);
-  ASSERT_TRUE(x.claimable);
-  ASSERT_EQ(x.slot, 9u);
-  ASSERT_TRUE(Peer::begin_claim(t, x, kNow + 1000));
+  const Peer::Lookup x = pending_claim_at_9(t, k);
+  ASSERT_FALSE(HasFailure());
 
   Decision y;
   std::atomic<bool> y_done{false};
