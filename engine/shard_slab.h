@@ -1,6 +1,6 @@
 // engine/shard_slab.h: the shard's connection slab and pooled send
-// contexts, internal to engine/ (shard.cc: the I/O; shard_drain.cc: drain
-// and exit).
+// contexts, internal to engine/ (shard.cc: the I/O; shard_connections.cc:
+// accept, connect and close; shard_drain.cc: drain and exit).
 //
 // Thread: the owning shard.
 #pragma once
