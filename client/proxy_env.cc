@@ -18,12 +18,7 @@ constexpr size_t kMaxUrl = 2048;
 
 using http::iequals;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using http::chars::hex_value;
 
 // RFC 3986 unreserved and sub-delims: what userinfo may hold unencoded
 // (besides the ':' between user and password).
@@ -126,7 +121,10 @@ bool parse_entry(std::string_view token, NoProxyEntry& e) {
   // ".10.0.0.1" is no name: as one it could never match (an IP host only
   // meets address entries).
   uint8_t unused[16];
-  if (parse_ip_literal(name, AF_INET, unused) != 0 || parse_ip_literal(name, AF_INET6, unused) != 0) return false;
+  if (parse_ip_literal(name, AF_INET, unused) != 0 ||
+      parse_ip_literal(name, AF_INET6, unused) != 0) {
+    return false;
+  }
   e.kind = NoProxyEntry::Kind::kName;
   e.name = http::chars::to_lower(name);
   return true;

@@ -69,6 +69,15 @@ inline bool is_alpha(char c) {
 
 // ASCII lower case, other bytes as they are (header names, hosts,
 // schemes, config words): one character, or a copy of a string.
+// A token (RFC 9110 5.6.2): one or more tchars.
+inline bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!is_tchar(c)) return false;
+  }
+  return true;
+}
+
 inline char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 inline std::string to_lower(std::string_view s) {
   std::string out(s);

@@ -22,13 +22,7 @@ struct OriginParts {
   std::string_view port;
 };
 
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!chars::is_tchar(c)) return false;
-  }
-  return true;
-}
+using chars::is_token;
 
 // A serialized tuple origin (HTML "ASCII serialization of an origin"):
 // scheme "://" host [ ":" port ], nothing after. Hosts are reg-names or

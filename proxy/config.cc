@@ -3,6 +3,7 @@
 #include "proxy/config.h"
 
 #include "client/proxy_env.h"
+#include "http/chars.h"
 
 #include <algorithm>
 #include <charconv>
@@ -10,14 +11,8 @@
 namespace ringshard::proxy {
 namespace {
 
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) {
-  return !s.empty() && s.size() <= 256 && std::all_of(s.begin(), s.end(), is_tchar);
-}
+// A token of at most 256 bytes (names, methods, the hash key's field).
+bool is_token(std::string_view s) { return s.size() <= 256 && http::chars::is_token(s); }
 
 // Host names: letters, digits, '-', '.', and '_' (seen in internal DNS);
 // or an IPv4 literal (the same alphabet).

@@ -11,13 +11,7 @@ namespace {
 
 using http::iequals;
 
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!http::chars::is_tchar(c)) return false;
-  }
-  return true;
-}
+using http::chars::is_token;
 
 // A field value we can write on one line: no CR, LF, NUL or other control
 // character but tab (RFC 9110 5.5), no DEL.

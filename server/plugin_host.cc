@@ -131,30 +131,27 @@ namespace {
 // http_fetch's forward proxies, from the environment, said once at start
 // when plugins are loaded (the password never logged).
 void read_fetch_proxy(PluginRuntime& rt) {
+  if (rt.plugins.empty()) return;  // nobody can fetch
   client::Getenv getenv = rt.env.getenv;
   if (!getenv) getenv = [](const char* name) -> const char* { return ::getenv(name); };
   auto env = std::make_shared<client::ProxyEnv>();
   std::string error;
   if (!client::read_proxy_env(getenv, *env, error)) {
     rt.fetch_proxy_error = error;
-    if (!rt.plugins.empty()) {
-      rt.log_line(obs::LogLevel::kError, obs::kMainShard, nullptr,
-                  "http_fetch: " + error + ": every fetch is refused until it is fixed or unset");
-    }
+    rt.log_line(obs::LogLevel::kError, obs::kMainShard, nullptr,
+                "http_fetch: " + error + ": every fetch is refused until it is fixed or unset");
     return;
   }
   if (!env->http && !env->https) return;
-  if (!rt.plugins.empty()) {
-    std::string line = "http_fetch: forward proxies from the environment:";
-    if (env->http) line += " http -> " + client::format_proxy_url(*env->http, true);
-    if (env->https) line += " https -> " + client::format_proxy_url(*env->https, true);
-    if (env->no_proxy.all) {
-      line += " (no_proxy: every host)";
-    } else if (!env->no_proxy.entries.empty()) {
-      line += " (no_proxy: " + std::to_string(env->no_proxy.entries.size()) + " entries)";
-    }
-    rt.log_line(obs::LogLevel::kInfo, obs::kMainShard, nullptr, line);
+  std::string line = "http_fetch: forward proxies from the environment:";
+  if (env->http) line += " http -> " + client::format_proxy_url(*env->http, true);
+  if (env->https) line += " https -> " + client::format_proxy_url(*env->https, true);
+  if (env->no_proxy.all) {
+    line += " (no_proxy: every host)";
+  } else if (!env->no_proxy.entries.empty()) {
+    line += " (no_proxy: " + std::to_string(env->no_proxy.entries.size()) + " entries)";
   }
+  rt.log_line(obs::LogLevel::kInfo, obs::kMainShard, nullptr, line);
   rt.fetch_proxy = std::move(env);
 }
 
